@@ -1,0 +1,104 @@
+"""Decode and validate uploaded images into one shape: an RGBA uint8 array.
+
+Everything downstream (tracing, features, quality) sees `DecodedImage.rgba`, so every odd mode
+(palette with transparency, LA, CMYK, 16-bit, EXIF-rotated JPEG) is normalised here, once.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
+DEFAULT_MAX_PIXELS = 4096 * 4096
+
+
+class ImageError(ValueError):
+    """The bytes are not an image we can convert; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    rgba: np.ndarray  # (height, width, 4) uint8
+    format: str  # "PNG", "JPEG", ...
+    has_alpha: bool  # True when any pixel is not fully opaque
+
+    @property
+    def width(self) -> int:
+        return int(self.rgba.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgba.shape[0])
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Return the image in `data` as RGBA, or raise ImageError saying what is wrong."""
+    if not data:
+        raise ImageError("The file is empty; upload a PNG, JPEG, WebP, GIF or BMP image.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; we decide ourselves below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageError(
+            "The file is not an image we can read; upload a PNG, JPEG, WebP, GIF or BMP image."
+        ) from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"The image is too large to decode safely: {exc}") from exc
+    fmt = (image.format or "").upper()
+    if fmt not in SUPPORTED_FORMATS:
+        raise ImageError(
+            f"{fmt or 'This'} images are not supported; upload a PNG, JPEG, WebP, GIF or BMP image."
+        )
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ImageError(f"The image has no pixels ({width}×{height}).")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"The image is {width}×{height} = {width * height} pixels; the limit is {max_pixels}. "
+            "Scale it down before converting."
+        )
+    try:
+        image.seek(0)  # animated GIF/WebP: the first frame
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        rgba = _to_rgba(image)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"The {fmt} file is damaged or truncated ({exc}); re-export it.") from exc
+    return DecodedImage(rgba=rgba, format=fmt, has_alpha=bool((rgba[..., 3] < 255).any()))
+
+
+def _to_rgba(image: Image.Image) -> np.ndarray:
+    """Return any Pillow mode as a (H, W, 4) uint8 array."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: Pillow's convert("RGBA") clips instead of scaling, so scale by hand.
+        wide = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if wide.max() > 255 else 255.0
+        grey = np.clip(wide / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        alpha = np.full_like(grey, 255)
+        return np.dstack([grey, grey, grey, alpha])
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("PA")
+    if image.mode == "CMYK":
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image.convert("RGBA"), dtype=np.uint8))
+
+
+def composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    """Return the RGBA image blended over a white background as (H, W, 3) uint8."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32)
+    return (rgb * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+
+
+def encode_png(pixels: np.ndarray, *, compress_level: int = 1) -> bytes:
+    """Return a PNG of an RGB or RGBA uint8 array (fast compression: it is rarely stored)."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()

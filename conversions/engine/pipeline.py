@@ -1,0 +1,84 @@
+"""One conversion, end to end: bytes in, clean SVG plus its measurements out.
+
+This is the function a worker process runs, so it takes and returns plain picklable values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from conversions.engine.images import DEFAULT_MAX_PIXELS, decode_image
+from conversions.engine.quality import score
+from conversions.engine.svgclean import clean_svg
+from conversions.engine.tracing import TraceParams, binarize_alpha, trace_rgba
+
+
+@dataclass
+class ConversionResult:
+    svg: str
+    ssim: float
+    svg_bytes: int
+    path_count: int
+    timings: dict[str, float] = field(default_factory=dict)  # ms: decode, trace, measure
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as a plain dict."""
+        return asdict(self)
+
+
+def trace_clean(
+    rgba: np.ndarray,
+    params: TraceParams,
+    *,
+    scale: int = 1,
+    out_size: tuple[float, float] | None = None,
+) -> str:
+    """Return sanitised, compact SVG of an already prepared RGBA array.
+
+    `scale` is how much the array was enlarged from the user's image: the SVG keeps the
+    enlarged coordinates in its viewBox and is displayed at the original size.
+    """
+    raw = trace_rgba(rgba, params)
+    height, width = rgba.shape[:2]
+    if out_size is None:
+        out_size = (width / scale, height / scale)
+    return clean_svg(
+        raw,
+        view_box=(0, 0, width, height),
+        width=out_size[0],
+        height=out_size[1],
+        precision=params.path_precision,
+    )
+
+
+def convert_rgba(rgba: np.ndarray, params: TraceParams) -> ConversionResult:
+    """Return vtracer's conversion of `rgba` with `params`, cleaned and measured."""
+    started = time.perf_counter()
+    prepared = binarize_alpha(rgba) if (rgba[..., 3] < 255).any() else rgba
+    svg = trace_clean(prepared, params)
+    traced = time.perf_counter()
+    measured = score(rgba, svg)
+    done = time.perf_counter()
+    return ConversionResult(
+        svg=svg,
+        ssim=measured.ssim,
+        svg_bytes=measured.svg_bytes,
+        path_count=measured.path_count,
+        timings={"trace": (traced - started) * 1000, "measure": (done - traced) * 1000},
+    )
+
+
+def convert_bytes(
+    data: bytes, params: dict[str, Any], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> dict[str, Any]:
+    """Return convert_rgba's result for encoded image bytes as a plain dict (a worker job)."""
+    started = time.perf_counter()
+    image = decode_image(data, max_pixels=max_pixels)
+    decoded = time.perf_counter()
+    result = convert_rgba(image.rgba, TraceParams(**params))
+    result.timings["decode"] = (decoded - started) * 1000
+    return result.as_dict()

@@ -1,0 +1,232 @@
+"""Make SVG markup safe to serve back and small to store.
+
+We serve SVGs to browsers, so whatever reaches a client passes an allowlist of elements and
+attributes (no script, no event handlers, no external references). vtracer's output also gets a
+viewBox (it has none, so it would not scale) and compact path data: relative commands with the
+per-path translate baked in, which roughly halves the bytes at identical geometry.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+
+ALLOWED_ELEMENTS = frozenset(
+    {
+        "svg", "g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon",
+        "defs", "linearGradient", "radialGradient", "stop", "clipPath", "mask", "use",
+        "title", "desc",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = frozenset(
+    {
+        "id", "d", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "fx", "fy",
+        "width", "height", "points", "transform", "viewBox", "preserveAspectRatio", "version",
+        "fill", "fill-opacity", "fill-rule", "clip-rule", "opacity", "stroke", "stroke-width",
+        "stroke-opacity", "stroke-linecap", "stroke-linejoin", "stroke-miterlimit",
+        "stroke-dasharray", "stroke-dashoffset", "offset", "stop-color", "stop-opacity",
+        "gradientUnits", "gradientTransform", "spreadMethod", "clip-path", "mask",
+        "clipPathUnits", "maskUnits", "maskContentUnits", "href", "style", "display",
+        "visibility",
+    }
+)  # fmt: skip
+_UNSAFE_VALUE = re.compile(r"javascript:|expression\(|@import|url\(\s*['\"]?(?!#)", re.I)
+_TRANSLATE = re.compile(r"^\s*translate\(\s*(-?[\d.]+)(?:[\s,]+(-?[\d.]+))?\s*\)\s*$")
+_PATH_TOKEN = re.compile(r"[MLCQZmlcqz]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_ARITY = {"M": 2, "L": 2, "C": 6, "Q": 4, "Z": 0}
+
+
+class SvgError(ValueError):
+    """The markup is not well-formed SVG."""
+
+
+def clean_svg(
+    svg: str,
+    *,
+    view_box: tuple[float, float, float, float] | None = None,
+    width: float | None = None,
+    height: float | None = None,
+    precision: int = 2,
+) -> str:
+    """Return sanitised, compact SVG with a viewBox, no comments and no XML prolog.
+
+    `view_box` defaults to the markup's own width and height (what vtracer draws in);
+    `width`/`height` set the displayed size (default: the view box size).
+    """
+    try:
+        root = ElementTree.fromstring(svg)
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise SvgError(f"not well-formed SVG: {exc}") from exc
+    if _local(root.tag) != "svg":
+        raise SvgError("the root element is not <svg>")
+    if view_box is None:
+        existing = root.get("viewBox")
+        if existing:
+            view_box = tuple(float(v) for v in existing.replace(",", " ").split())  # type: ignore[assignment]
+        else:
+            view_box = (0.0, 0.0, _length(root.get("width")), _length(root.get("height")))
+    assert view_box is not None
+    attrs = {
+        "xmlns": SVG_NS,
+        "viewBox": " ".join(_number(v, 3) for v in view_box),
+        "width": _number(width if width is not None else view_box[2], 3),
+        "height": _number(height if height is not None else view_box[3], 3),
+    }
+    body = "".join(_serialise(child, precision) for child in root)
+    return f"<svg {_attributes(attrs)}>{body}</svg>\n"
+
+
+def _serialise(element: Element, precision: int) -> str:
+    """Return one allowed element and its allowed children as markup ('' when dropped)."""
+    tag = _local(element.tag)
+    if tag not in ALLOWED_ELEMENTS or tag == "svg":
+        return ""
+    attrs: dict[str, str] = {}
+    for raw_name, value in element.attrib.items():
+        name = _local(raw_name)
+        if name not in ALLOWED_ATTRIBUTES or _UNSAFE_VALUE.search(value):
+            continue
+        if name == "href" and not value.startswith("#"):
+            continue  # external references could fetch or leak; only in-document ones stay
+        attrs[name] = value
+    if tag == "path" and "d" in attrs:
+        offset = _translation(attrs.get("transform", ""))
+        compact = compact_path(attrs["d"], offset=offset or (0.0, 0.0), precision=precision)
+        if compact is not None:
+            attrs["d"] = compact
+            if offset is not None:
+                del attrs["transform"]
+    children = "".join(_serialise(child, precision) for child in element)
+    text = _escape(element.text.strip()) if tag in ("title", "desc") and element.text else ""
+    inner = text + children
+    open_tag = f"<{tag} {_attributes(attrs)}" if attrs else f"<{tag}"
+    return f"{open_tag}>{inner}</{tag}>" if inner else f"{open_tag}/>"
+
+
+def compact_path(d: str, *, offset: tuple[float, float], precision: int) -> str | None:
+    """Return `d` moved by `offset` as short relative commands, or None if it has other verbs.
+
+    Deltas are taken between rounded absolute points, so rounding never accumulates.
+    """
+    tokens = _PATH_TOKEN.findall(d)
+    if not tokens or any(t.isalpha() and t not in _ARITY for t in tokens):
+        return None
+    dx, dy = offset
+    scale = 10**precision
+    out: list[str] = []
+    current = start = (0, 0)  # in units of 10**-precision, so arithmetic stays exact
+    last_verb = ""
+    i = 0
+    while i < len(tokens):
+        verb = tokens[i]
+        if not verb.isalpha():
+            return None
+        i += 1
+        arity = _ARITY[verb]
+        if arity == 0:
+            out.append("z")
+            current, last_verb = start, "z"
+            continue
+        while True:
+            values = tokens[i : i + arity]
+            if len(values) < arity or any(v.isalpha() for v in values):
+                return None
+            i += arity
+            points = [
+                (round((float(values[k]) + dx) * scale), round((float(values[k + 1]) + dy) * scale))
+                for k in range(0, arity, 2)
+            ]
+            rel = verb.lower()
+            numbers = [c for p in points for c in (p[0] - current[0], p[1] - current[1])]
+            letter = "" if rel == last_verb and rel != "m" else rel
+            out.append(letter + _join(numbers, precision))
+            current = points[-1]
+            if rel == "m":
+                start = current
+                last_verb = "l"  # coordinates after m are implicit l
+            else:
+                last_verb = rel
+            if i >= len(tokens) or tokens[i].isalpha():
+                break
+    return _glue(out)
+
+
+def _join(units: list[int], precision: int) -> str:
+    """Return integers in units of 10**-precision written as short SVG numbers."""
+    text = ""
+    for value in units:
+        number = _number(value / 10**precision, precision)
+        if text and not number.startswith("-") and not (number.startswith(".") and _has_dot(text)):
+            text += " "
+        text += number
+    return text
+
+
+def _glue(parts: list[str]) -> str:
+    """Return command chunks joined; a chunk without a letter needs a separator."""
+    text = ""
+    for part in parts:
+        if text and part[0] not in "-mlcqz" and not part[0].isalpha():
+            if not (part.startswith(".") and _has_dot(text)):
+                text += " "
+        text += part
+    return text
+
+
+def _has_dot(text: str) -> bool:
+    """Return True when the last number in `text` already has a decimal point."""
+    match = re.search(r"[\d.]+$", text)
+    return bool(match) and "." in match.group(0)
+
+
+def _number(value: float, precision: int) -> str:
+    """Return the shortest text for a number rounded to `precision` decimals."""
+    text = f"{value:.{precision}f}".rstrip("0").rstrip(".") if precision > 0 else f"{value:.0f}"
+    if text in ("-0", ""):
+        return "0"
+    if text.startswith("0."):
+        return text[1:]
+    if text.startswith("-0."):
+        return "-" + text[2:]
+    return text
+
+
+def _translation(transform: str) -> tuple[float, float] | None:
+    """Return (x, y) when the transform is a plain translate, else None."""
+    match = _TRANSLATE.match(transform)
+    if not match:
+        return None
+    return float(match.group(1)), float(match.group(2) or 0.0)
+
+
+def _length(value: str | None) -> float:
+    """Return a width/height attribute in px ('512', '512px'), refusing anything else."""
+    if not value:
+        raise SvgError("the SVG has neither a viewBox nor width and height")
+    match = re.fullmatch(r"\s*([\d.]+)\s*(px)?\s*", value)
+    if not match:
+        raise SvgError(f"unsupported length {value!r}")
+    return float(match.group(1))
+
+
+def _local(tag: str) -> str:
+    """Return a tag or attribute name without its namespace."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _escape(text: str) -> str:
+    """Return text escaped for an attribute value or element content."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _attributes(attrs: dict[str, str]) -> str:
+    """Return attributes as name="value" pairs."""
+    return " ".join(f'{name}="{_escape(value)}"' for name, value in attrs.items())

@@ -1,0 +1,16 @@
+from django.urls import path, re_path
+
+from conversions import views
+
+conversion_list = views.ConversionViewSet.as_view({"get": "list"})
+conversion_detail = views.ConversionViewSet.as_view({"get": "retrieve"})
+conversion_svg = views.ConversionViewSet.as_view({"get": "svg"})
+
+urlpatterns = [
+    path("upload", views.UploadView.as_view(), name="upload"),
+    path("convert", views.ConvertView.as_view(), name="convert"),
+    path("conversions/", conversion_list, name="conversion-list"),
+    path("conversions/<uuid:pk>/", conversion_detail, name="conversion-detail"),
+    # Both spellings: clients download from /svg; the slash form is what a router would add.
+    re_path(r"^conversions/(?P<pk>[0-9a-f-]{36})/svg/?$", conversion_svg, name="conversion-svg"),
+]

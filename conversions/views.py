@@ -1,0 +1,121 @@
+"""HTTP views of the conversion API and the upload page. Thin: validate, call a service, answer."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conversions import services
+from conversions.engine.images import ImageError
+from conversions.engine.tracing import CHOICES, DEFAULT_PARAMS, RANGES
+from conversions.models import Conversion, Upload
+from conversions.serializers import (
+    ConversionDetailSerializer,
+    ConversionSerializer,
+    ConvertRequestSerializer,
+    UploadRequestSerializer,
+    UploadSerializer,
+)
+
+
+def get_upload(file_id: object) -> Upload:
+    """Return the upload for a validated file_id, or raise a 404 that says what to do."""
+    upload = Upload.objects.filter(pk=file_id).first()
+    if upload is None:
+        raise exceptions.NotFound(
+            f"No uploaded file has file_id {file_id}; upload it with POST /api/upload first."
+        )
+    return upload
+
+
+class UploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=UploadRequestSerializer, responses=UploadSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = UploadRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        file = serializer.validated_data["file"]
+        try:
+            upload, _ = services.store_upload(data=file.read(), filename=file.name)
+        except ImageError as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]}) from exc
+        return Response(UploadSerializer(upload).data)
+
+
+class ConvertView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=ConvertRequestSerializer, responses=ConversionSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = ConvertRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = get_upload(serializer.validated_data["file_id"])
+        conversion = services.convert_image(upload=upload, params=serializer.trace_params())
+        if not conversion.succeeded:
+            return Response(
+                {"success": False, "error": conversion.error, "conversion_id": conversion.id},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return Response(
+            {
+                "success": True,
+                "svg": conversion.svg,
+                "ssim": conversion.ssim,
+                "processing_time": round(conversion.total_ms / 1000, 4),
+                "file_size": conversion.svg_bytes,
+                "path_count": conversion.path_count,
+                "conversion_id": conversion.id,
+            }
+        )
+
+
+class ConversionFilter(django_filters.FilterSet):
+    date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Conversion
+        fields = ["kind", "tier", "status", "logo_type", "upload"]
+
+
+class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Conversion.objects.select_related("upload").defer("svg")
+    filterset_class = ConversionFilter
+
+    def get_serializer_class(self) -> type[ConversionSerializer]:
+        return ConversionDetailSerializer if self.action == "retrieve" else ConversionSerializer
+
+    def get_queryset(self):  # noqa: ANN201 - DRF's signature
+        if self.action in ("retrieve", "svg"):
+            return Conversion.objects.select_related("upload")
+        return super().get_queryset()
+
+    @extend_schema(responses={(200, "image/svg+xml"): bytes})
+    @action(detail=True, methods=["get"])
+    def svg(self, request: Request, pk: str | None = None) -> HttpResponse:
+        conversion = self.get_object()
+        if not conversion.succeeded:
+            raise exceptions.NotFound(f"Conversion {pk} failed and has no SVG: {conversion.error}")
+        stem = conversion.upload.original_name.rsplit(".", 1)[0] or "logo"
+        safe_stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:80]
+        response = HttpResponse(conversion.svg, content_type="image/svg+xml")
+        response["Content-Disposition"] = f'attachment; filename="{safe_stem}.svg"'
+        # Served SVG is sanitised already; the CSP is a second fence against script in it.
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Return the plain conversion page."""
+    context = {"choices": CHOICES, "ranges": RANGES, "defaults": DEFAULT_PARAMS.as_dict()}
+    return render(request, "conversions/home.html", context)

@@ -1,0 +1,32 @@
+"""URL map: the page, the API under /api/, its schema and docs, the admin and health checks."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from health_check.views import HealthCheckView
+
+from conversions import views as conversion_views
+
+urlpatterns = [
+    path("", conversion_views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/", include("conversions.urls")),
+    path("api/", include("aimodels.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "health/",
+        HealthCheckView.as_view(
+            checks=(
+                "health_check.checks.Database",
+                "health_check.checks.Storage",
+                "health_check.checks.Cache",
+                "aimodels.health.AIModelsCheck",
+            )
+        ),
+        name="health",
+    ),
+]
+
+handler404 = "conversions.errors.json_not_found"
+handler500 = "conversions.errors.json_server_error"
