@@ -62,6 +62,7 @@ class Conversion(models.Model):
     ssim = models.FloatField(null=True, blank=True)  # measured, RGB, at the input's size
     predicted_ssim = models.FloatField(null=True, blank=True)
     prediction = models.JSONField(default=dict, blank=True)  # every predicted quantity
+    features = models.JSONField(default=dict, blank=True)  # image descriptors the AI used
     logo_type = models.CharField(max_length=16, blank=True)
     logo_type_confidence = models.FloatField(null=True, blank=True)
     fallback_used = models.BooleanField(default=False)

@@ -23,7 +23,9 @@ def trace_param_fields() -> dict[str, serializers.Field]:
             choices=allowed,
             required=False,
             default=getattr(DEFAULT_PARAMS, name),
-            error_messages={"invalid_choice": f"must be one of {', '.join(allowed)}; got {{input}}."},
+            error_messages={
+                "invalid_choice": f"must be one of {', '.join(allowed)}; got {{input}}."
+            },
         )
     for name, (low, high) in RANGES.items():
         cls = serializers.FloatField if name in FLOAT_PARAMS else serializers.IntegerField
@@ -73,7 +75,9 @@ class UploadRequestSerializer(serializers.Serializer):
     def validate_file(self, file: UploadedFile) -> UploadedFile:
         limit = settings.SVGAI_MAX_UPLOAD_BYTES
         if file.size > limit:
-            raise serializers.ValidationError(f"The file is {file.size} bytes; the limit is {limit}.")
+            raise serializers.ValidationError(
+                f"The file is {file.size} bytes; the limit is {limit}."
+            )
         return file
 
 
@@ -129,3 +133,58 @@ class ConversionSerializer(serializers.ModelSerializer):
 class ConversionDetailSerializer(ConversionSerializer):
     class Meta(ConversionSerializer.Meta):
         fields = [*ConversionSerializer.Meta.fields, "svg"]
+
+
+class TierField(serializers.Field):
+    """'auto' or 1, 2, 3 (numbers may come as strings from forms)."""
+
+    default_error_messages = {"invalid": "must be \"auto\", 1, 2 or 3; got {input!r}."}
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if isinstance(data, str) and data.strip().lower() == "auto":
+            return "auto"
+        if isinstance(data, bool):
+            self.fail("invalid", input=data)
+        try:
+            value = int(str(data).strip())
+        except (TypeError, ValueError):
+            self.fail("invalid", input=data)
+        if value not in (1, 2, 3) or str(data).strip() not in {"1", "2", "3"}:
+            self.fail("invalid", input=data)
+        return value
+
+    def to_representation(self, value: int | str) -> int | str:
+        return value
+
+
+class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
+    file_id = FileIdField()
+    tier = TierField(required=False, default="auto")
+    target_quality = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        default=0.9,
+        error_messages={
+            "min_value": "must be from 0 to 1 (an SSIM target).",
+            "max_value": "must be from 0 to 1 (an SSIM target).",
+        },
+    )
+    time_budget = serializers.FloatField(
+        min_value=0.05,
+        max_value=60.0,
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={
+            "min_value": "must be from 0.05 to 60 seconds.",
+            "max_value": "must be from 0.05 to 60 seconds.",
+        },
+    )
+    include_analysis = serializers.BooleanField(default=True)
+    max_bytes = serializers.IntegerField(
+        min_value=256,
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"min_value": "must be at least 256 bytes."},
+    )

@@ -8,17 +8,31 @@ data).
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from aimodels import registry
+from aimodels.ml import routing, tiers
+from aimodels.ml.candidates import Candidate
+from aimodels.ml.features import extract_features
+from aimodels.ml.tiers import Attempt
 from conversions.engine import pipeline
 from conversions.engine.images import DecodedImage, decode_image
 from conversions.engine.tracing import TraceParams
 from conversions.models import Conversion, Upload
 from conversions.workers import WorkerError, WorkerPool, shared_pool
+
+logger = logging.getLogger(__name__)
 
 
 def worker_pool() -> WorkerPool:
@@ -97,3 +111,250 @@ def _save_failure(conversion: Conversion, exc: Exception, started: float) -> Con
     conversion.total_ms = (time.perf_counter() - started) * 1000
     conversion.save()
     return conversion
+
+
+class ModelsUnavailable(RuntimeError):
+    """The quality predictor is not loaded, so AI conversion cannot run."""
+
+
+def evaluate_candidates(rgba: np.ndarray, candidates: Sequence[Candidate]) -> list[Any]:
+    """Return an Attempt (or the exception) per candidate, traced in parallel workers."""
+    height, width = rgba.shape[:2]
+    jobs = []
+    for candidate in candidates:
+        prep, params = candidate.materialize(height, width)
+        jobs.append((rgba, asdict(prep), params.as_dict()))
+    results = worker_pool().map(
+        pipeline.convert_prepared, jobs, timeout=settings.SVGAI_CONVERT_TIMEOUT
+    )
+    return [
+        outcome if isinstance(outcome, Exception) else Attempt.from_result(candidate, outcome)
+        for candidate, outcome in zip(candidates, results, strict=True)
+    ]
+
+
+def convert_with_ai(
+    *,
+    upload: Upload,
+    tier: int | str = "auto",
+    target_quality: float = 0.9,
+    time_budget: float | None = None,
+    max_bytes: int | None = None,
+) -> Conversion:
+    """Choose a tier and settings for this image, trace, and record prediction and result."""
+    started = time.perf_counter()
+    predictor = registry.get("quality_predictor")
+    if predictor is None:
+        raise ModelsUnavailable("the quality predictor is not loaded")
+    timings: dict[str, float] = {}
+    conversion = Conversion(
+        upload=upload,
+        kind=Conversion.Kind.AI,
+        requested_tier=str(tier),
+        request={
+            "target_quality": target_quality,
+            "time_budget": time_budget,
+            "max_bytes": max_bytes,
+        },
+        model_versions=registry.versions(),
+    )
+    with _timed(timings, "decode"):
+        image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
+    rgba = image.rgba
+    height, width = rgba.shape[:2]
+    analysis = _analyse(rgba, upload.sha256, predictor, timings)
+    problems = list(analysis.problems)
+    vector, plan = analysis.vector, analysis.plan
+    conversion.features = analysis.features
+    conversion.logo_type = analysis.logo_type
+    conversion.logo_type_confidence = analysis.confidence
+    with _timed(timings, "routing"):
+        if tier != "auto":
+            route = routing.Route(
+                int(tier), f"tier {tier} requested", routing.estimate_tiers(plan) if plan else ()
+            )
+        elif plan is not None:
+            route = routing.choose_tier(
+                routing.estimate_tiers(plan, workers=settings.SVGAI_WORKERS, max_bytes=max_bytes),
+                target_quality=target_quality,
+                time_budget=time_budget,
+            )
+        else:
+            route = routing.route_without_predictor(
+                target_quality=target_quality, time_budget=time_budget
+            )
+    conversion.tier = route.tier
+    conversion.routing = route.as_dict()
+    budget = time_budget if time_budget is not None else routing.TIER3_DEFAULT_BUDGET_S
+    deadline = time.monotonic() + max(0.0, budget - (time.perf_counter() - started))
+    try:
+        with _timed(timings, "search"):
+            result = tiers.run_tier(
+                route.tier,
+                plan,
+                lambda candidates: evaluate_candidates(rgba, candidates),
+                max_bytes=max_bytes,
+                deadline=deadline,
+                workers=settings.SVGAI_WORKERS,
+                predictor=predictor if plan is not None else None,
+                image_vector=vector,
+                size=(height, width),
+            )
+    except tiers.TierError as exc:
+        conversion.timings = timings
+        conversion.fallback_used = bool(problems)
+        return _save_failure(conversion, exc, started)
+    best = result.best
+    prep, params = best.candidate.materialize(height, width)
+    conversion.parameters = params.as_dict()
+    conversion.preparation = {**asdict(prep), "candidate": best.candidate.as_dict()}
+    conversion.fallback_used = plan is None or bool(problems)
+    if problems:
+        conversion.routing["problems"] = problems
+    conversion.routing["attempts"] = [
+        {
+            "candidate": a.candidate.as_dict(),
+            "proxy": a.proxy,
+            "ssim": a.ssim,
+            "svg_bytes": a.svg_bytes,
+        }
+        for a in result.attempts
+    ]
+    if plan is not None:
+        prediction = plan.prediction_for(best.candidate) or _predict_one(
+            predictor, vector, best.candidate, height, width
+        )
+        conversion.prediction = prediction
+        conversion.predicted_ssim = prediction["ssim"]
+    timings.update({f"best_{k}": v for k, v in best.timings.items()})
+    conversion.timings = timings
+    return _save_success(
+        conversion,
+        {
+            "svg": best.svg,
+            "svg_bytes": best.svg_bytes,
+            "path_count": best.path_count,
+            "ssim": best.ssim,
+            "timings": {
+                "decode": timings.get("decode"),
+                "trace": timings.get("search"),
+                "measure": best.timings.get("measure"),
+            },
+        },
+        started,
+    )
+
+
+@dataclass
+class Analysis:
+    """What the models say about one image before any tracing."""
+
+    features: dict[str, float] = field(default_factory=dict)
+    vector: np.ndarray | None = None
+    logo_type: str = ""
+    confidence: float | None = None
+    plan: tiers.Plan | None = None
+    problems: tuple[str, ...] = ()
+
+
+def _analyse(rgba: np.ndarray, sha256: str, predictor: Any, timings: dict[str, float]) -> Analysis:
+    """Return features, logo type and the predictor's plan, from the cache when possible.
+
+    Each step may fail on its own; a failure is recorded in `problems` and the conversion
+    carries on with what is left (in the end, with the fallback candidate).
+    """
+    key = (sha256, tuple(sorted(registry.versions().items())))
+    cached = analysis_cache.get(key)
+    if cached is not None:
+        timings["analysis_cache"] = 1.0
+        return cached
+    height, width = rgba.shape[:2]
+    analysis = Analysis()
+    problems: list[str] = []
+    try:
+        with _timed(timings, "features"):
+            features = extract_features(rgba)
+            analysis.vector = features.as_vector()
+            analysis.features = {k: round(float(v), 5) for k, v in asdict(features).items()}
+        classifier = registry.get("logo_type")
+        if classifier is None:
+            problems.append("logo-type classifier not loaded")
+        else:
+            with _timed(timings, "classify"):
+                analysis.logo_type, analysis.confidence = classifier.predict(features)
+    except Exception as exc:  # one AI component failing must not fail the conversion
+        logger.exception("AI analysis failed")
+        problems.append(f"analysis failed: {exc}")
+    if analysis.vector is not None:
+        try:
+            with _timed(timings, "predict"):
+                analysis.plan = tiers.make_plan(predictor, analysis.vector, height, width)
+        except Exception as exc:
+            logger.exception("prediction failed")
+            problems.append(f"prediction failed: {exc}")
+    analysis.problems = tuple(problems)
+    if not problems:
+        analysis_cache.put(key, analysis)
+    return analysis
+
+
+def _predict_one(
+    predictor: Any, vector: np.ndarray, candidate: Candidate, height: int, width: int
+) -> dict[str, float]:
+    predicted = predictor.predict(vector, candidate.encode(height, width)[None, :])
+    return {name: float(values[0]) for name, values in predicted.items()}
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = (time.perf_counter() - started) * 1000
+
+
+class AnalysisCache:
+    """A small LRU of per-image analysis (features, logo type, plan) keyed by content hash.
+
+    Converting the same upload again (another tier, another target) skips feature extraction
+    and prediction; the key includes the model versions, so switching a model invalidates it.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> Any | None:
+        """Return the cached value for `key`, or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        """Remember a value, evicting the least recently used beyond maxsize."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def stats(self) -> dict[str, int]:
+        """Return hits, misses, size and capacity."""
+        with self._lock:
+            return {
+                "hits": self.hits,
+                "misses": self.misses,
+                "size": len(self._items),
+                "maxsize": self.maxsize,
+            }
+
+
+analysis_cache = AnalysisCache()

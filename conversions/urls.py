@@ -9,6 +9,7 @@ conversion_svg = views.ConversionViewSet.as_view({"get": "svg"})
 urlpatterns = [
     path("upload", views.UploadView.as_view(), name="upload"),
     path("convert", views.ConvertView.as_view(), name="convert"),
+    path("convert-ai", views.AIConvertView.as_view(), name="convert-ai"),
     path("conversions/", conversion_list, name="conversion-list"),
     path("conversions/<uuid:pk>/", conversion_detail, name="conversion-detail"),
     # Both spellings: clients download from /svg; the slash form is what a router would add.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import extend_schema
@@ -18,6 +19,7 @@ from conversions.engine.images import ImageError
 from conversions.engine.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 from conversions.models import Conversion, Upload
 from conversions.serializers import (
+    AIConvertRequestSerializer,
     ConversionDetailSerializer,
     ConversionSerializer,
     ConvertRequestSerializer,
@@ -78,6 +80,84 @@ class ConvertView(APIView):
         )
 
 
+class AIConvertView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=AIConvertRequestSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = AIConvertRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = get_upload(data["file_id"])
+        try:
+            conversion = services.convert_with_ai(
+                upload=upload,
+                tier=data["tier"],
+                target_quality=data["target_quality"],
+                time_budget=data["time_budget"],
+                max_bytes=data["max_bytes"],
+            )
+        except services.ModelsUnavailable as exc:
+            return Response(
+                {
+                    "success": False,
+                    "error": f"AI conversion is unavailable: {exc}. Use the legacy converter.",
+                    "fallback_suggestion": '/api/convert {"file_id": "...", '
+                    '"converter": "vtracer"}',
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        if not conversion.succeeded:
+            return Response(
+                {"success": False, "error": conversion.error, "conversion_id": conversion.id},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return Response(
+            {
+                "success": True,
+                "svg": conversion.svg,
+                "processing_time": round(conversion.total_ms / 1000, 4),
+                "file_size": conversion.svg_bytes,
+                "path_count": conversion.path_count,
+                "conversion_id": conversion.id,
+                "ai_metadata": ai_metadata(conversion, include_analysis=data["include_analysis"]),
+            }
+        )
+
+
+def ai_metadata(conversion: Conversion, *, include_analysis: bool) -> dict:
+    """Return what the AI decided and measured for one conversion (the API's ai_metadata)."""
+    routing = conversion.routing
+    metadata = {
+        "tier_used": conversion.tier,
+        "tier_requested": conversion.requested_tier,
+        "routing": {
+            "reason": routing.get("reason", ""),
+            "estimates": routing.get("estimates", {}),
+        },
+        "quality_prediction": conversion.predicted_ssim,
+        "predicted": conversion.prediction,
+        "actual_ssim": conversion.ssim,
+        "logo_type": conversion.logo_type or None,
+        "confidence": conversion.logo_type_confidence,
+        "parameters": conversion.parameters,
+        "preparation": conversion.preparation,
+        "model_versions": conversion.model_versions,
+        "fallback_used": conversion.fallback_used,
+        "problems": routing.get("problems", []),
+        "timings": {
+            **{k: round(v, 1) for k, v in conversion.timings.items() if v is not None},
+            "total": round(conversion.total_ms or 0.0, 1),
+        },
+    }
+    if include_analysis:
+        metadata["analysis"] = {
+            "features": conversion.features,
+            "attempts": routing.get("attempts", []),
+        }
+    return metadata
+
+
 class ConversionFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -95,7 +175,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_serializer_class(self) -> type[ConversionSerializer]:
         return ConversionDetailSerializer if self.action == "retrieve" else ConversionSerializer
 
-    def get_queryset(self):  # noqa: ANN201 - DRF's signature
+    def get_queryset(self) -> QuerySet[Conversion]:
         if self.action in ("retrieve", "svg"):
             return Conversion.objects.select_related("upload")
         return super().get_queryset()

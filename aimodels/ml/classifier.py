@@ -13,7 +13,7 @@ from torch import nn
 from aimodels.ml.features import FEATURE_NAMES, ImageFeatures
 
 LOGO_TYPES = ("simple", "text", "gradient", "complex")
-DEFAULT_EPOCHS = 300
+DEFAULT_EPOCHS = 120
 
 
 class LogoTypeNet(nn.Module):
@@ -91,9 +91,7 @@ class LogoTypeModel:
 
     def _standardise(self, vectors: np.ndarray) -> np.ndarray:
         x = (_transform(np.asarray(vectors, dtype=np.float32)) - self.mean) / self.std
-        return np.nan_to_num(x, nan=0.0, posinf=10.0, neginf=-10.0).clip(-10, 10).astype(
-            np.float32
-        )
+        return np.nan_to_num(x, nan=0.0, posinf=10.0, neginf=-10.0).clip(-10, 10).astype(np.float32)
 
 
 def _transform(vectors: np.ndarray) -> np.ndarray:
@@ -116,9 +114,7 @@ def train_logo_type(
     mean = transformed.mean(axis=0)
     std = transformed.std(axis=0)
     std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
-    model = LogoTypeModel(
-        net=LogoTypeNet(transformed.shape[1], hidden=hidden), mean=mean, std=std
-    )
+    model = LogoTypeModel(net=LogoTypeNet(transformed.shape[1], hidden=hidden), mean=mean, std=std)
     x = torch.from_numpy(model._standardise(features))
     y = torch.tensor([LOGO_TYPES.index(label) for label in labels], dtype=torch.long)
     # Inverse-frequency weights: gradient logos are rare, yet routing needs them found.
@@ -141,7 +137,7 @@ def train_logo_type(
 
 
 def evaluate(model: LogoTypeModel, features: np.ndarray, labels: list[str]) -> dict[str, Any]:
-    """Return accuracy, per-class accuracy and the confusion matrix (rows true, columns predicted)."""
+    """Return accuracy, per-class accuracy and the confusion matrix (rows are true types)."""
     predicted = model.predict_proba(features).argmax(axis=1)
     truth = np.array([LOGO_TYPES.index(label) for label in labels], dtype=np.int64)
     confusion = np.zeros((len(LOGO_TYPES), len(LOGO_TYPES)), dtype=np.int64)

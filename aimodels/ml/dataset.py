@@ -31,7 +31,9 @@ def load_manifest(folder: Path) -> list[LogoRecord]:
     folder = Path(folder)
     manifest = folder / "manifest.csv"
     if not manifest.exists():
-        return [_record(folder, png.stem, png.name, "", "", "") for png in sorted(folder.glob("*.png"))]
+        return [
+            _record(folder, png.stem, png.name, "", "", "") for png in sorted(folder.glob("*.png"))
+        ]
     with manifest.open(newline="", encoding="utf-8") as handle:
         return [
             _record(

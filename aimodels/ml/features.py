@@ -54,6 +54,8 @@ class ImageFeatures:
     component_row_alignment: float  # how well glyph-size components sit on one baseline
     component_width_cv: float  # spread of glyph-size component widths
     glyph_density: float  # glyph-size components per foreground bounding-box width
+    row_glyphs: float  # log1p of the most glyphs sharing one text line (centre and height)
+    row_glyph_share: float  # share of glyph-size components on that line
     hole_share: float  # background enclosed by the foreground (counters of letters, rings)
     blockiness: float  # 8x8 block-boundary discontinuity over the interior one
     noise_level: float  # share of near-flat pixels with a small nonzero Laplacian: JPEG noise
@@ -76,7 +78,6 @@ def extract_features(rgba: np.ndarray) -> ImageFeatures:
 
     small = _downscale(rgba)
     rgb = small[..., :3].astype(np.float32)
-    alpha = small[..., 3]
     foreground = _foreground(small, has_alpha)
     n_fg = int(foreground.sum())
     luminance = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)) / 255.0
@@ -110,7 +111,7 @@ def _as_rgba(rgba: np.ndarray) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (3, 4) or 0 in array.shape[:2]:
         raise ValueError(f"Expected an (H, W, 4) RGBA array, got shape {array.shape}.")
     if array.shape[2] == 3:
-        array = np.concatenate([array, np.full(array.shape[:2] + (1,), 255, array.dtype)], axis=2)
+        array = np.concatenate([array, np.full((*array.shape[:2], 1), 255, array.dtype)], axis=2)
     return np.ascontiguousarray(array, dtype=np.uint8)
 
 
@@ -198,9 +199,10 @@ def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> dict:
     hue_weights = weights * sat
     if hue_weights.sum() > 0:
         angle = hue * 2 * np.pi
-        vector = np.hypot(
-            (np.cos(angle) * hue_weights).sum(), (np.sin(angle) * hue_weights).sum()
-        ) / hue_weights.sum()
+        vector = (
+            np.hypot((np.cos(angle) * hue_weights).sum(), (np.sin(angle) * hue_weights).sum())
+            / hue_weights.sum()
+        )
         hue_spread = float(1 - vector)
     else:
         hue_spread = 0.0
@@ -311,7 +313,6 @@ def _gradient_stats(
 
 
 def _shape_stats(foreground: np.ndarray) -> dict:
-    height, width = foreground.shape
     rows = np.flatnonzero(foreground.any(axis=1))
     cols = np.flatnonzero(foreground.any(axis=0))
     if len(rows) == 0:
@@ -323,6 +324,8 @@ def _shape_stats(foreground: np.ndarray) -> dict:
             "component_row_alignment": 0.0,
             "component_width_cv": 0.0,
             "glyph_density": 0.0,
+            "row_glyphs": 0.0,
+            "row_glyph_share": 0.0,
             "hole_share": 0.0,
         }
     box_h = rows[-1] - rows[0] + 1
@@ -333,14 +336,18 @@ def _shape_stats(foreground: np.ndarray) -> dict:
     comp_h = np.array([s[0].stop - s[0].start for s in slices], dtype=np.float32)
     comp_w = np.array([s[1].stop - s[1].start for s in slices], dtype=np.float32)
     centre_y = np.array([(s[0].stop + s[0].start) / 2 for s in slices], dtype=np.float32)
-    # Glyph size: a visible blob that is short relative to the whole mark.
-    glyph = (sizes >= 6) & (comp_h <= 0.9 * box_h) & (comp_w <= 0.5 * box_w)
+    # Glyph size: a visible blob narrower than half the mark and, unless the mark is a wide line
+    # of lettering where capitals span its full height, shorter than it.
+    short = (comp_h <= 0.9 * box_h) | (box_w >= 2 * box_h)
+    glyph = (sizes >= 6) & short & (comp_w <= 0.5 * box_w)
     n_glyph = int(glyph.sum())
     if n_glyph >= 2:
         alignment = float(1 - min(1.0, np.std(centre_y[glyph]) / max(box_h, 1) * 2))
         width_cv = float(np.std(comp_w[glyph]) / max(np.mean(comp_w[glyph]), 1e-6))
+        row = _best_row(centre_y[glyph], comp_h[glyph], sizes[glyph])
     else:
         alignment = width_cv = 0.0
+        row = float(n_glyph)
     filled = ndimage.binary_fill_holes(foreground)
     return {
         "bbox_aspect": float(np.log(box_w / box_h)),
@@ -349,9 +356,22 @@ def _shape_stats(foreground: np.ndarray) -> dict:
         "small_component_share": n_glyph / max(count, 1),
         "component_row_alignment": alignment,
         "component_width_cv": width_cv,
-        "glyph_density": n_glyph * box_h / max(box_w, 1),
+        "glyph_density": float(n_glyph * box_h / max(box_w, 1)),
+        "row_glyphs": float(np.log1p(row)),
+        "row_glyph_share": row / max(n_glyph, 1),
         "hole_share": float((filled & ~foreground).sum() / max(int(filled.sum()), 1)),
     }
+
+
+def _best_row(centre_y: np.ndarray, comp_h: np.ndarray, sizes: np.ndarray) -> float:
+    # A line of lettering: components whose centres sit within a third of a glyph height and
+    # whose heights agree within a factor 1.6. Keep the largest few hundred to stay cheap.
+    keep = np.argsort(sizes)[::-1][:200]
+    y, h = centre_y[keep], np.maximum(comp_h[keep], 1)
+    same_line = np.abs(y[:, None] - y[None, :]) <= h[:, None] / 3
+    ratio = h[:, None] / h[None, :]
+    similar = (ratio < 1.6) & (ratio > 1 / 1.6)
+    return float((same_line & similar).sum(axis=1).max())
 
 
 def _jpeg_noise(rgba: np.ndarray) -> tuple[float, float]:

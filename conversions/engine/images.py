@@ -50,7 +50,11 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
             "The file is not an image we can read; upload a PNG, JPEG, WebP, GIF or BMP image."
         ) from exc
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"The image is too large to decode safely: {exc}") from exc
+        # Pillow's own message quotes its limit, not ours: say what the user must do.
+        raise ImageError(
+            f"The image is far too large to decode safely; the limit is {max_pixels} pixels. "
+            "Scale it down before converting."
+        ) from exc
     fmt = (image.format or "").upper()
     if fmt not in SUPPORTED_FORMATS:
         raise ImageError(

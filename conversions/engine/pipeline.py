@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from conversions.engine.images import DEFAULT_MAX_PIXELS, decode_image
-from conversions.engine.quality import score
+from conversions.engine.preparation import Preparation, prepare
+from conversions.engine.quality import proxy_quality, score
 from conversions.engine.svgclean import clean_svg
 from conversions.engine.tracing import TraceParams, binarize_alpha, trace_rgba
 
@@ -24,6 +25,8 @@ class ConversionResult:
     svg_bytes: int
     path_count: int
     timings: dict[str, float] = field(default_factory=dict)  # ms: decode, trace, measure
+    # Input-only estimate of fidelity (see quality.proxy_quality); None when not measured.
+    proxy: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as a plain dict."""
@@ -82,3 +85,36 @@ def convert_bytes(
     result = convert_rgba(image.rgba, TraceParams(**params))
     result.timings["decode"] = (decoded - started) * 1000
     return result.as_dict()
+
+
+def convert_prepared(
+    rgba: np.ndarray, preparation: dict[str, Any], params: dict[str, Any], *, proxy: bool = True
+) -> dict[str, Any]:
+    """Return the conversion of `rgba` prepared (upscaled, palette-snapped) then traced.
+
+    A worker job: plain dicts in, a plain dict out. The SVG keeps the traced coordinates in its
+    viewBox and is displayed at the input's size.
+    """
+    started = time.perf_counter()
+    prep = Preparation(**preparation)
+    trace_params = TraceParams(**params)
+    height, width = rgba.shape[:2]
+    prepared = prepare(rgba, prep)
+    ready = time.perf_counter()
+    svg = trace_clean(prepared, trace_params, out_size=(width, height))
+    traced = time.perf_counter()
+    measured = score(rgba, svg)
+    estimate = proxy_quality(rgba, svg) if proxy else None
+    done = time.perf_counter()
+    return ConversionResult(
+        svg=svg,
+        ssim=measured.ssim,
+        svg_bytes=measured.svg_bytes,
+        path_count=measured.path_count,
+        proxy=estimate,
+        timings={
+            "prepare": (ready - started) * 1000,
+            "trace": (traced - ready) * 1000,
+            "measure": (done - traced) * 1000,
+        },
+    ).as_dict()

@@ -112,7 +112,9 @@ def snap_rgba(rgba: np.ndarray, palette: np.ndarray, alpha_threshold: int = 128)
     table = np.zeros(1 << 16, dtype=np.uint32)
     colours = np.asarray(palette, dtype=np.uint32).reshape(-1, 3)
     packed = colours[:, 0] | colours[:, 1] << 8 | colours[:, 2] << 16 | np.uint32(0xFF000000)
-    table[0x8000:] = packed[palette_lut(np.asarray(palette, dtype=np.uint8))]
+    nearest = palette_lut(np.asarray(palette, dtype=np.uint8))  # indexed r*1024 + g*32 + b
+    side = 1 << _LUT_BITS
+    table[0x8000:] = packed[nearest.reshape(side, side, side).transpose(2, 1, 0).ravel()]
     if alpha_threshold == 128:
         key |= (words >> 16) & 0x8000
     else:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 from scipy.ndimage import uniform_filter
 
 from conversions.engine.images import composite_on_white
@@ -82,3 +83,18 @@ def fidelity(svg: str, true_svg: str, width: int, height: int) -> float:
     ours = render_at_long_side(svg, width, height, FIDELITY_LONG_SIDE)
     truth = render_at_long_side(true_svg, width, height, FIDELITY_LONG_SIDE)
     return ssim_rgb(ours, truth)
+
+
+PROXY_FACTOR = 2
+
+
+def proxy_quality(rgba: np.ndarray, svg: str, factor: int = PROXY_FACTOR) -> float:
+    """Return an input-only stand-in for fidelity: SSIM at `factor`× the input's size.
+
+    The reference is the input upscaled bicubically, which keeps the sub-pixel edge positions
+    that anti-aliasing encodes; SSIM at the input's own size instead rewards pixel staircases.
+    """
+    height, width = rgba.shape[:2]
+    size = (width * factor, height * factor)
+    reference = Image.fromarray(composite_on_white(rgba)).resize(size, Image.Resampling.BICUBIC)
+    return ssim_rgb(render_svg(svg, *size), np.asarray(reference))

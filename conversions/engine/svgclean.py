@@ -38,7 +38,8 @@ ALLOWED_ATTRIBUTES = frozenset(
 )  # fmt: skip
 _UNSAFE_VALUE = re.compile(r"javascript:|expression\(|@import|url\(\s*['\"]?(?!#)", re.I)
 _TRANSLATE = re.compile(r"^\s*translate\(\s*(-?[\d.]+)(?:[\s,]+(-?[\d.]+))?\s*\)\s*$")
-_PATH_TOKEN = re.compile(r"[MLCQZmlcqz]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# Every letter is a token, so a verb we do not rewrite (H, V, S, A, ...) is seen and refused.
+_PATH_TOKEN = re.compile(r"[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _ARITY = {"M": 2, "L": 2, "C": 6, "Q": 4, "Z": 0}
 
 
@@ -78,6 +79,10 @@ def clean_svg(
         "width": _number(width if width is not None else view_box[2], 3),
         "height": _number(height if height is not None else view_box[3], 3),
     }
+    # The root's presentation attributes (fill, stroke, ...) are inherited by every shape.
+    for name, value in _allowed_attributes(root).items():
+        if name not in ("viewBox", "width", "height", "x", "y", "version"):
+            attrs[name] = value
     body = "".join(_serialise(child, precision) for child in root)
     return f"<svg {_attributes(attrs)}>{body}</svg>\n"
 
@@ -87,14 +92,7 @@ def _serialise(element: Element, precision: int) -> str:
     tag = _local(element.tag)
     if tag not in ALLOWED_ELEMENTS or tag == "svg":
         return ""
-    attrs: dict[str, str] = {}
-    for raw_name, value in element.attrib.items():
-        name = _local(raw_name)
-        if name not in ALLOWED_ATTRIBUTES or _UNSAFE_VALUE.search(value):
-            continue
-        if name == "href" and not value.startswith("#"):
-            continue  # external references could fetch or leak; only in-document ones stay
-        attrs[name] = value
+    attrs = _allowed_attributes(element)
     if tag == "path" and "d" in attrs:
         offset = _translation(attrs.get("transform", ""))
         compact = compact_path(attrs["d"], offset=offset or (0.0, 0.0), precision=precision)
@@ -107,6 +105,19 @@ def _serialise(element: Element, precision: int) -> str:
     inner = text + children
     open_tag = f"<{tag} {_attributes(attrs)}" if attrs else f"<{tag}"
     return f"{open_tag}>{inner}</{tag}>" if inner else f"{open_tag}/>"
+
+
+def _allowed_attributes(element: Element) -> dict[str, str]:
+    """Return the element's attributes that are allowed and hold no active or external value."""
+    attrs: dict[str, str] = {}
+    for raw_name, value in element.attrib.items():
+        name = _local(raw_name)
+        if name not in ALLOWED_ATTRIBUTES or _UNSAFE_VALUE.search(value):
+            continue
+        if name == "href" and not value.startswith("#"):
+            continue  # external references could fetch or leak; only in-document ones stay
+        attrs[name] = value
+    return attrs
 
 
 def compact_path(d: str, *, offset: tuple[float, float], precision: int) -> str | None:
@@ -172,9 +183,9 @@ def _glue(parts: list[str]) -> str:
     """Return command chunks joined; a chunk without a letter needs a separator."""
     text = ""
     for part in parts:
-        if text and part[0] not in "-mlcqz" and not part[0].isalpha():
-            if not (part.startswith(".") and _has_dot(text)):
-                text += " "
+        needs_space = text and not part[0].isalpha() and part[0] != "-"
+        if needs_space and not (part.startswith(".") and _has_dot(text)):
+            text += " "
         text += part
     return text
 

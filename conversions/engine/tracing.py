@@ -110,10 +110,11 @@ def trace_rgba(rgba: np.ndarray, params: TraceParams = DEFAULT_PARAMS) -> str:
     return trace_bytes(encode_png(rgba), params.as_dict())
 
 
-def trace_bytes(image: bytes, keywords: dict[str, Any]) -> str:
+def trace_bytes(image: bytes, keywords: dict[str, Any], *, img_format: str = "png") -> str:
     """Return vtracer's SVG for encoded image bytes; every failure becomes VectorizeError."""
+    fmt = {"jpeg": "jpg"}.get(img_format.lower(), img_format.lower())
     try:
-        return vtracer.convert_raw_image_to_svg(image, img_format="png", **keywords)
+        return vtracer.convert_raw_image_to_svg(image, img_format=fmt, **keywords)
     except BaseException as exc:  # a Rust panic arrives as PanicException, a BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

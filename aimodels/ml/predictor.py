@@ -1,0 +1,166 @@
+"""The quality predictor: from image features and a candidate, predict what tracing will give.
+
+One small torch MLP predicts four things at once for (image, candidate) pairs: the measured
+SSIM (what the API reports), fidelity (SSIM against the true vector at 1024 px, what we really
+want), the SVG's bytes and the time it takes. Qualities are learned as log(1 - q): errors span
+0.001–0.2, and in log space a 2× error change weighs the same for clean and hard logos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+TARGETS = ("ssim", "fidelity", "bytes", "time_ms")
+_EPS = 1e-4
+
+
+def encode_targets(ssim: np.ndarray, fidelity: np.ndarray, svg_bytes: np.ndarray, time_ms):
+    """Return the (N, 4) training targets in the net's space."""
+    return np.stack(
+        [
+            np.log(np.clip(1.0 - ssim, 0, 1) + _EPS),
+            np.log(np.clip(1.0 - fidelity, 0, 1) + _EPS),
+            np.log(np.maximum(svg_bytes, 1.0)),
+            np.log(np.maximum(time_ms, 1.0)),
+        ],
+        axis=1,
+    ).astype(np.float32)
+
+
+def decode_targets(y: np.ndarray) -> dict[str, np.ndarray]:
+    """Return predictions in natural units from the net's (N, 4) outputs."""
+    return {
+        "ssim": np.clip(1.0 - (np.exp(y[:, 0]) - _EPS), 0.0, 1.0),
+        "fidelity": np.clip(1.0 - (np.exp(y[:, 1]) - _EPS), 0.0, 1.0),
+        "bytes": np.exp(y[:, 2]),
+        "time_ms": np.exp(y[:, 3]),
+    }
+
+
+class QualityNet(nn.Module):
+    def __init__(self, n_inputs: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(n_inputs, hidden),
+            nn.GELU(),
+            nn.Linear(hidden, hidden),
+            nn.GELU(),
+            nn.Linear(hidden, len(TARGETS)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return standardised target predictions for a batch of standardised inputs."""
+        return self.layers(x)
+
+
+@dataclass
+class QualityPredictor:
+    net: QualityNet
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    y_mean: np.ndarray
+    y_std: np.ndarray
+    feature_names: tuple[str, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict[str, Any]:
+        """Return predicted ssim, fidelity, bytes and time_ms per candidate row for one image."""
+        rows = np.hstack(
+            [np.repeat(image_vector[None, :], len(candidate_matrix), axis=0), candidate_matrix]
+        )
+        return self.predict_rows(rows)
+
+    def predict_rows(self, rows: np.ndarray) -> dict[str, Any]:
+        """Return predictions for rows of [image features, candidate encoding]."""
+        x = torch.from_numpy(((rows - self.x_mean) / self.x_std).astype(np.float32))
+        self.net.eval()
+        with torch.no_grad():
+            y = self.net(x).numpy() * self.y_std + self.y_mean
+        return decode_targets(y)
+
+    def save(self, path: Path) -> None:
+        """Write the weights and normalisation as a plain dict (loadable with weights_only)."""
+        torch.save(
+            {
+                "state_dict": self.net.state_dict(),
+                "n_inputs": int(self.x_mean.shape[0]),
+                "hidden": int(self.net.layers[0].out_features),
+                "x_mean": torch.from_numpy(self.x_mean.astype(np.float32)),
+                "x_std": torch.from_numpy(self.x_std.astype(np.float32)),
+                "y_mean": torch.from_numpy(self.y_mean.astype(np.float32)),
+                "y_std": torch.from_numpy(self.y_std.astype(np.float32)),
+                "feature_names": list(self.feature_names),
+                "metrics": self.metrics,
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> QualityPredictor:
+        """Return the predictor saved at `path`."""
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        net = QualityNet(blob["n_inputs"], blob["hidden"])
+        net.load_state_dict(blob["state_dict"])
+        net.eval()
+        return cls(
+            net=net,
+            x_mean=blob["x_mean"].numpy(),
+            x_std=blob["x_std"].numpy(),
+            y_mean=blob["y_mean"].numpy(),
+            y_std=blob["y_std"].numpy(),
+            feature_names=tuple(blob["feature_names"]),
+            metrics=dict(blob["metrics"]),
+        )
+
+
+def train_quality_predictor(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int = 0,
+    epochs: int = 400,
+    hidden: int = 128,
+    feature_names: tuple[str, ...] = (),
+) -> QualityPredictor:
+    """Return a predictor fitted to inputs `x` (N, F) and encoded targets `y` (N, 4)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x_mean, x_std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    y_mean, y_std = y.mean(axis=0), y.std(axis=0) + 1e-6
+    xs = torch.from_numpy(((x - x_mean) / x_std).astype(np.float32))
+    ys = torch.from_numpy(((y - y_mean) / y_std).astype(np.float32))
+    net = QualityNet(x.shape[1], hidden)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs)
+    batch = 256
+    for _ in range(epochs):
+        net.train()
+        order = torch.from_numpy(rng.permutation(len(xs)))
+        for start in range(0, len(xs), batch):
+            index = order[start : start + batch]
+            optimiser.zero_grad()
+            loss = nn.functional.smooth_l1_loss(net(xs[index]), ys[index], beta=0.5)
+            loss.backward()
+            optimiser.step()
+        schedule.step()
+    net.eval()
+    return QualityPredictor(net, x_mean, x_std, y_mean, y_std, feature_names=feature_names)
+
+
+def evaluate_predictor(predictor: QualityPredictor, x: np.ndarray, y: np.ndarray) -> dict:
+    """Return MAE per target in natural units (bytes and time as relative error)."""
+    predicted = predictor.predict_rows(x)
+    truth = decode_targets(y)
+    return {
+        "ssim_mae": float(np.mean(np.abs(predicted["ssim"] - truth["ssim"]))),
+        "fidelity_mae": float(np.mean(np.abs(predicted["fidelity"] - truth["fidelity"]))),
+        "bytes_mape": float(np.mean(np.abs(predicted["bytes"] / truth["bytes"] - 1))),
+        "time_mape": float(np.mean(np.abs(predicted["time_ms"] / truth["time_ms"] - 1))),
+        "rows": len(x),
+    }

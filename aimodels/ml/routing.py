@@ -1,0 +1,145 @@
+"""Automatic tier choice: the cheapest tier predicted to reach the target in the time budget.
+
+Per-tier estimates come from the quality predictor's plan (what the tier would trace and how
+long that takes). Measured SSIM saturates near 1 for most logos, so a high target also sets a
+floor: asking for 0.9 or more means caring about quality, which tier 1 never verifies; the
+floors are part of the routing contract existing clients rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from aimodels.ml.tiers import TIER1_TRACE_LIMIT_MS, TIER2_TRIES, Plan
+
+# (minimum target, minimum tier): 0.95 → 3, 0.9 → 2 or 3, below 0.85 → any tier.
+TIER_FLOORS = ((0.93, 3), (0.85, 2))
+TIER3_DEFAULT_BUDGET_S = 4.0
+# Work outside tracing: decoding, features, measuring the result (~ms on 512 px logos).
+OVERHEAD_S = {1: 0.25, 2: 0.35, 3: 0.5}
+# Gain of measured choice over prediction alone, in SSIM, from benchmark runs.
+SEARCH_GAIN = {1: 0.0, 2: 0.002, 3: 0.004}
+
+
+@dataclass(frozen=True)
+class TierEstimate:
+    tier: int
+    quality: float  # predicted measured SSIM
+    fidelity: float  # predicted fidelity to the true vector
+    time_s: float
+
+
+@dataclass(frozen=True)
+class Route:
+    tier: int
+    reason: str
+    estimates: tuple[TierEstimate, ...] = ()
+
+    def as_dict(self) -> dict:
+        """Return the routing decision as the API reports it."""
+        return {
+            "tier": self.tier,
+            "reason": self.reason,
+            "estimates": {str(e.tier): asdict(e) for e in self.estimates},
+        }
+
+
+def estimate_tiers(plan: Plan, *, workers: int = 2, max_bytes: int | None = None):
+    """Return predicted quality and time for each tier on this image."""
+    first = plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)[0]
+    ranked = plan.order(max_bytes=max_bytes)[:TIER2_TRIES]
+    quality, fidelity = plan.predicted["ssim"], plan.predicted["fidelity"]
+    seconds = plan.predicted["time_ms"] / 1000.0
+    # Measuring one result renders it twice and compares: ~1/3 of a 2× trace.
+    measure = 0.1
+    tier2_time = float(np.sum(seconds[ranked] + measure)) / max(1, min(workers, len(ranked)))
+    estimates = [
+        TierEstimate(
+            1,
+            float(quality[first]),
+            float(fidelity[first]),
+            float(seconds[first]) + measure + OVERHEAD_S[1],
+        ),
+        TierEstimate(
+            2,
+            float(quality[ranked].max()) + SEARCH_GAIN[2],
+            float(fidelity[ranked].max()),
+            tier2_time + OVERHEAD_S[2],
+        ),
+        TierEstimate(
+            3, float(quality.max()) + SEARCH_GAIN[3], float(fidelity.max()), TIER3_DEFAULT_BUDGET_S
+        ),
+    ]
+    return tuple(
+        TierEstimate(e.tier, min(1.0, e.quality), min(1.0, e.fidelity), e.time_s) for e in estimates
+    )
+
+
+def floor_for(target_quality: float) -> int:
+    """Return the lowest tier allowed for a quality target."""
+    for minimum, tier in TIER_FLOORS:
+        if target_quality >= minimum:
+            return tier
+    return 1
+
+
+def choose_tier(
+    estimates: tuple[TierEstimate, ...], *, target_quality: float, time_budget: float | None
+) -> Route:
+    """Return the cheapest tier predicted to reach `target_quality` within `time_budget`."""
+    by_tier = {e.tier: e for e in estimates}
+    floor = floor_for(target_quality)
+    fits = [e for e in estimates if time_budget is None or e.time_s <= time_budget]
+    if not fits:
+        return Route(
+            1,
+            f"no tier is predicted to finish in {time_budget:g} s; tier 1 is the fastest",
+            estimates,
+        )
+    allowed = [e for e in fits if e.tier >= floor]
+    if not allowed:
+        best = max(fits, key=lambda e: e.tier)
+        return Route(
+            best.tier,
+            f"target {target_quality:g} calls for tier {floor}, but its "
+            f"predicted {by_tier[floor].time_s:.1f} s exceeds the {time_budget:g} s "
+            f"budget; tier {best.tier} is the best that fits",
+            estimates,
+        )
+    for e in sorted(allowed, key=lambda e: e.tier):
+        if e.quality >= target_quality:
+            return Route(
+                e.tier,
+                f"tier {e.tier} is the cheapest predicted to reach "
+                f"{target_quality:g} (predicted {e.quality:.3f} in {e.time_s:.1f} s)"
+                + (
+                    f"; targets from {floor_target(floor):g} use tier {floor} or above"
+                    if floor > 1
+                    else ""
+                ),
+                estimates,
+            )
+    best = max(allowed, key=lambda e: (e.quality, -e.tier))
+    return Route(
+        best.tier,
+        f"no tier is predicted to reach {target_quality:g}; tier "
+        f"{best.tier} is predicted best ({best.quality:.3f})",
+        estimates,
+    )
+
+
+def floor_target(tier: int) -> float:
+    """Return the lowest target that requires `tier`."""
+    return next(minimum for minimum, t in TIER_FLOORS if t == tier)
+
+
+def route_without_predictor(*, target_quality: float, time_budget: float | None) -> Route:
+    """Return a route from the target and budget alone (the predictor is unavailable)."""
+    tier = floor_for(target_quality)
+    if time_budget is not None and time_budget < 1.0:
+        tier = 1
+    elif time_budget is not None and time_budget < TIER3_DEFAULT_BUDGET_S:
+        tier = min(tier, 2)
+    return Route(tier, "predictor unavailable: tier chosen from the target and budget alone")

@@ -1,0 +1,472 @@
+"""Admin for uploads and conversions: read-only history with input and SVG previews side by side.
+
+Conversions are benchmark data, so nobody edits them here; superusers may delete them. The input
+image is served by a small staff-only admin view (the media folder is not public); the SVG is
+inlined as a base64 data: URI in an <img>, where it cannot run script (it is sanitised anyway).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import mimetypes
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from PIL import Image
+
+from conversions.engine.images import ImageError, decode_image
+from conversions.models import Conversion, Upload
+
+LIST_THUMB_PX = 64
+DETAIL_PREVIEW_PX = 360
+# A thumbnail inlines the whole SVG; above this size the list shows a note instead, so one
+# pathological trace cannot turn the changelist into a many-megabyte page.
+MAX_INLINE_SVG_BYTES = 512 * 1024
+IMAGE_TYPES = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+}
+THUMB_SIZES = (LIST_THUMB_PX, DETAIL_PREVIEW_PX)
+
+
+def _svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _image_url(upload_id: object, size: int | None = None) -> str:
+    url = reverse("admin:conversions_upload_image", args=[upload_id])
+    return f"{url}?size={size}" if size else url
+
+
+def _input_img(upload_id: object, name: str, size: int) -> SafeString:
+    return format_html(
+        '<img class="svgai-thumb" src="{}" alt="Input: {}" loading="lazy" '
+        'style="max-width:{}px;max-height:{}px;background:#fff;border:1px solid #ccc">',
+        _image_url(upload_id, size),
+        name,
+        size,
+        size,
+    )
+
+
+def _svg_img(conversion: Conversion, size: int) -> SafeString:
+    if not conversion.succeeded or not conversion.svg:
+        return format_html('<span title="{}">no SVG</span>', conversion.error[:300])
+    if len(conversion.svg) > MAX_INLINE_SVG_BYTES and size <= LIST_THUMB_PX:
+        return format_html("<span>SVG too large to preview ({} bytes)</span>", len(conversion.svg))
+    return format_html(
+        '<img class="svgai-thumb" src="{}" alt="SVG of {}" '
+        'style="max-width:{}px;max-height:{}px;background:#fff;border:1px solid #ccc">',
+        _svg_data_uri(conversion.svg),
+        conversion.upload.original_name,
+        size,
+        size,
+    )
+
+
+def _pretty_json(value: Any) -> SafeString:
+    if not value:
+        return format_html("<span>{}</span>", "—")
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} ms"
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = [
+        "thumbnail",
+        "original_name",
+        "format",
+        "dimensions",
+        "size_bytes",
+        "has_alpha",
+        "conversion_count",
+        "created_at",
+    ]
+    list_display_links = ["thumbnail", "original_name"]
+    list_filter = ["format", "has_alpha", "created_at"]
+    search_fields = ["original_name", "sha256", "id"]
+    list_per_page = 50
+    readonly_fields = ["preview", "conversions_link"]
+    fields = [
+        "preview",
+        "id",
+        "original_name",
+        "file",
+        "sha256",
+        "size_bytes",
+        "width",
+        "height",
+        "format",
+        "has_alpha",
+        "created_at",
+        "conversions_link",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Upload]:
+        return super().get_queryset(request).annotate(_conversion_count=Count("conversions"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploads arrive through the API, validated and hashed
+
+    def has_change_permission(self, request: HttpRequest, obj: Upload | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Upload | None = None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        image = path(
+            "<uuid:pk>/image/",
+            self.admin_site.admin_view(self.image_view),
+            name="conversions_upload_image",
+        )
+        return [image, *super().get_urls()]
+
+    def image_view(self, request: HttpRequest, pk: object) -> HttpResponse:
+        """Serve the stored input, or a PNG thumbnail of it when ?size= is one we use."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        upload = Upload.objects.filter(pk=pk).only("file", "format").first()
+        if upload is None or not upload.file:
+            raise Http404("No such upload.")
+        try:
+            with upload.file.open("rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise Http404("The stored file is missing.") from exc
+        size = request.GET.get("size", "")
+        if size.isdigit() and int(size) in THUMB_SIZES:
+            data, content_type = _thumbnail_png(data, int(size))
+        else:
+            content_type = IMAGE_TYPES.get(upload.format) or (
+                mimetypes.guess_type(upload.file.name)[0] or "application/octet-stream"
+            )
+        response = HttpResponse(data, content_type=content_type)
+        # Uploads are stored under their content hash, so a URL's bytes never change.
+        response["Cache-Control"] = "private, max-age=86400"
+        response["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+    @admin.display(description="Input")
+    def thumbnail(self, upload: Upload) -> SafeString:
+        return _input_img(upload.pk, upload.original_name, LIST_THUMB_PX)
+
+    @admin.display(description="Preview")
+    def preview(self, upload: Upload) -> SafeString:
+        return format_html(
+            '<a href="{}">{}</a>',
+            _image_url(upload.pk),
+            _input_img(upload.pk, upload.original_name, DETAIL_PREVIEW_PX),
+        )
+
+    @admin.display(description="Size (px)")
+    def dimensions(self, upload: Upload) -> str:
+        return f"{upload.width}×{upload.height}"
+
+    @admin.display(description="Conversions", ordering="_conversion_count")
+    def conversion_count(self, upload: Upload) -> int:
+        return upload._conversion_count
+
+    @admin.display(description="Conversions")
+    def conversions_link(self, upload: Upload) -> SafeString:
+        url = reverse("admin:conversions_conversion_changelist")
+        return format_html(
+            '<a href="{}?upload__id__exact={}">{} conversion(s)</a>',
+            url,
+            upload.pk,
+            upload.conversions.count(),
+        )
+
+
+def _thumbnail_png(data: bytes, size: int) -> tuple[bytes, str]:
+    try:
+        image = decode_image(data, max_pixels=settings.SVGAI_MAX_PIXELS)
+    except ImageError as exc:
+        raise Http404(str(exc)) from exc
+    picture = Image.fromarray(image.rgba)
+    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue(), "image/png"
+
+
+class ConversionChangeList(ChangeList):
+    """The conversion list: loads the SVG for thumbnails, defers the JSON it never shows."""
+
+    DEFERRED = (
+        "parameters",
+        "preparation",
+        "request",
+        "routing",
+        "prediction",
+        "features",
+        "timings",
+        "model_versions",
+    )
+
+    def get_queryset(self, request: HttpRequest, *args: Any, **kwargs: Any) -> QuerySet:
+        return super().get_queryset(request, *args, **kwargs).defer(*self.DEFERRED)
+
+
+@admin.register(Conversion)
+class ConversionAdmin(admin.ModelAdmin):
+    list_display = [
+        "thumbnails",
+        "input_name",
+        "kind",
+        "tier",
+        "status",
+        "logo_type",
+        "ssim_display",
+        "predicted_ssim_display",
+        "svg_bytes",
+        "path_count",
+        "total_ms_display",
+        "fallback_used",
+        "created_at",
+    ]
+    list_display_links = ["thumbnails", "input_name"]
+    list_filter = ["kind", "tier", "status", "logo_type", "fallback_used", "created_at"]
+    search_fields = ["upload__original_name", "upload__sha256", "id", "error"]
+    list_select_related = ["upload"]
+    # The list thumbnail needs each row's SVG, so the page size bounds how much SVG one page
+    # loads and inlines (50 rows × a typical 5–50 KB); the JSON blobs the list never shows are
+    # deferred instead.
+    list_per_page = 50
+    show_full_result_count = False  # no extra COUNT(*) over the whole history per page
+    readonly_fields = [
+        "previews",
+        "download",
+        "id",
+        "upload_link",
+        "kind",
+        "status",
+        "error",
+        "tier",
+        "requested_tier",
+        "ssim",
+        "predicted_ssim",
+        "svg_size",
+        "path_count",
+        "logo_type",
+        "logo_type_confidence",
+        "fallback_used",
+        "decode_ms_display",
+        "trace_ms_display",
+        "measure_ms_display",
+        "total_ms_display",
+        "timings_pretty",
+        "parameters_pretty",
+        "preparation_pretty",
+        "request_pretty",
+        "routing_pretty",
+        "prediction_pretty",
+        "features_pretty",
+        "model_versions_pretty",
+        "created_at",
+    ]
+    fieldsets = [
+        ("Input and SVG (on white)", {"fields": ["previews", "download"]}),
+        (
+            "Result",
+            {
+                "fields": [
+                    "id",
+                    "upload_link",
+                    "kind",
+                    "status",
+                    "error",
+                    "tier",
+                    "requested_tier",
+                    "created_at",
+                ]
+            },
+        ),
+        (
+            "Metrics",
+            {
+                "fields": [
+                    "ssim",
+                    "predicted_ssim",
+                    "svg_size",
+                    "path_count",
+                    "logo_type",
+                    "logo_type_confidence",
+                    "fallback_used",
+                ]
+            },
+        ),
+        (
+            "Timings",
+            {
+                "fields": [
+                    "decode_ms_display",
+                    "trace_ms_display",
+                    "measure_ms_display",
+                    "total_ms_display",
+                    "timings_pretty",
+                ]
+            },
+        ),
+        (
+            "Parameters and routing",
+            {
+                "fields": [
+                    "parameters_pretty",
+                    "preparation_pretty",
+                    "request_pretty",
+                    "routing_pretty",
+                    "prediction_pretty",
+                    "features_pretty",
+                    "model_versions_pretty",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Conversion]:
+        return super().get_queryset(request).select_related("upload")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ConversionChangeList
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Conversion | None = None) -> bool:
+        return False  # results are measurements: read-only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Conversion | None = None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    # -- list columns --------------------------------------------------------------------------
+
+    @admin.display(description="Input · SVG")
+    def thumbnails(self, conversion: Conversion) -> SafeString:
+        return format_html(
+            '<span style="display:inline-flex;gap:4px;align-items:center">{}{}</span>',
+            _input_img(conversion.upload_id, conversion.upload.original_name, LIST_THUMB_PX),
+            _svg_img(conversion, LIST_THUMB_PX),
+        )
+
+    @admin.display(description="Input", ordering="upload__original_name")
+    def input_name(self, conversion: Conversion) -> str:
+        return conversion.upload.original_name
+
+    @admin.display(description="SSIM", ordering="ssim")
+    def ssim_display(self, conversion: Conversion) -> str:
+        return "—" if conversion.ssim is None else f"{conversion.ssim:.4f}"
+
+    @admin.display(description="Predicted SSIM", ordering="predicted_ssim")
+    def predicted_ssim_display(self, conversion: Conversion) -> str:
+        return "—" if conversion.predicted_ssim is None else f"{conversion.predicted_ssim:.4f}"
+
+    @admin.display(description="Total", ordering="total_ms")
+    def total_ms_display(self, conversion: Conversion) -> str:
+        return _ms(conversion.total_ms)
+
+    # -- detail fields -------------------------------------------------------------------------
+
+    @admin.display(description="Previews")
+    def previews(self, conversion: Conversion) -> SafeString:
+        cell = (
+            '<figure style="margin:0;padding:8px;background:#fff;border:1px solid #ccc">'
+            '{}<figcaption style="text-align:center">{}</figcaption></figure>'
+        )
+        return format_html(
+            '<div style="display:flex;gap:16px;flex-wrap:wrap">{}</div>',
+            format_html_join(
+                "",
+                cell,
+                [
+                    (
+                        _input_img(
+                            conversion.upload_id, conversion.upload.original_name, DETAIL_PREVIEW_PX
+                        ),
+                        "Input",
+                    ),
+                    (_svg_img(conversion, DETAIL_PREVIEW_PX), "SVG"),
+                ],
+            ),
+        )
+
+    @admin.display(description="Download")
+    def download(self, conversion: Conversion) -> SafeString:
+        if not conversion.succeeded:
+            return format_html("<span>{}</span>", "No SVG: the conversion failed.")
+        return format_html(
+            '<a href="/api/conversions/{}/svg" download>Download SVG</a>', conversion.pk
+        )
+
+    @admin.display(description="Upload")
+    def upload_link(self, conversion: Conversion) -> SafeString:
+        url = reverse("admin:conversions_upload_change", args=[conversion.upload_id])
+        return format_html('<a href="{}">{}</a>', url, str(conversion.upload))
+
+    @admin.display(description="SVG size")
+    def svg_size(self, conversion: Conversion) -> str:
+        if conversion.svg_bytes is None:
+            return "—"
+        return f"{conversion.svg_bytes:,} bytes ({conversion.svg_bytes / 1024:.1f} KB)"
+
+    @admin.display(description="Decode")
+    def decode_ms_display(self, conversion: Conversion) -> str:
+        return _ms(conversion.decode_ms)
+
+    @admin.display(description="Trace")
+    def trace_ms_display(self, conversion: Conversion) -> str:
+        return _ms(conversion.trace_ms)
+
+    @admin.display(description="Measure")
+    def measure_ms_display(self, conversion: Conversion) -> str:
+        return _ms(conversion.measure_ms)
+
+    @admin.display(description="Every step (ms)")
+    def timings_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.timings)
+
+    @admin.display(description="Parameters")
+    def parameters_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.parameters)
+
+    @admin.display(description="Preparation")
+    def preparation_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.preparation)
+
+    @admin.display(description="Request")
+    def request_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.request)
+
+    @admin.display(description="Routing")
+    def routing_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.routing)
+
+    @admin.display(description="Prediction")
+    def prediction_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.prediction)
+
+    @admin.display(description="Image features")
+    def features_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.features)
+
+    @admin.display(description="Model versions")
+    def model_versions_pretty(self, conversion: Conversion) -> SafeString:
+        return _pretty_json(conversion.model_versions)

@@ -1,0 +1,79 @@
+"""Quality reports: what the AI predicted versus what it measured, from the records alone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subquery
+from django.db.models.functions import Abs
+
+from conversions.models import Conversion
+
+
+class _Cast(Func):
+    function = "CAST"
+    template = "%(function)s(%(expressions)s AS double precision)"
+    output_field = FloatField()
+
+
+def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
+    """Return per-tier and per-logo-type quality of AI conversions, and legacy baselines.
+
+    For each (tier, logo type): count, mean predicted and measured SSIM, mean absolute
+    prediction error, mean time and bytes, and the improvement over the mean legacy
+    conversion of the same uploaded bytes (sha256), where one exists.
+    """
+    conversions = Conversion.objects.filter(status=Conversion.Status.SUCCEEDED)
+    if since is not None:
+        conversions = conversions.filter(created_at__gte=since)
+    legacy_ssim = (
+        Conversion.objects.filter(
+            kind=Conversion.Kind.LEGACY,
+            status=Conversion.Status.SUCCEEDED,
+            upload__sha256=OuterRef("upload__sha256"),
+        )
+        .values("upload__sha256")
+        .annotate(mean=Avg("ssim"))
+        .values("mean")
+    )
+    ai = (
+        conversions.filter(kind=Conversion.Kind.AI)
+        .annotate(legacy_ssim=Subquery(legacy_ssim, output_field=FloatField()))
+        .values("tier", "logo_type")
+        .annotate(
+            count=Count("id"),
+            mean_predicted_ssim=Avg("predicted_ssim"),
+            mean_measured_ssim=Avg("ssim"),
+            prediction_mae=Avg(Abs(F("predicted_ssim") - F("ssim"))),
+            mean_time_ms=Avg("total_ms"),
+            mean_bytes=Avg(_Cast(F("svg_bytes"))),
+            with_legacy=Count("id", filter=Q(legacy_ssim__isnull=False)),
+            mean_ssim_gain_vs_legacy=Avg(F("ssim") - F("legacy_ssim")),
+        )
+        .order_by("tier", "logo_type")
+    )
+    legacy = conversions.filter(kind=Conversion.Kind.LEGACY).aggregate(
+        count=Count("id"),
+        mean_measured_ssim=Avg("ssim"),
+        mean_time_ms=Avg("total_ms"),
+        mean_bytes=Avg(_Cast(F("svg_bytes"))),
+    )
+    failures = (
+        Conversion.objects.filter(status=Conversion.Status.FAILED)
+        .values("kind")
+        .annotate(count=Count("id"))
+        .order_by("kind")
+    )
+    return {
+        "since": since.isoformat() if since else None,
+        "ai": [_rounded(row) for row in ai],
+        "legacy": _rounded(legacy),
+        "failures": {row["kind"]: row["count"] for row in failures},
+    }
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+

@@ -1,0 +1,105 @@
+"""`manage.py convert`: files in, SVGs out beside them or in -o DIR, every conversion recorded."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from conftest import draw_logo
+from django.core.management import CommandError, call_command
+
+from conversions.models import Conversion, Upload
+
+
+@pytest.fixture
+def two_logos(tmp_path) -> list[Path]:
+    first = tmp_path / "inputs" / "first.png"
+    second = tmp_path / "inputs" / "second.png"
+    first.parent.mkdir()
+    first.write_bytes(draw_logo(96))
+    second.write_bytes(draw_logo(128, transparent=False))
+    return [first, second]
+
+
+def run(*args: str) -> tuple[str, CommandError | None]:
+    """Return the command's output and the CommandError it ended with, if any."""
+    out = io.StringIO()
+    try:
+        call_command("convert", *args, stdout=out, stderr=io.StringIO())
+    except CommandError as exc:
+        return out.getvalue(), exc
+    return out.getvalue(), None
+
+
+@pytest.mark.django_db
+def test_convert_writes_svgs_and_records_conversions(two_logos, tmp_path):
+    out_dir = tmp_path / "svgs"
+
+    output, error = run(*map(str, two_logos), "-o", str(out_dir), "--set", "filter_speckle=8")
+
+    assert error is None
+    for logo in two_logos:
+        svg = (out_dir / f"{logo.stem}.svg").read_text()
+        assert "<svg" in svg
+        assert svg.rstrip().endswith("</svg>")
+    conversions = list(Conversion.objects.select_related("upload"))
+    assert len(conversions) == 2
+    assert {c.upload.original_name for c in conversions} == {"first.png", "second.png"}
+    assert all(c.succeeded and c.parameters["filter_speckle"] == 8 for c in conversions)
+    assert output.count("SSIM") >= 2
+    assert "Converted 2 of 2 file(s)" in output
+
+
+@pytest.mark.django_db
+def test_convert_writes_beside_input_by_default(two_logos):
+    _, error = run(str(two_logos[0]), "--set", "colormode=binary", "--set", "length_threshold=2.5")
+
+    assert error is None
+    assert (two_logos[0].parent / "first.svg").exists()
+    conversion = Conversion.objects.get()
+    assert conversion.parameters["colormode"] == "binary"
+    assert conversion.parameters["length_threshold"] == 2.5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("filter_speckle=500", r"filter_speckle: must be from 0 to 128"),
+        ("colour=3", r"colour: is not a vtracer parameter"),
+        ("mode=curvy", r"mode: must be one of spline, polygon, none"),
+        ("corner_threshold=wide", r"corner_threshold: must be a number from 0 to 180"),
+        ("filter_speckle", r"key=value"),
+    ],
+)
+def test_convert_rejects_bad_setting_before_converting(two_logos, setting, expected):
+    _, error = run(str(two_logos[0]), "--set", setting)
+
+    assert error is not None
+    assert re.search(expected, str(error))
+    assert not Upload.objects.exists()
+    assert not Conversion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_convert_reports_bad_file_and_converts_the_rest(two_logos, tmp_path):
+    notes = tmp_path / "inputs" / "notes.txt"
+    notes.write_text("not an image")
+    missing = tmp_path / "inputs" / "missing.png"
+    out_dir = tmp_path / "svgs"
+
+    output, error = run(
+        str(two_logos[0]), str(notes), str(missing), str(two_logos[1]), "-o", str(out_dir)
+    )
+
+    assert error is not None
+    assert "2 of 4 file(s) failed" in str(error)
+    assert "notes.txt" in str(error)
+    assert "missing.png" in str(error)
+    assert "FAILED" in output
+    assert "not an image we can read" in output
+    assert "Converted 2 of 4 file(s)" in output
+    assert sorted(p.name for p in out_dir.iterdir()) == ["first.svg", "second.svg"]
+    assert Conversion.objects.filter(status=Conversion.Status.SUCCEEDED).count() == 2

@@ -1,0 +1,70 @@
+"""The plain page at /: the form with the real parameter ranges, and its static assets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles import finders
+
+from conversions.engine.tracing import CHOICES, DEFAULT_PARAMS, RANGES
+
+PAGE_RANGES = ["filter_speckle", "color_precision", "corner_threshold", "path_precision"]
+
+
+def _input_tag(html: str, name: str) -> str:
+    match = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', html)
+    assert match, f"no input named {name}"
+    return match.group(0)
+
+
+@pytest.mark.django_db
+def test_home_renders_form_with_ranges(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<form id="convert-form"' in html
+    assert 'type="file"' in html
+    for name in PAGE_RANGES:
+        low, high = RANGES[name]
+        tag = _input_tag(html, name)
+        assert f'min="{low}"' in tag
+        assert f'max="{high}"' in tag
+        assert f'value="{getattr(DEFAULT_PARAMS, name)}"' in tag
+        assert f'<label for="{name}">' in html
+
+
+@pytest.mark.django_db
+def test_home_offers_choices_and_ai_tiers(client):
+    html = client.get("/").content.decode()
+
+    for name in ("colormode", "mode"):
+        assert f'<select id="{name}" name="{name}">' in html
+        for value in CHOICES[name]:
+            assert f'<option value="{value}"' in html
+    assert f'<option value="{DEFAULT_PARAMS.colormode}" selected>' in html
+    for tier in ("auto", "1", "2", "3"):
+        assert f'<option value="{tier}"' in html
+    assert 'role="alert"' in html
+
+
+@pytest.mark.django_db
+def test_home_references_static_assets_that_exist(client):
+    html = client.get("/").content.decode()
+
+    for asset in ("conversions/app.css", "conversions/app.js"):
+        assert f"/static/{asset}" in html
+        assert finders.find(asset), f"{asset} is not in any static folder"
+    assert "cdn" not in html.lower()
+
+
+def test_app_js_calls_the_api_and_never_injects_svg_markup():
+    script = Path(finders.find("conversions/app.js")).read_text(encoding="utf-8")
+
+    for endpoint in ("/api/upload", "/api/convert", "/api/convert-ai", "/api/conversions/"):
+        assert endpoint in script
+    assert "data:image/svg+xml" in script
+    assert "innerHTML" not in script
+    assert "outerHTML" not in script

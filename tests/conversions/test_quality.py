@@ -1,0 +1,76 @@
+"""Quality metrics: our fast SSIM matches skimage's, and traced logos score sensibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from conversions.engine.images import decode_image
+from conversions.engine.pipeline import convert_rgba
+from conversions.engine.quality import count_paths, fidelity, score, ssim_rgb
+from conversions.engine.tracing import DEFAULT_PARAMS
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.mark.parametrize(("height", "width", "noise"), [(64, 64, 30), (50, 73, 120), (7, 9, 60)])
+def test_ssim_rgb_equals_skimage_on_random_images(height, width, noise):
+    rng = np.random.default_rng(height * width)
+    a = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    b = np.clip(a + rng.integers(-noise, noise + 1, a.shape), 0, 255).astype(np.uint8)
+
+    expected = structural_similarity(a, b, channel_axis=2, data_range=255)
+
+    assert ssim_rgb(a, b) == pytest.approx(expected, abs=1e-6)
+
+
+def test_ssim_rgb_is_one_for_identical_images():
+    a = np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+
+    assert ssim_rgb(a, a) == pytest.approx(1.0)
+
+
+def test_ssim_rgb_refuses_different_shapes():
+    with pytest.raises(ValueError, match="shapes differ"):
+        ssim_rgb(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8))
+
+
+def test_score_of_traced_transparent_logo_is_high(logo_png):
+    rgba = decode_image(logo_png).rgba
+    assert (rgba[..., 3] == 0).any()
+
+    result = convert_rgba(rgba, DEFAULT_PARAMS)
+
+    assert result.ssim > 0.9  # compared over white, not against black transparent pixels
+
+
+def test_score_reports_bytes_and_path_count():
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16" width="16" height="16">'
+        '<path d="M0 0h8v8H0z" fill="#f00"/><path d="M8 8h8v8H8z" fill="#00f"/></svg>'
+    )
+    rgba = np.full((16, 16, 4), 255, dtype=np.uint8)
+
+    result = score(rgba, svg)
+
+    assert result.svg_bytes == len(svg.encode())
+    assert result.path_count == 2 == count_paths(svg)
+    assert 0 < result.ssim < 1
+
+
+def test_fidelity_of_true_svg_against_itself_is_one():
+    true_svg = (DATA / "tw-1f6f3.svg").read_text()
+
+    assert fidelity(true_svg, true_svg, 512, 512) == pytest.approx(1.0)
+
+
+def test_fidelity_of_traced_real_logo_is_high(real_logo):
+    png, true_svg = real_logo
+    image = decode_image(png)
+
+    svg = convert_rgba(image.rgba, DEFAULT_PARAMS).svg
+
+    assert fidelity(svg, true_svg, image.width, image.height) > 0.95
