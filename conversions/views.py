@@ -116,6 +116,7 @@ class AIConvertView(APIView):
             {
                 "success": True,
                 "svg": conversion.svg,
+                "ssim": conversion.ssim,
                 "processing_time": round(conversion.total_ms / 1000, 4),
                 "file_size": conversion.svg_bytes,
                 "path_count": conversion.path_count,

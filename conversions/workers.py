@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,12 @@ class WorkerPool:
         try:
             worker = self._checkout()
             try:
-                worker.outbox.send((fn, args, kwargs))
+                message = ForkingPickler.dumps((fn, args, kwargs))
+            except Exception as exc:
+                self._idle.put(worker)  # nothing was sent: the worker is still good
+                raise WorkerError(type(exc).__name__, f"the job cannot be sent: {exc}") from exc
+            try:
+                worker.outbox.send_bytes(message)
                 remaining = max(0.0, deadline - time.monotonic())
                 if not worker.inbox.poll(remaining):
                     self._discard(worker)
@@ -146,8 +152,10 @@ class WorkerPool:
                     )
                 reply = worker.inbox.recv()
             except (EOFError, OSError) as exc:
-                time.sleep(0.05)  # let the exit code arrive
-                code = worker.exitcode()
+                try:  # the pipe closes as the process exits: its exit code is moments away
+                    code = worker.process.wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    code = None
                 self._discard(worker)
                 raise WorkerCrashed(
                     "Crashed", f"the conversion worker died (exit code {code}); the image may be "

@@ -150,7 +150,7 @@ EDGE_IMAGES: dict[str, Callable[[], bytes]] = {
     "image.webp": _webp,
     "image.bmp": _bmp,
     "image.tiff": lambda: encode(Image.new("RGB", (4, 4)), "TIFF"),
-    "3000x3000.png": lambda: huge_header_png(3000, 3000),
+    "5000x5000.png": lambda: huge_header_png(5000, 5000),
 }
 
 

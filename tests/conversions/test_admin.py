@@ -213,7 +213,12 @@ def test_modelversion_changelist_shows_metrics(staff_client, models_dir):
     assert response.status_code == 200
     html = response.content.decode()
     assert "accuracy 0.950" in html
-    assert ModelVersion.objects.get(version="v2").sha256[:12] in html
+    v2 = ModelVersion.objects.get(version="v2")
+    assert v2.sha256[:12] in html
+    detail = staff_client.get(f"/admin/aimodels/modelversion/{v2.pk}/change/")
+    assert detail.status_code == 200
+    assert "&quot;accuracy&quot;: 0.95" in detail.content.decode()
+    assert 'name="_save"' not in detail.content.decode()
 
 
 @pytest.mark.django_db

@@ -79,7 +79,7 @@ def test_upload_accepts_odd_but_valid_images(
         ("truncated.png", "file: The PNG file is damaged or truncated"),
         ("text.png", "file: The file is not an image we can read"),
         ("huge-header.png", "file: The image is far too large to decode safely; the limit is"),
-        ("3000x3000.png", "file: The image is 3000×3000 = 9000000 pixels; the limit is"),
+        ("5000x5000.png", "file: The image is 5000×5000 = 25000000 pixels; the limit is"),
         ("image.tiff", "file: TIFF images are not supported"),
     ],
 )

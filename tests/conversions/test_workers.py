@@ -66,3 +66,14 @@ def test_worker_pool_map_keeps_order_and_failures(worker_pool):
     assert isinstance(results[1], WorkerError)
     assert results[1].kind == "TypeError"
     assert results[2] == 11
+
+
+def test_worker_pool_refuses_unpicklable_job_without_losing_a_worker(worker_pool):
+    worker_pool.run(worker_jobs.add, 0, 0, timeout=30)
+    live = len(worker_pool._workers)
+
+    with pytest.raises(WorkerError, match="the job cannot be sent"):
+        worker_pool.run(lambda: 1, timeout=30)
+
+    assert len(worker_pool._workers) == live
+    assert worker_pool.run(worker_jobs.add, 1, 2, timeout=30) == 3

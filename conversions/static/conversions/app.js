@@ -169,6 +169,7 @@
     try {
       const upload = await uploadFile(file);
       if (!upload.ok) {
+        result.hidden = true;
         showError(upload.error);
         return;
       }
@@ -181,9 +182,10 @@
       }
       if (!answer.ok) {
         let message = answer.body.error;
-        if (ai && (answer.status === 404 || answer.status === 503)) {
-          message += " AI mode is not available right now; the manual mode still works.";
+        if (ai && answer.status === 404 && !answer.body.error.includes("file_id")) {
+          message += " AI mode is not available yet; the manual mode still works.";
         }
+        result.hidden = true; // the previous result no longer matches the form
         showError(message);
         return;
       }
