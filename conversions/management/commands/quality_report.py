@@ -57,5 +57,6 @@ class Command(BaseCommand):
         legacy = report["legacy"]
         self.stdout.write(
             f"\nlegacy: {legacy['count']} conversions, "
-            f"mean SSIM {_cell(legacy['mean_measured_ssim'])}, mean time {_cell(legacy['mean_time_ms'])} ms; failures: {report['failures']}"
+            f"mean SSIM {_cell(legacy['mean_measured_ssim'])}, "
+            f"mean time {_cell(legacy['mean_time_ms'])} ms; failures: {report['failures']}"
         )
