@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WORKERS ?= 2
+WORKERS ?= 1
+THREADS ?= 16
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint format benchmark clean
@@ -21,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn svgai_site.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--threads 4 --timeout 180 --access-logfile -
+		--threads $(THREADS) --timeout 180 --access-logfile -
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

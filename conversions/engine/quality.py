@@ -47,11 +47,11 @@ def ssim_rgb(a: np.ndarray, b: np.ndarray) -> float:
     cov_norm = n / (n - 1)
     ux = uniform_filter(x, size=size)
     uy = uniform_filter(y, size=size)
-    vx = cov_norm * (uniform_filter(x * x, size=size) - ux * ux)
-    vy = cov_norm * (uniform_filter(y * y, size=size) - uy * uy)
+    # Only vx + vy is ever used, so one filter of x² + y² replaces two.
+    v_sum = cov_norm * (uniform_filter(x * x + y * y, size=size) - ux * ux - uy * uy)
     vxy = cov_norm * (uniform_filter(x * y, size=size) - ux * uy)
     numerator = (2 * ux * uy + _C1) * (2 * vxy + _C2)
-    denominator = (ux * ux + uy * uy + _C1) * (vx + vy + _C2)
+    denominator = (ux * ux + uy * uy + _C1) * (v_sum + _C2)
     pad = (_WINDOW - 1) // 2
     ssim_map = (numerator / denominator)[:, pad:-pad, pad:-pad]
     return float(ssim_map.mean(dtype=np.float64))

@@ -107,7 +107,8 @@ def trace_rgba(rgba: np.ndarray, params: TraceParams = DEFAULT_PARAMS) -> str:
         rgb = composite_on_white(rgba).astype(np.float32)
         grey = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32) + 0.5).astype(np.uint8)
         rgba = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
-    return trace_bytes(encode_png(rgba), params.as_dict())
+    # Uncompressed PNG: vtracer decodes it at once, and zlib would cost more than the trace.
+    return trace_bytes(encode_png(rgba, compress_level=0), params.as_dict())
 
 
 def trace_bytes(image: bytes, keywords: dict[str, Any], *, img_format: str = "png") -> str:

@@ -33,7 +33,12 @@ def test_conversion_list_is_paginated_newest_first(api_client, make_conversion, 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("kind=ai", {"ai"}), ("tier=2", {"ai"}), ("status=failed", {"failed"}), ("kind=legacy", {"ok", "failed"})],
+    [
+        ("kind=ai", {"ai"}),
+        ("tier=2", {"ai"}),
+        ("status=failed", {"failed"}),
+        ("kind=legacy", {"ok", "failed"}),
+    ],
 )
 def test_conversion_list_filters(api_client, make_conversion, query, expected):
     made = {

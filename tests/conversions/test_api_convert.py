@@ -106,9 +106,7 @@ def test_convert_answers_404_for_unknown_file_id(api_client):
 
 @pytest.mark.django_db
 def test_convert_answers_400_json_to_malformed_json(api_client):
-    response = api_client.post(
-        "/api/convert", data='{"file_id": ', content_type="application/json"
-    )
+    response = api_client.post("/api/convert", data='{"file_id": ', content_type="application/json")
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"

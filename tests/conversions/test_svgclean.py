@@ -81,7 +81,11 @@ def test_clean_svg_refuses_entity_declarations():
 
 @pytest.mark.parametrize(
     "markup",
-    ["<svg", "<html xmlns='http://www.w3.org/1999/xhtml'/>", "<svg xmlns='http://www.w3.org/2000/svg'/>"],
+    [
+        "<svg",
+        "<html xmlns='http://www.w3.org/1999/xhtml'/>",
+        "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    ],
 )
 def test_clean_svg_refuses_malformed_or_sizeless_markup(markup):
     with pytest.raises(SvgError):
@@ -104,7 +108,9 @@ def test_compact_path_rounds_without_accumulating_error():
     assert d == "m0 0 .33 0 .34 0 .33 0"
 
 
-@pytest.mark.parametrize("d", ["M0 0 H10 V10 Z", "M0 0 A5 5 0 0 1 10 10", "m0 0 l1 1", "M0 0 S1 1 2 2"])
+@pytest.mark.parametrize(
+    "d", ["M0 0 H10 V10 Z", "M0 0 A5 5 0 0 1 10 10", "m0 0 l1 1", "M0 0 S1 1 2 2"]
+)
 def test_compact_path_leaves_other_verbs_alone(d):
     assert compact_path(d, offset=(1.0, 1.0), precision=2) is None
 

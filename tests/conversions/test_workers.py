@@ -29,7 +29,7 @@ def test_worker_pool_kills_hanging_job_at_timeout(worker_pool):
     restarts = worker_pool.restarts
     started = time.monotonic()
 
-    with pytest.raises(WorkerTimeout, match="longer than 0.5 s") as caught:
+    with pytest.raises(WorkerTimeout, match=r"longer than 0\.5 s") as caught:
         worker_pool.run(worker_jobs.hang, 30, timeout=0.5)
 
     assert time.monotonic() - started < 5
