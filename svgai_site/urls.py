@@ -3,9 +3,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from health_check.views import HealthCheckView
 
 from conversions import views as conversion_views
+from svgai_site.health import HealthView
 
 urlpatterns = [
     path("", conversion_views.home, name="home"),
@@ -14,18 +14,7 @@ urlpatterns = [
     path("api/", include("aimodels.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path(
-        "health/",
-        HealthCheckView.as_view(
-            checks=(
-                "health_check.checks.Database",
-                "health_check.checks.Storage",
-                "health_check.checks.Cache",
-                "aimodels.health.AIModelsCheck",
-            )
-        ),
-        name="health",
-    ),
+    path("health/", HealthView.as_view(), name="health"),
 ]
 
 handler404 = "conversions.errors.json_not_found"

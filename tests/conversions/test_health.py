@@ -13,4 +13,4 @@ def test_health_reports_database_ok_as_json(client):
     checks = response.json()
     database = [status for name, status in checks.items() if name.startswith("Database")]
     assert database == ["OK"]
-    assert response.status_code == (200 if set(checks.values()) == {"OK"} else 500)
+    assert response.status_code == (200 if set(checks.values()) == {"OK"} else 503)

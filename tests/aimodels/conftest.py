@@ -1,0 +1,128 @@
+"""Fixtures of the AI layer's tests: a fake quality predictor and classifier, and the registry.
+
+The fake predictor's outputs are a plain function of the candidate encoding (see
+`FakePredictor.predict`), so a test can work out which candidate any tier should choose.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+# Columns of Candidate.encode (see aimodels/ml/candidates.py).
+LOG2_FACTOR, LOG2_COLORS, SPECKLE, LENGTH = 0, 3, 5, 7
+_versions = itertools.count(1)
+
+
+@dataclass
+class FakePredictor:
+    """Predicts a candidate's outcome from its encoding alone.
+
+    Fidelity grows with the upscale factor and the palette size and shrinks with the speckle
+    filter and the minimum segment length; bytes grow with factor and colours; time grows 4×
+    per doubling of the factor (40 ms as is, 2.56 s at 8×). `error` shifts every quality down:
+    0.01 is an easy image, 0.15 a hard one.
+    """
+
+    error: float = 0.01
+    fail: bool = False
+    calls: int = 0
+
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict[str, Any]:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("predictor exploded")
+        m = np.asarray(candidate_matrix, dtype=np.float64)
+        fidelity = (
+            1.0
+            - self.error
+            - 0.02 * (3 - m[:, LOG2_FACTOR])
+            + 0.004 * m[:, LOG2_COLORS]
+            - 0.01 * m[:, SPECKLE]
+            - 0.01 * m[:, LENGTH]
+        )
+        fidelity = np.clip(fidelity, 0.0, 0.999)
+        return {
+            "ssim": np.clip(fidelity + 0.005, 0.0, 0.9995),
+            "fidelity": fidelity,
+            "bytes": 1000.0 * 2 ** m[:, LOG2_FACTOR] * (1 + m[:, LOG2_COLORS] / 5),
+            "time_ms": 40.0 * 4 ** m[:, LOG2_FACTOR],
+        }
+
+
+@dataclass
+class FakeClassifier:
+    """Says every logo is "simple" with 0.9 confidence, or raises when `fail` is set."""
+
+    fail: bool = False
+    calls: list[Any] = field(default_factory=list)
+
+    def predict(self, features: Any) -> tuple[str, float]:
+        self.calls.append(features)
+        if self.fail:
+            raise RuntimeError("classifier exploded")
+        return "simple", 0.9
+
+
+@pytest.fixture
+def fake_predictor() -> FakePredictor:
+    return FakePredictor()
+
+
+@pytest.fixture
+def fake_classifier() -> FakeClassifier:
+    return FakeClassifier()
+
+
+@dataclass
+class RegistryControl:
+    """Install, replace or remove models in aimodels.registry for one test."""
+
+    def install(self, name: str, model: Any, version: str | None = None) -> None:
+        from aimodels import registry
+
+        kind = registry.MODELS[name][0]
+        registry._models[name] = registry.LoadedModel(
+            name=name, kind=kind, version=version or f"fake{next(_versions)}", model=model
+        )
+
+    def remove(self, name: str) -> None:
+        from aimodels import registry
+
+        kind = registry.MODELS[name][0]
+        registry._models[name] = registry.LoadedModel(
+            name=name, kind=kind, error=f"{name} removed for this test"
+        )
+
+
+@pytest.fixture
+def registry_snapshot():
+    """Restore aimodels.registry (loaded models and the watched folder) after the test."""
+    from aimodels import registry
+
+    models, state = dict(registry._models), dict(registry._state)
+    yield registry
+    with registry._lock:
+        registry._models.clear()
+        registry._models.update(models)
+        registry._state.clear()
+        registry._state.update(state)
+
+
+@pytest.fixture
+def ai_models(registry_snapshot, fake_predictor, fake_classifier) -> RegistryControl:
+    """Install the fake predictor and classifier in the registry for one test.
+
+    Versions are fresh per test, so the analysis cache (keyed by versions) never serves a
+    previous test's analysis; the watched folder is unset, so weights written by a training
+    run elsewhere cannot reload the registry mid-test.
+    """
+    registry_snapshot._state["dir"] = None
+    control = RegistryControl()
+    control.install("quality_predictor", fake_predictor)
+    control.install("logo_type", fake_classifier)
+    return control
