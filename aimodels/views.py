@@ -166,7 +166,10 @@ class QualityReportView(APIView):
         since = None
         raw = request.query_params.get("since")
         if raw:
-            since = parse_datetime(raw)
+            try:
+                since = parse_datetime(raw)
+            except ValueError:  # well formed but impossible, e.g. month 13
+                since = None
             if since is None:
                 raise exceptions.ValidationError(
                     {"since": ["must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."]}

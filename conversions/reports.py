@@ -75,5 +75,3 @@ def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
-
-

@@ -138,7 +138,7 @@ class ConversionDetailSerializer(ConversionSerializer):
 class TierField(serializers.Field):
     """'auto' or 1, 2, 3 (numbers may come as strings from forms)."""
 
-    default_error_messages = {"invalid": "must be \"auto\", 1, 2 or 3; got {input!r}."}
+    default_error_messages = {"invalid": 'must be "auto", 1, 2 or 3; got {input!r}.'}
 
     def to_internal_value(self, data: Any) -> int | str:
         if isinstance(data, str) and data.strip().lower() == "auto":

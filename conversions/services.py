@@ -117,13 +117,19 @@ class ModelsUnavailable(RuntimeError):
     """The quality predictor is not loaded, so AI conversion cannot run."""
 
 
-def evaluate_candidates(rgba: np.ndarray, candidates: Sequence[Candidate]) -> list[Any]:
-    """Return an Attempt (or the exception) per candidate, traced in parallel workers."""
+def evaluate_candidates(
+    rgba: np.ndarray, candidates: Sequence[Candidate], *, proxy: bool = True
+) -> list[Any]:
+    """Return an Attempt (or the exception) per candidate, traced in parallel workers.
+
+    `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
+    nothing to compare, so it skips that render.
+    """
     height, width = rgba.shape[:2]
     jobs = []
     for candidate in candidates:
         prep, params = candidate.materialize(height, width)
-        jobs.append((rgba, asdict(prep), params.as_dict()))
+        jobs.append((rgba, asdict(prep), params.as_dict(), proxy))
     results = worker_pool().map(
         pipeline.convert_prepared, jobs, timeout=settings.SVGAI_CONVERT_TIMEOUT
     )
@@ -192,7 +198,7 @@ def convert_with_ai(
             result = tiers.run_tier(
                 route.tier,
                 plan,
-                lambda candidates: evaluate_candidates(rgba, candidates),
+                lambda candidates: evaluate_candidates(rgba, candidates, proxy=route.tier > 1),
                 max_bytes=max_bytes,
                 deadline=deadline,
                 workers=settings.SVGAI_WORKERS,
@@ -345,6 +351,11 @@ class AnalysisCache:
             self._items.move_to_end(key)
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (benchmarks time each conversion from scratch)."""
+        with self._lock:
+            self._items.clear()
 
     def stats(self) -> dict[str, int]:
         """Return hits, misses, size and capacity."""

@@ -158,8 +158,9 @@ class WorkerPool:
                     code = None
                 self._discard(worker)
                 raise WorkerCrashed(
-                    "Crashed", f"the conversion worker died (exit code {code}); the image may be "
-                    "too large or malformed"
+                    "Crashed",
+                    f"the conversion worker died (exit code {code}); the image may be "
+                    "too large or malformed",
                 ) from exc
             self._idle.put(worker)
         finally:

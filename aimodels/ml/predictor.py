@@ -78,7 +78,7 @@ class QualityPredictor:
 
     def predict_rows(self, rows: np.ndarray) -> dict[str, Any]:
         """Return predictions for rows of [image features, candidate encoding]."""
-        x = torch.from_numpy(((rows - self.x_mean) / self.x_std).astype(np.float32))
+        x = torch.from_numpy(((rows - self.x_mean) / _safe_std(self.x_std)).astype(np.float32))
         self.net.eval()
         with torch.no_grad():
             y = self.net(x).numpy() * self.y_std + self.y_mean
@@ -131,7 +131,7 @@ def train_quality_predictor(
     """Return a predictor fitted to inputs `x` (N, F) and encoded targets `y` (N, 4)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    x_mean, x_std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    x_mean, x_std = x.mean(axis=0), _safe_std(x.std(axis=0))
     y_mean, y_std = y.mean(axis=0), y.std(axis=0) + 1e-6
     xs = torch.from_numpy(((x - x_mean) / x_std).astype(np.float32))
     ys = torch.from_numpy(((y - y_mean) / y_std).astype(np.float32))
@@ -151,6 +151,12 @@ def train_quality_predictor(
         schedule.step()
     net.eval()
     return QualityPredictor(net, x_mean, x_std, y_mean, y_std, feature_names=feature_names)
+
+
+def _safe_std(std: np.ndarray) -> np.ndarray:
+    # A column constant in training (tier 3's denoise, splice, alpha moves never are sampled)
+    # divided by ~0 turns any other value into ±1e5 and the predictions into 0 or 1.
+    return np.where(std > 1e-5, std, 1.0).astype(np.float32)
 
 
 def evaluate_predictor(predictor: QualityPredictor, x: np.ndarray, y: np.ndarray) -> dict:

@@ -121,11 +121,13 @@ def choose_tier(
                 ),
                 estimates,
             )
-    best = max(allowed, key=lambda e: (e.quality, -e.tier))
+    # Unreachable target: escalate at most one tier above the floor (0.7 → 1 or 2, never 3).
+    reachable = [e for e in allowed if e.tier <= floor + 1] or allowed
+    best = max(reachable, key=lambda e: (e.quality, -e.tier))
     return Route(
         best.tier,
         f"no tier is predicted to reach {target_quality:g}; tier "
-        f"{best.tier} is predicted best ({best.quality:.3f})",
+        f"{best.tier} is predicted best ({best.quality:.3f}) of those the target calls for",
         estimates,
     )
 

@@ -88,7 +88,7 @@ def convert_bytes(
 
 
 def convert_prepared(
-    rgba: np.ndarray, preparation: dict[str, Any], params: dict[str, Any], *, proxy: bool = True
+    rgba: np.ndarray, preparation: dict[str, Any], params: dict[str, Any], proxy: bool = True
 ) -> dict[str, Any]:
     """Return the conversion of `rgba` prepared (upscaled, palette-snapped) then traced.
 

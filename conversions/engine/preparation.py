@@ -32,14 +32,15 @@ class Preparation:
     """How to turn an uploaded RGBA raster into the array vtracer traces."""
 
     # Integer upscale factor. 1 = trace as is. Anti-aliased edges become sub-pixel edge
-    # positions only when upscaled: 2x removes ~30 %, 4x ~40 % of the fidelity error.
+    # positions only when upscaled. With snapping, vs vtracer defaults (TEST): 2x removes
+    # ~60 %, 4x ~69 % of the fidelity error; 1x only ~32 % (TRAIN).
     scale: int = 1
     # When > 0, overrides `scale`: upscale so the long side gets closest to this (a 256 px
     # upload needs 8x where a 512 px one needs 4x); the factor is clamped to 1..max_scale.
     target_long_side: int = 0
     # Upper bound on the factor picked from target_long_side (vtracer time grows with k²).
     max_scale: int = 8
-    # Bicubic keeps edges sharp and is fastest; lanczos measured the same fidelity.
+    # Bicubic keeps edges sharp and is fast (the measured setting; lanczos/bilinear untested).
     resample: str = "bicubic"
     # Palette snapping: 0 = none, -1 = auto (up to max_colors, dropping rare colours),
     # n > 0 = at most n colours. Snapping removes JPEG noise and anti-aliasing ramps that
@@ -54,7 +55,8 @@ class Preparation:
     merge_distance: float = 40.0
     # 3x3 max-min range under which a pixel counts as "flat" (inside a fill, not on an edge).
     flat_tolerance: int = 24
-    # Median-filter the input (3x3) before upscaling: only for noisy (JPEG) input.
+    # Median-filter the input (3x3) before upscaling. Untested: snapping alone already removes
+    # JPEG noise (jpeg input keeps 71 % error removed at 4x).
     denoise: bool = False
     # After upscaling the alpha too, pixels below this alpha become fully transparent and the
     # rest fully opaque, so vtracer draws no translucent fringe shapes.

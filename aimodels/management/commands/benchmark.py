@@ -109,6 +109,8 @@ class Command(BaseCommand):
             upload, _ = services.store_upload(data=image, filename=f"{record.id}.{fmt.lower()}")
             for tier in tiers:
                 row = {**base, "tier": tier, "bicubic_fidelity": bicubic}
+                if tier != "default":
+                    services.analysis_cache.clear()  # time every tier from scratch
                 started = time.perf_counter()
                 if tier == "default":
                     svg = trace_bytes(image, {}, img_format=fmt)
@@ -134,6 +136,10 @@ class Command(BaseCommand):
                         predicted_fidelity=conversion.prediction.get("fidelity"),
                         tier_used=conversion.tier,
                         long_side=conversion.preparation.get("candidate", {}).get("long_side"),
+                        features_ms=conversion.timings.get("features"),
+                        predict_ms=conversion.timings.get("predict"),
+                        routing_ms=conversion.timings.get("routing"),
+                        attempts=len(conversion.routing.get("attempts", [])),
                     )
                 row["fidelity"] = fidelity_of(svg, truth)
                 rows.append(row)
@@ -206,6 +212,11 @@ def summarise(rows: list[dict[str, Any]], tiers: list[str]) -> dict[str, Any]:
                 entry["fidelity_prediction_mae"] = float(
                     np.mean([abs(r["predicted_fidelity"] - r["fidelity"]) for r in predicted])
                 )
+            for step in ("features_ms", "predict_ms", "routing_ms"):
+                values = [r[step] for r in ok if r.get(step) is not None]
+                if values:
+                    entry[f"p95_{step}"] = float(np.percentile(values, 95))
+            entry["mean_attempts"] = float(np.mean([r.get("attempts", 0) for r in ok]))
             if tier == "auto":
                 used = [r["tier_used"] for r in ok]
                 entry["tiers_used"] = {str(t): used.count(t) for t in sorted(set(used))}
@@ -278,6 +289,17 @@ def markdown(summary: dict[str, Any], tiers: list[str], images: int, variants: l
             lines.append(f"| {tier} | " + " | ".join(cells) + " |")
     if "auto" in summary and "tiers_used" in summary["auto"]:
         lines += ["", f"auto routed to tiers: {summary['auto']['tiers_used']}"]
+    steps = []
+    for tier in tiers:
+        s = summary.get(tier, {})
+        if "p95_predict_ms" in s:
+            steps.append(
+                f"tier {tier}: features p95 {s.get('p95_features_ms', 0):.0f} ms, prediction "
+                f"p95 {s['p95_predict_ms']:.0f} ms, routing p95 {s.get('p95_routing_ms', 0):.0f} "
+                f"ms, {s['mean_attempts']:.1f} candidates traced on average"
+            )
+    if steps:
+        lines += ["", *steps]
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         since = None
         if options["since"]:
-            since = parse_datetime(options["since"])
+            try:
+                since = parse_datetime(options["since"])
+            except ValueError:  # well formed but impossible, e.g. month 13
+                since = None
             if since is None:
                 raise CommandError("--since must be an ISO 8601 date-time, e.g. 2026-11-01T00:00")
         report = quality_report(since=since)

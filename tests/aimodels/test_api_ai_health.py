@@ -1,0 +1,119 @@
+"""GET /api/ai-health and /health/: the AI layer's health, as operators and probes see it."""
+
+from __future__ import annotations
+
+import pytest
+
+from conversions.models import Conversion
+
+HEALTH_FIELDS = {"overall_status", "components", "performance_metrics", "recommendations",
+                 "timestamp"}  # fmt: skip
+
+
+def get_health(api_client):
+    response = api_client.get("/api/ai-health")
+    body = response.json()
+    assert set(body) >= HEALTH_FIELDS, body
+    assert body["overall_status"] in {"healthy", "degraded", "unhealthy", "error"}
+    return response, body
+
+
+@pytest.mark.django_db
+def test_ai_health_is_healthy_with_every_model_loaded(api_client, ai_models):
+    response, body = get_health(api_client)
+
+    assert response.status_code == 200
+    assert body["overall_status"] == "healthy"
+    assert body["components"]["quality_predictor"]["status"] == "healthy"
+    assert body["components"]["logo_type"]["status"] == "healthy"
+    assert body["components"]["workers"]["size"] >= 1
+    assert body["recommendations"] == []
+    assert body["timestamp"]
+
+
+@pytest.mark.django_db
+def test_ai_health_is_unhealthy_and_503_without_the_predictor(api_client, ai_models):
+    ai_models.remove("quality_predictor")
+
+    response, body = get_health(api_client)
+
+    assert response.status_code == 503
+    assert body["overall_status"] == "unhealthy"
+    assert body["components"]["quality_predictor"]["status"] == "unavailable"
+    assert "removed for this test" in body["components"]["quality_predictor"]["error"]
+    assert any("train_models" in r for r in body["recommendations"])
+
+
+@pytest.mark.django_db
+def test_ai_health_is_degraded_without_the_classifier(api_client, ai_models):
+    ai_models.remove("logo_type")
+
+    response, body = get_health(api_client)
+
+    assert response.status_code == 200
+    assert body["overall_status"] == "degraded"
+    assert any("classifier" in r for r in body["recommendations"])
+
+
+@pytest.mark.django_db
+def test_ai_health_counts_the_ai_conversions_made(
+    api_client, upload_file_id, ai_models, make_conversion
+):
+    for tier in (1, 1, 2):
+        response = api_client.post(
+            "/api/convert-ai", {"file_id": upload_file_id, "tier": tier}, format="json"
+        )
+        assert response.status_code == 200, response.content
+    make_conversion(kind=Conversion.Kind.AI, tier=2, status=Conversion.Status.FAILED, ssim=None)
+    make_conversion()  # legacy: not counted
+
+    _, body = get_health(api_client)
+
+    tiers = body["performance_metrics"]["tiers"]
+    assert tiers["1"]["count"] == 2
+    assert tiers["1"]["failed"] == 0
+    assert tiers["1"]["mean_time_ms"] > 0
+    assert tiers["1"]["max_time_ms"] >= tiers["1"]["mean_time_ms"]
+    assert tiers["2"]["count"] == 1
+    assert tiers["2"]["failed"] == 1
+    assert "3" not in tiers
+    assert any("Tier 2 had 1 failed" in r for r in body["recommendations"])
+
+
+@pytest.mark.django_db
+def test_ai_health_answers_error_when_a_part_breaks(api_client, ai_models, monkeypatch):
+    from aimodels import views
+
+    def broken() -> dict:
+        raise RuntimeError("status store offline")
+
+    monkeypatch.setattr(views, "model_status", broken)
+
+    response, body = get_health(api_client)
+
+    assert response.status_code == 503
+    assert body["overall_status"] == "error"
+    assert "status store offline" in body["recommendations"][0]
+
+
+def _ai_check(body: dict) -> str:
+    statuses = [status for name, status in body.items() if name.startswith("AIModels")]
+    assert len(statuses) == 1, body
+    return statuses[0]
+
+
+@pytest.mark.django_db
+def test_health_includes_the_ai_check(client, ai_models):
+    response = client.get("/health/?format=json")
+
+    assert _ai_check(response.json()) == "OK"
+
+
+@pytest.mark.django_db
+def test_health_reports_missing_models(client, ai_models):
+    ai_models.remove("logo_type")
+
+    response = client.get("/health/?format=json")
+
+    assert "logo_type" in _ai_check(response.json())
+    assert response.status_code in (500, 503)

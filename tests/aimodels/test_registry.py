@@ -1,0 +1,152 @@
+"""The model registry: loading from a folder, switching versions, mirroring to ModelVersion."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aimodels import registry, signals
+from aimodels.ml.candidates import N_CANDIDATE_FEATURES
+from aimodels.ml.classifier import LOGO_TYPES, LogoTypeModel, train_logo_type
+from aimodels.ml.features import FEATURE_NAMES
+from aimodels.ml.predictor import QualityPredictor, encode_targets, train_quality_predictor
+from aimodels.models import ModelVersion
+
+
+def tiny_classifier(seed: int) -> LogoTypeModel:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(8, len(FEATURE_NAMES))).astype(np.float32)
+    return train_logo_type(x, [*LOGO_TYPES, *LOGO_TYPES], seed=seed, epochs=1, hidden=8)
+
+
+def tiny_predictor(seed: int) -> QualityPredictor:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(16, len(FEATURE_NAMES) + N_CANDIDATE_FEATURES)).astype(np.float32)
+    y = encode_targets(
+        rng.uniform(0.8, 1, 16), rng.uniform(0.8, 1, 16), rng.uniform(1e3, 1e4, 16), np.full(16, 50)
+    )
+    return train_quality_predictor(x, y, seed=seed, epochs=1, hidden=8)
+
+
+def write_versions(models_dir: Path, versions: tuple[str, ...] = ("v1", "v2")) -> None:
+    """Write tiny trained weights and cards for both models, one file per version."""
+    for name, make in (("logo_type", tiny_classifier), ("quality_predictor", tiny_predictor)):
+        folder = models_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for seed, version in enumerate(versions):
+            make(seed).save(folder / f"{version}.pt")
+            card = {"metrics": {"seed": seed}, "trained_on": {"rows": 8 + seed}}
+            (folder / f"{version}.json").write_text(json.dumps(card))
+
+
+@pytest.fixture
+def models_dir(tmp_path, registry_snapshot) -> Path:
+    folder = tmp_path / "models"
+    write_versions(folder)
+    return folder
+
+
+def test_load_all_with_an_empty_dir_reports_errors(tmp_path, registry_snapshot):
+    loaded = registry.load_all(tmp_path)
+
+    assert set(loaded) == set(registry.MODELS)
+    for name, entry in loaded.items():
+        assert not entry.loaded
+        assert "train_models" in entry.error, entry.error
+        assert registry.get(name) is None
+    assert registry.versions() == {}
+
+
+def test_load_all_picks_the_newest_version_without_active_json(models_dir):
+    loaded = registry.load_all(models_dir)
+
+    assert {name: entry.version for name, entry in loaded.items()} == {
+        "logo_type": "v2",
+        "quality_predictor": "v2",
+    }
+    assert isinstance(registry.get("logo_type"), LogoTypeModel)
+    assert isinstance(registry.get("quality_predictor"), QualityPredictor)
+    entry = loaded["quality_predictor"]
+    assert entry.sha256 == registry.file_sha256(models_dir / "quality_predictor" / "v2.pt")
+    assert entry.metrics == {"seed": 1}
+    assert entry.trained_on == {"rows": 9}
+
+
+def test_load_all_records_a_corrupt_file_instead_of_raising(models_dir):
+    (models_dir / "quality_predictor" / "v3.pt").write_bytes(b"not a torch file")
+
+    loaded = registry.load_all(models_dir)
+
+    assert not loaded["quality_predictor"].loaded
+    assert "cannot load v3.pt" in loaded["quality_predictor"].error
+    assert registry.get("quality_predictor") is None
+    assert registry.get("logo_type") is not None
+
+
+def test_activate_rewrites_active_json_and_reloads(models_dir):
+    registry.load_all(models_dir)
+    before = registry.get("quality_predictor")
+
+    registry.activate(models_dir, "quality_predictor", "v1")
+
+    active = json.loads((models_dir / registry.ACTIVE_FILE).read_text())
+    assert active == {"logo_type": "v2", "quality_predictor": "v1"}
+    assert registry.versions() == active
+    assert registry.get("quality_predictor") is not before
+
+
+def test_activate_refuses_an_unknown_version(models_dir):
+    with pytest.raises(ValueError, match="no version v9"):
+        registry.activate(models_dir, "logo_type", "v9")
+
+
+def test_another_process_switching_the_version_reloads_on_next_get(models_dir):
+    registry.activate(models_dir, "logo_type", "v2")
+    assert registry.versions()["logo_type"] == "v2"
+    active_file = models_dir / registry.ACTIVE_FILE
+    # Another process (the admin) rewrites the file; a later mtime is what this one notices.
+    active_file.write_text(json.dumps({"logo_type": "v1", "quality_predictor": "v2"}))
+    later = registry._state["active_mtime"] + 5
+    os.utime(active_file, (later, later))
+
+    registry._refresh_if_switched()
+
+    assert registry.status()["logo_type"].version == "v1"
+    assert registry._state["active_mtime"] == later
+
+
+@pytest.mark.django_db
+def test_sync_model_versions_mirrors_the_files_and_the_active_one(models_dir, settings):
+    settings.SVGAI_MODELS_DIR = models_dir
+    registry.activate(models_dir, "quality_predictor", "v1")
+
+    signals.sync_model_versions()
+
+    rows = ModelVersion.objects.filter(file__endswith=".pt", name__in=list(registry.MODELS))
+    mine = {(r.name, r.version): r for r in rows if r.version in ("v1", "v2")}
+    assert set(mine) == {(n, v) for n in registry.MODELS for v in ("v1", "v2")}
+    assert mine["quality_predictor", "v1"].active
+    assert not mine["quality_predictor", "v2"].active
+    assert mine["logo_type", "v2"].active
+    row = mine["logo_type", "v1"]
+    assert row.kind == ModelVersion.Kind.CLASSIFIER
+    assert row.file == "logo_type/v1.pt"
+    assert row.sha256 == registry.file_sha256(models_dir / "logo_type" / "v1.pt")
+    assert row.metrics == {"seed": 0}
+
+
+@pytest.mark.django_db
+def test_sync_model_versions_moves_the_active_flag(models_dir, settings):
+    settings.SVGAI_MODELS_DIR = models_dir
+    signals.sync_model_versions()
+    registry.activate(models_dir, "logo_type", "v1")
+
+    signals.sync_model_versions()
+
+    active = ModelVersion.objects.filter(name="logo_type", active=True)
+    assert [row.version for row in active] == ["v1"]
+    assert ModelVersion.objects.filter(name="logo_type", version="v2").count() == 1

@@ -1,0 +1,271 @@
+"""The three tiers, with a fake predictor and a fake evaluator standing in for vtracer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from aimodels.ml.candidates import Candidate
+from aimodels.ml.tiers import (
+    FALLBACK_CANDIDATE,
+    NEAR_EQUAL,
+    TIER1_TRACE_LIMIT_MS,
+    TIER2_TRIES,
+    TIER3_SEED,
+    Attempt,
+    Plan,
+    TierError,
+    make_plan,
+    pick_best,
+    run_tier,
+)
+
+
+@pytest.fixture(autouse=True)
+def _media_root():
+    """Shadow the Django-only autouse fixture of tests/conftest.py: these tests need no Django."""
+
+
+SIZE = (128, 128)
+VECTOR = np.zeros(8, dtype=np.float32)
+
+
+def attempt(candidate: Candidate, proxy: float, svg_bytes: int) -> Attempt:
+    return Attempt(
+        candidate=candidate,
+        svg=f"<svg><!-- {proxy} --></svg>",
+        ssim=proxy,
+        proxy=proxy,
+        svg_bytes=svg_bytes,
+        path_count=1,
+        timings={"trace": 1.0},
+    )
+
+
+def measured_proxy(candidate: Candidate) -> float:
+    """What "tracing" gives: unlike the fake predictor, it rewards corner 100 and speckle 2."""
+    return (
+        0.9
+        + 0.01 * (candidate.corner_threshold == 100)
+        + 0.005 * (candidate.speckle == 2)
+        + 0.002 * (candidate.long_side > 0)
+        + 0.0005 * candidate.splice_threshold / 90
+    )
+
+
+class FakeEvaluator:
+    """Returns an Attempt per candidate from `proxy`/`size` functions; records every batch."""
+
+    def __init__(
+        self,
+        proxy: Callable[[Candidate], float] = measured_proxy,
+        size: Callable[[Candidate], int] = lambda c: 1000 + 10 * c.max_colors,
+        fails: Callable[[Candidate], bool] = lambda c: False,
+        delay: float = 0.0,
+    ) -> None:
+        self.proxy, self.size, self.fails, self.delay = proxy, size, fails, delay
+        self.batches: list[list[Candidate]] = []
+        self.finished_at: list[float] = []
+
+    def __call__(self, candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
+        self.batches.append(list(candidates))
+        time.sleep(self.delay)
+        self.finished_at.append(time.monotonic())
+        return [
+            RuntimeError("vtracer panicked")
+            if self.fails(c)
+            else attempt(c, self.proxy(c), self.size(c))
+            for c in candidates
+        ]
+
+    @property
+    def traced(self) -> list[Candidate]:
+        return [c for batch in self.batches for c in batch]
+
+
+@pytest.fixture
+def plan(fake_predictor) -> Plan:
+    return make_plan(fake_predictor, VECTOR, *SIZE)
+
+
+def test_tier1_traces_exactly_one_candidate(plan):
+    evaluate = FakeEvaluator()
+
+    result = run_tier(1, plan, evaluate)
+
+    assert evaluate.batches == [[result.best.candidate]]
+    assert result.tier == 1
+    assert result.attempts == [result.best]
+
+
+def test_tier1_respects_the_trace_time_limit(plan):
+    evaluate = FakeEvaluator()
+
+    result = run_tier(1, plan, evaluate)
+
+    chosen = plan.prediction_for(result.best.candidate)
+    assert chosen["time_ms"] <= TIER1_TRACE_LIMIT_MS
+    # The best-predicted candidate overall is an 8× trace the limit rules out.
+    fastest_ok = [i for i in range(len(plan.candidates)) if plan.predicted["time_ms"][i] <= 300]
+    best_overall = int(np.argmax(plan.predicted["fidelity"]))
+    assert plan.predicted["time_ms"][best_overall] > TIER1_TRACE_LIMIT_MS
+    assert chosen["fidelity"] == pytest.approx(plan.predicted["fidelity"][fastest_ok].max())
+
+
+def test_tier2_traces_diverse_candidates_and_keeps_the_best_measured(plan):
+    evaluate = FakeEvaluator()
+
+    result = run_tier(2, plan, evaluate)
+
+    assert len(evaluate.batches) == 1
+    traced = evaluate.traced
+    assert len(traced) == TIER2_TRIES
+    assert len({c.long_side for c in traced}) == TIER2_TRIES  # one per trace resolution
+    assert result.best.proxy == max(measured_proxy(c) for c in traced)
+    predicted_first = plan.candidates[plan.order()[0]]
+    assert predicted_first in traced
+
+
+def test_pick_best_prefers_the_smaller_svg_among_near_equals():
+    a = attempt(Candidate(speckle=2), 0.950, 5000)
+    b = attempt(Candidate(speckle=4), 0.950 - NEAR_EQUAL / 2, 3000)
+    c = attempt(Candidate(speckle=8), 0.950 - 3 * NEAR_EQUAL, 1000)
+
+    assert pick_best([a, b, c]) is b
+    assert pick_best([a, c]) is a  # beyond NEAR_EQUAL quality wins over bytes
+
+
+def test_tier2_picks_the_smaller_svg_among_near_equal_proxies(plan):
+    # Finer traces measure a hair better but cost bytes: the as-is trace should win.
+    evaluate = FakeEvaluator(
+        proxy=lambda c: 0.95 + NEAR_EQUAL * c.long_side / 4096, size=lambda c: 1000 + c.long_side
+    )
+
+    result = run_tier(2, plan, evaluate)
+
+    assert max(a.proxy for a in result.attempts) > result.best.proxy
+    assert result.best.svg_bytes == min(a.svg_bytes for a in result.attempts)
+    assert result.best.candidate.long_side == 0
+
+
+def test_max_bytes_is_honoured_when_an_attempt_meets_it(plan):
+    evaluate = FakeEvaluator(size=lambda c: 500 if c.long_side == 0 else 5000)
+
+    result = run_tier(2, plan, evaluate, max_bytes=1000)
+
+    assert any(c.long_side == 0 for c in evaluate.traced)
+    assert result.best.svg_bytes <= 1000
+    assert result.best.proxy < max(a.proxy for a in result.attempts)  # quality given up
+
+
+def test_max_bytes_unreachable_returns_the_smallest(plan):
+    evaluate = FakeEvaluator(size=lambda c: 4000 + c.long_side)
+
+    result = run_tier(2, plan, evaluate, max_bytes=300)
+
+    assert result.best.svg_bytes == min(a.svg_bytes for a in result.attempts)
+
+
+def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(fake_predictor, plan):
+    delay = 0.03
+    evaluate = FakeEvaluator(delay=delay)
+    deadline = time.monotonic() + 0.4
+
+    result = run_tier(
+        3,
+        plan,
+        evaluate,
+        deadline=deadline,
+        workers=2,
+        predictor=fake_predictor,
+        image_vector=VECTOR,
+        size=SIZE,
+    )
+
+    finished = time.monotonic()
+    assert len(evaluate.batches[0]) == TIER3_SEED
+    assert len(evaluate.batches) > 3  # kept walking to neighbours
+    assert all(len(batch) <= 2 for batch in evaluate.batches[1:])
+    # Stopped only when another batch would not fit, and overran by at most one batch.
+    assert deadline - evaluate.finished_at[-1] <= 2 * delay + 0.05
+    assert finished <= deadline + delay + 0.05
+    assert len(set(evaluate.traced)) == len(evaluate.traced)  # never traces a candidate twice
+    assert len(result.attempts) == len(evaluate.traced)
+
+
+def test_tier3_is_at_least_as_good_as_tier2(fake_predictor, plan):
+    tier2 = run_tier(2, plan, FakeEvaluator())
+
+    tier3 = run_tier(
+        3,
+        plan,
+        FakeEvaluator(),
+        deadline=time.monotonic() + 0.3,
+        predictor=fake_predictor,
+        image_vector=VECTOR,
+        size=SIZE,
+    )
+
+    assert tier3.best.proxy >= tier2.best.proxy - NEAR_EQUAL
+    assert tier3.best.proxy > tier2.best.proxy  # the neighbours here do measure better
+
+
+def test_tier3_without_deadline_stops_after_its_seed(plan):
+    evaluate = FakeEvaluator()
+
+    run_tier(3, plan, evaluate, deadline=None)
+
+    assert [len(b) for b in evaluate.batches] == [TIER3_SEED]
+
+
+def test_evaluator_failures_are_recorded_and_the_rest_used(plan):
+    evaluate = FakeEvaluator(fails=lambda c: c.long_side == 2048)
+
+    result = run_tier(2, plan, evaluate)
+
+    assert len(result.failures) == 1
+    assert "2048 px trace: vtracer panicked" in result.failures[0]
+    assert len(result.attempts) == TIER2_TRIES - 1
+    assert result.best.candidate.long_side != 2048
+
+
+def test_tier_error_only_when_every_candidate_failed(plan):
+    evaluate = FakeEvaluator(fails=lambda c: True)
+
+    with pytest.raises(TierError, match="vtracer panicked"):
+        run_tier(2, plan, evaluate)
+
+
+@pytest.mark.parametrize("tier", [1, 2, 3])
+def test_run_tier_without_plan_uses_the_fallback_candidate(tier):
+    evaluate = FakeEvaluator()
+
+    result = run_tier(tier, None, evaluate)
+
+    assert evaluate.batches[0] == [FALLBACK_CANDIDATE]
+    assert result.best.candidate == FALLBACK_CANDIDATE
+
+
+def test_plan_order_puts_best_predicted_first_and_filters_by_limits(plan):
+    order = plan.order()
+    limited = plan.order(time_limit_ms=TIER1_TRACE_LIMIT_MS, max_bytes=2500)
+
+    assert sorted(order) == list(range(len(plan.candidates)))
+    fidelity = plan.predicted["fidelity"]
+    assert fidelity[order[0]] >= fidelity.max() - NEAR_EQUAL
+    assert limited
+    assert all(plan.predicted["time_ms"][i] <= TIER1_TRACE_LIMIT_MS for i in limited)
+    assert all(plan.predicted["bytes"][i] <= 2500 for i in limited)
+
+
+def test_make_plan_adds_extra_candidates_once(fake_predictor, plan):
+    extra = Candidate(long_side=1024, speckle=16)
+
+    bigger = make_plan(fake_predictor, VECTOR, *SIZE, extra=[extra, plan.candidates[0]])
+
+    assert len(bigger.candidates) == len(plan.candidates) + 1
+    assert bigger.prediction_for(extra) is not None
+    assert plan.prediction_for(extra) is None
