@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import draw_logo
 from django.core.management import CommandError, call_command
 
 from conversions.models import Conversion, Upload
+from tests.conftest import draw_logo
 
 
 @pytest.fixture
