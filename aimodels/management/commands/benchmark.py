@@ -73,7 +73,7 @@ class Command(BaseCommand):
             with tempfile.TemporaryDirectory() as media:
                 context = override_settings(MEDIA_ROOT=media) if not options["record"] else None
                 with context or _nothing(), transaction.atomic():
-                    for record in tqdm(records, unit="image"):
+                    for record in tqdm(records, unit="image", disable=None):
                         rows.extend(self._one(record, variants, tiers, options))
                     if not options["record"]:
                         raise _Rollback

@@ -76,7 +76,7 @@ class Command(BaseCommand):
         failures = 0
         try:
             rows: list[dict[str, Any]] = []
-            for start in tqdm(range(0, len(jobs), options["workers"]), unit="batch"):
+            for start in tqdm(range(0, len(jobs), options["workers"]), unit="batch", disable=None):
                 batch = jobs[start : start + options["workers"]]
                 for result in pool.map(sweep_image, batch, timeout=options["timeout"]):
                     if isinstance(result, WorkerError):

@@ -77,7 +77,7 @@ class Command(BaseCommand):
             "test": {"x": [], "y": [], "v": []},
         }
         started = time.perf_counter()
-        for record in tqdm(records, desc="features", unit="image"):
+        for record in tqdm(records, desc="features", unit="image", disable=None):
             if not record.category:
                 continue
             rgba = load_rgba(record.path)
