@@ -205,6 +205,7 @@ def convert_with_ai(
                 predictor=predictor if plan is not None else None,
                 image_vector=vector,
                 size=(height, width),
+                has_alpha=image.has_alpha,
             )
     except tiers.TierError as exc:
         conversion.timings = timings

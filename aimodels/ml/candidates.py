@@ -138,24 +138,32 @@ def precision_for(long_side: int) -> int:
     return 0 if long_side >= 2048 else 1
 
 
-def neighbours(candidate: Candidate) -> list[Candidate]:
-    """Return candidates one step away from `candidate` (tier 3's local search moves)."""
+def neighbours(candidate: Candidate, *, has_alpha: bool = True) -> list[Candidate]:
+    """Return candidates one step away from `candidate` (tier 3's local search moves).
+
+    Palette snapping is never switched off: the runtime quality proxy compares against the
+    input upscaled bicubically, whose anti-aliasing ramps an unsnapped trace copies as
+    thousands of sliver paths (measured: megabyte SVGs that the proxy scored higher and
+    fidelity scored far lower). Moves stay inside the ranges the predictor was trained on.
+    """
     moves: list[dict[str, Any]] = [
-        {"speckle": max(0, candidate.speckle // 2)},
-        {"speckle": min(16, candidate.speckle * 2 or 1)},
-        {"corner_threshold": max(20, candidate.corner_threshold - 30)},
-        {"corner_threshold": min(180, candidate.corner_threshold + 30)},
-        {"length_threshold": max(2.0, candidate.length_threshold / 2)},
-        {"length_threshold": min(16.0, candidate.length_threshold * 2)},
+        {"speckle": max(1, candidate.speckle // 2)},
+        {"speckle": min(8, candidate.speckle * 2)},
+        {"corner_threshold": max(30, candidate.corner_threshold - 30)},
+        {"corner_threshold": min(120, candidate.corner_threshold + 30)},
+        {"length_threshold": max(1.0, candidate.length_threshold / 2)},
+        {"length_threshold": min(8.0, candidate.length_threshold * 2)},
         {"splice_threshold": max(15, candidate.splice_threshold - 20)},
         {"splice_threshold": min(90, candidate.splice_threshold + 20)},
-        {"max_colors": max(2, candidate.max_colors // 2)},
-        {"max_colors": min(64, candidate.max_colors * 2)},
-        {"palette": 0 if candidate.palette else -1},
-        {"denoise": not candidate.denoise},
-        {"alpha_threshold": 96 if candidate.alpha_threshold >= 128 else 128},
-        {"alpha_threshold": 160 if candidate.alpha_threshold <= 128 else 128},
+        {"max_colors": max(8, candidate.max_colors // 2)},
+        {"max_colors": min(32, candidate.max_colors * 2)},
+        {"denoise": not candidate.denoise},  # JPEG clean-up before snapping
     ]
+    if has_alpha:
+        moves += [
+            {"alpha_threshold": 96 if candidate.alpha_threshold >= 128 else 128},
+            {"alpha_threshold": 160 if candidate.alpha_threshold <= 128 else 128},
+        ]
     for long_side in (1024, 2048):
         if long_side != candidate.long_side:
             moves.append({"long_side": long_side, "path_precision": precision_for(long_side)})

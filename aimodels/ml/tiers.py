@@ -30,6 +30,10 @@ NEAR_EQUAL = 0.002
 TIER1_TRACE_LIMIT_MS = 300.0
 TIER2_TRIES = 3
 TIER3_SEED = 4
+# A candidate predicted to take longer than this to prepare and trace counts as slow.
+SLOW_TRACE_MS = 400.0
+# Tier 3 tries a move only when its predicted fidelity is at most this far below the current.
+MOVE_TOLERANCE = 0.003
 # The default when no predictor is available: 2× trace resolution, palette snapping.
 FALLBACK_CANDIDATE = Candidate(long_side=1024, palette=-1, max_colors=16, speckle=4)
 
@@ -130,6 +134,7 @@ def run_tier(
     predictor: Any = None,
     image_vector: np.ndarray | None = None,
     size: tuple[int, int] = (0, 0),
+    has_alpha: bool = True,
 ) -> TierResult:
     """Return the chosen conversion of one image for tier 1, 2 or 3."""
     if plan is None:
@@ -139,7 +144,7 @@ def run_tier(
             plan.candidates[plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)[0]]
         ]
     else:
-        first = _diverse(plan, TIER2_TRIES if tier == 2 else TIER3_SEED, max_bytes)
+        first = shortlist(plan, TIER2_TRIES if tier == 2 else TIER3_SEED, max_bytes)
     result = TierResult(tier=tier, best=None)  # type: ignore[arg-type]
     _try(first, evaluate, result)
     if not result.attempts:
@@ -154,10 +159,13 @@ def run_tier(
         expected = max(batch_times) if batch_times else 0.0
         if remaining <= expected:
             break
-        moves = [c for c in neighbours(result.best.candidate) if c not in tried]
+        moves = [
+            c for c in neighbours(result.best.candidate, has_alpha=has_alpha) if c not in tried
+        ]
+        moves = _promising(moves, result.best.candidate, predictor, image_vector, size)
         if not moves:
             break
-        moves = _rank_moves(moves, predictor, image_vector, size)[:workers]
+        moves = moves[:workers]
         tried.update(moves)
         started = time.monotonic()
         _try(moves, evaluate, result)
@@ -174,30 +182,42 @@ def _try(candidates: Sequence[Candidate], evaluate: Evaluator, result: TierResul
             result.attempts.append(outcome)
 
 
-def _diverse(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
-    """Return the n best-predicted candidates, preferring different trace resolutions."""
-    order = [plan.candidates[i] for i in plan.order(max_bytes=max_bytes)]
+def shortlist(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
+    """Return the n best-predicted candidates, at most one of them slow to trace.
+
+    With two workers the slowest trace is the critical path, so one slow candidate (usually the
+    biggest trace resolution) runs beside the fast ones instead of after another slow one.
+    """
     picked: list[Candidate] = []
-    for candidate in order:
+    slow = 0
+    for i in plan.order(max_bytes=max_bytes):
         if len(picked) >= n:
             break
-        if all(c.long_side != candidate.long_side for c in picked) or len(order) <= n:
-            picked.append(candidate)
-    for candidate in order:
-        if len(picked) >= n:
-            break
-        if candidate not in picked:
-            picked.append(candidate)
+        is_slow = float(plan.predicted["time_ms"][i]) > SLOW_TRACE_MS
+        if is_slow and slow >= 1:
+            continue
+        slow += int(is_slow)
+        picked.append(plan.candidates[i])
     return picked
 
 
-def _rank_moves(
-    moves: list[Candidate], predictor: Any, image_vector: np.ndarray | None, size: tuple[int, int]
+def _promising(
+    moves: list[Candidate],
+    current: Candidate,
+    predictor: Any,
+    image_vector: np.ndarray | None,
+    size: tuple[int, int],
 ) -> list[Candidate]:
-    """Return moves ordered by predicted fidelity when a predictor is at hand."""
-    if predictor is None or image_vector is None:
+    """Return moves the predictor does not expect to lose fidelity, best predicted first.
+
+    The runtime proxy judges what was traced; the predictor keeps the walk away from moves
+    that the proxy is known to over-rate.
+    """
+    if predictor is None or image_vector is None or not moves:
         return moves
     height, width = size
-    predicted = predictor.predict(image_vector, np.stack([m.encode(height, width) for m in moves]))
-    order = np.argsort(-predicted["fidelity"], kind="stable")
-    return [moves[i] for i in order]
+    matrix = np.stack([c.encode(height, width) for c in [current, *moves]])
+    fidelity = predictor.predict(image_vector, matrix)["fidelity"]
+    floor = float(fidelity[0]) - MOVE_TOLERANCE
+    ranked = sorted(range(len(moves)), key=lambda i: -float(fidelity[i + 1]))
+    return [moves[i] for i in ranked if float(fidelity[i + 1]) >= floor]

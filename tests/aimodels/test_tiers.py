@@ -8,19 +8,23 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from aimodels.ml.candidates import Candidate
+from aimodels.ml.candidates import Candidate, neighbours
 from aimodels.ml.tiers import (
     FALLBACK_CANDIDATE,
+    MOVE_TOLERANCE,
     NEAR_EQUAL,
+    SLOW_TRACE_MS,
     TIER1_TRACE_LIMIT_MS,
     TIER2_TRIES,
     TIER3_SEED,
     Attempt,
     Plan,
     TierError,
+    _promising,
     make_plan,
     pick_best,
     run_tier,
+    shortlist,
 )
 
 
@@ -115,7 +119,7 @@ def test_tier1_respects_the_trace_time_limit(plan):
     assert chosen["fidelity"] == pytest.approx(plan.predicted["fidelity"][fastest_ok].max())
 
 
-def test_tier2_traces_diverse_candidates_and_keeps_the_best_measured(plan):
+def test_tier2_traces_the_best_predicted_with_at_most_one_slow_and_keeps_the_best(plan):
     evaluate = FakeEvaluator()
 
     result = run_tier(2, plan, evaluate)
@@ -123,7 +127,8 @@ def test_tier2_traces_diverse_candidates_and_keeps_the_best_measured(plan):
     assert len(evaluate.batches) == 1
     traced = evaluate.traced
     assert len(traced) == TIER2_TRIES
-    assert len({c.long_side for c in traced}) == TIER2_TRIES  # one per trace resolution
+    slow = [c for c in traced if plan.prediction_for(c)["time_ms"] > SLOW_TRACE_MS]
+    assert len(slow) <= 1  # the slow trace runs beside the fast ones, not after another
     assert result.best.proxy == max(measured_proxy(c) for c in traced)
     predicted_first = plan.candidates[plan.order()[0]]
     assert predicted_first in traced
@@ -152,13 +157,15 @@ def test_tier2_picks_the_smaller_svg_among_near_equal_proxies(plan):
 
 
 def test_max_bytes_is_honoured_when_an_attempt_meets_it(plan):
-    evaluate = FakeEvaluator(size=lambda c: 500 if c.long_side == 0 else 5000)
+    # The evaluator makes the worst-measuring shortlisted candidate the only compact one.
+    small = min(shortlist(plan, TIER2_TRIES, None), key=measured_proxy)
+    evaluate = FakeEvaluator(size=lambda c: 500 if c == small else 5000)
 
     result = run_tier(2, plan, evaluate, max_bytes=1000)
 
-    assert any(c.long_side == 0 for c in evaluate.traced)
+    assert small in evaluate.traced
+    assert result.best.candidate == small
     assert result.best.svg_bytes <= 1000
-    assert result.best.proxy < max(a.proxy for a in result.attempts)  # quality given up
 
 
 def test_max_bytes_unreachable_returns_the_smallest(plan):
@@ -169,21 +176,13 @@ def test_max_bytes_unreachable_returns_the_smallest(plan):
     assert result.best.svg_bytes == min(a.svg_bytes for a in result.attempts)
 
 
-def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(fake_predictor, plan):
+def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(plan):
     delay = 0.03
     evaluate = FakeEvaluator(delay=delay)
     deadline = time.monotonic() + 0.4
 
-    result = run_tier(
-        3,
-        plan,
-        evaluate,
-        deadline=deadline,
-        workers=2,
-        predictor=fake_predictor,
-        image_vector=VECTOR,
-        size=SIZE,
-    )
+    # No predictor: every neighbour is worth a try, so only the deadline ends the walk.
+    result = run_tier(3, plan, evaluate, deadline=deadline, workers=2)
 
     finished = time.monotonic()
     assert len(evaluate.batches[0]) == TIER3_SEED
@@ -210,7 +209,25 @@ def test_tier3_is_at_least_as_good_as_tier2(fake_predictor, plan):
     )
 
     assert tier3.best.proxy >= tier2.best.proxy - NEAR_EQUAL
-    assert tier3.best.proxy > tier2.best.proxy  # the neighbours here do measure better
+    assert len(tier3.attempts) > len(tier2.attempts)
+
+
+def test_tier3_only_tries_moves_the_predictor_does_not_expect_to_lose(fake_predictor):
+    current = Candidate(long_side=1024, speckle=4, length_threshold=4.0)
+    moves = neighbours(current)
+
+    kept = _promising(moves, current, fake_predictor, VECTOR, SIZE)
+
+    def predicted(c: Candidate) -> float:
+        matrix = np.stack([c.encode(*SIZE)])
+        return float(fake_predictor.predict(VECTOR, matrix)["fidelity"][0])
+
+    floor = predicted(current) - MOVE_TOLERANCE
+    assert kept
+    assert len(kept) < len(moves)
+    assert all(predicted(c) >= floor for c in kept)
+    assert all(predicted(c) < floor for c in moves if c not in kept)
+    assert [predicted(c) for c in kept] == sorted((predicted(c) for c in kept), reverse=True)
 
 
 def test_tier3_without_deadline_stops_after_its_seed(plan):
@@ -222,14 +239,15 @@ def test_tier3_without_deadline_stops_after_its_seed(plan):
 
 
 def test_evaluator_failures_are_recorded_and_the_rest_used(plan):
-    evaluate = FakeEvaluator(fails=lambda c: c.long_side == 2048)
+    broken = shortlist(plan, TIER2_TRIES, None)[0]
+    evaluate = FakeEvaluator(fails=lambda c: c == broken)
 
     result = run_tier(2, plan, evaluate)
 
     assert len(result.failures) == 1
-    assert "2048 px trace: vtracer panicked" in result.failures[0]
+    assert f"{broken.long_side} px trace: vtracer panicked" in result.failures[0]
     assert len(result.attempts) == TIER2_TRIES - 1
-    assert result.best.candidate.long_side != 2048
+    assert result.best.candidate != broken
 
 
 def test_tier_error_only_when_every_candidate_failed(plan):

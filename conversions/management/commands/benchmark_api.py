@@ -21,10 +21,6 @@ from conversions import services
 from conversions.engine.tracing import DEFAULT_PARAMS
 
 
-class _Rollback(Exception):
-    pass
-
-
 def _resized_png(path: Path, long_side: int) -> bytes:
     with Image.open(path) as image:
         image = image.convert("RGBA")
@@ -62,47 +58,44 @@ class Command(BaseCommand):
             "|---|---|---|---|---|",
         ]
         total_requests, total_seconds = 0, 0.0
-        try:
-            with (
-                tempfile.TemporaryDirectory() as media,
-                override_settings(MEDIA_ROOT=media, ALLOWED_HOSTS=["testserver"]),
-                transaction.atomic(),
-            ):
-                client = Client()
-                for size in sizes:
-                    bare, api, measure = [], [], []
-                    for path in images:
-                        png = _resized_png(path, size)
-                        for _ in range(options["repeat"]):
-                            started = time.perf_counter()
-                            vtracer.convert_raw_image_to_svg(png, img_format="png", **params)
-                            bare.append(time.perf_counter() - started)
-                        upload = client.post(
-                            "/api/upload", {"file": io.BytesIO(png)}, format="multipart"
+        with (
+            tempfile.TemporaryDirectory() as media,
+            override_settings(MEDIA_ROOT=media, ALLOWED_HOSTS=["testserver"]),
+            transaction.atomic(),
+        ):
+            client = Client()
+            for size in sizes:
+                bare, api, measure = [], [], []
+                for path in images:
+                    png = _resized_png(path, size)
+                    for _ in range(options["repeat"]):
+                        started = time.perf_counter()
+                        vtracer.convert_raw_image_to_svg(png, img_format="png", **params)
+                        bare.append(time.perf_counter() - started)
+                    upload = client.post(
+                        "/api/upload", {"file": io.BytesIO(png)}, format="multipart"
+                    )
+                    file_id = upload.json()["file_id"]
+                    for _ in range(options["repeat"]):
+                        started = time.perf_counter()
+                        response = client.post(
+                            "/api/convert",
+                            {"file_id": file_id},
+                            content_type="application/json",
                         )
-                        file_id = upload.json()["file_id"]
-                        for _ in range(options["repeat"]):
-                            started = time.perf_counter()
-                            response = client.post(
-                                "/api/convert",
-                                {"file_id": file_id},
-                                content_type="application/json",
-                            )
-                            elapsed = time.perf_counter() - started
-                            if response.status_code != 200:
-                                raise CommandError(f"/api/convert failed: {response.content!r}")
-                            api.append(elapsed)
-                            total_requests += 1
-                            total_seconds += elapsed
-                        conversion_id = response.json()["conversion_id"]
-                        detail = client.get(f"/api/conversions/{conversion_id}/").json()
-                        measure.append(detail["measure_ms"] / 1000)
-                    b, a = statistics.median(bare) * 1000, statistics.median(api) * 1000
-                    m = statistics.median(measure) * 1000
-                    lines.append(f"| {size} px | {b:.1f} | {a:.1f} | {a - b:.1f} | {m:.1f} |")
-                raise _Rollback
-        except _Rollback:
-            pass
+                        elapsed = time.perf_counter() - started
+                        if response.status_code != 200:
+                            raise CommandError(f"/api/convert failed: {response.content!r}")
+                        api.append(elapsed)
+                        total_requests += 1
+                        total_seconds += elapsed
+                    conversion_id = response.json()["conversion_id"]
+                    detail = client.get(f"/api/conversions/{conversion_id}/").json()
+                    measure.append(detail["measure_ms"] / 1000)
+                b, a = statistics.median(bare) * 1000, statistics.median(api) * 1000
+                m = statistics.median(measure) * 1000
+                lines.append(f"| {size} px | {b:.1f} | {a:.1f} | {a - b:.1f} | {m:.1f} |")
+            transaction.set_rollback(True)  # measure, don't keep: nothing is recorded
         lines += [
             "",
             f"sequential /api/convert: {total_requests / total_seconds:.1f} conversions/s "
