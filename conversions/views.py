@@ -53,6 +53,27 @@ class UploadView(APIView):
         return Response(UploadSerializer(upload).data)
 
 
+def conversion_response(conversion: Conversion, **extra: object) -> Response:
+    """Return the API's answer for a stored conversion: its SVG and numbers, or 422."""
+    if not conversion.succeeded:
+        return Response(
+            {"success": False, "error": conversion.error, "conversion_id": conversion.id},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    return Response(
+        {
+            "success": True,
+            "svg": conversion.svg,
+            "ssim": conversion.ssim,
+            "processing_time": round(conversion.total_ms / 1000, 4),
+            "file_size": conversion.svg_bytes,
+            "path_count": conversion.path_count,
+            "conversion_id": conversion.id,
+            **extra,
+        }
+    )
+
+
 class ConvertView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -62,22 +83,7 @@ class ConvertView(APIView):
         serializer.is_valid(raise_exception=True)
         upload = get_upload(serializer.validated_data["file_id"])
         conversion = services.convert_image(upload=upload, params=serializer.trace_params())
-        if not conversion.succeeded:
-            return Response(
-                {"success": False, "error": conversion.error, "conversion_id": conversion.id},
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        return Response(
-            {
-                "success": True,
-                "svg": conversion.svg,
-                "ssim": conversion.ssim,
-                "processing_time": round(conversion.total_ms / 1000, 4),
-                "file_size": conversion.svg_bytes,
-                "path_count": conversion.path_count,
-                "conversion_id": conversion.id,
-            }
-        )
+        return conversion_response(conversion)
 
 
 class AIConvertView(APIView):
@@ -108,22 +114,9 @@ class AIConvertView(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         if not conversion.succeeded:
-            return Response(
-                {"success": False, "error": conversion.error, "conversion_id": conversion.id},
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        return Response(
-            {
-                "success": True,
-                "svg": conversion.svg,
-                "ssim": conversion.ssim,
-                "processing_time": round(conversion.total_ms / 1000, 4),
-                "file_size": conversion.svg_bytes,
-                "path_count": conversion.path_count,
-                "conversion_id": conversion.id,
-                "ai_metadata": ai_metadata(conversion, include_analysis=data["include_analysis"]),
-            }
-        )
+            return conversion_response(conversion)
+        metadata = ai_metadata(conversion, include_analysis=data["include_analysis"])
+        return conversion_response(conversion, ai_metadata=metadata)
 
 
 def ai_metadata(conversion: Conversion, *, include_analysis: bool) -> dict:
