@@ -301,23 +301,24 @@ def chart(summary: dict[str, Any], tiers: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+    # Tiers that land on the same point (auto often equals tier 2) share one label.
+    points: dict[tuple[float, float], list[str]] = {}
     for tier in tiers:
         s = summary.get(tier, {})
-        if "mean_fidelity" not in s:
-            continue
-        axes.scatter(s["median_bytes"] / 1000, s["mean_fidelity"], s=60)
-        label = "vtracer defaults" if tier == "default" else f"tier {tier}"
-        axes.annotate(
-            label,
-            (s["median_bytes"] / 1000, s["mean_fidelity"]),
-            textcoords="offset points",
-            xytext=(6, 4),
-        )
+        if "mean_fidelity" in s:
+            key = (round(s["median_bytes"] / 1000, 1), round(s["mean_fidelity"], 4))
+            label = "vtracer defaults" if tier == "default" else f"tier {tier}"
+            points.setdefault(key, []).append(label)
+    for index, (point, labels) in enumerate(points.items()):
+        axes.scatter(*point, s=60)
+        offset = (6, 6) if index % 2 else (6, -12)  # alternate: close points stay readable
+        axes.annotate(" = ".join(labels), point, textcoords="offset points", xytext=offset)
     if "bicubic_upscale" in summary:
-        axes.axhline(summary["bicubic_upscale"]["mean_fidelity"], linestyle="--", color="grey")
+        level = summary["bicubic_upscale"]["mean_fidelity"]
+        axes.axhline(level, linestyle="--", color="grey")
         axes.annotate(
             "input upscaled (bicubic)",
-            (0, summary["bicubic_upscale"]["mean_fidelity"]),
+            (axes.get_xlim()[0], level),
             textcoords="offset points",
             xytext=(4, -12),
             color="grey",
