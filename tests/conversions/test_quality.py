@@ -10,7 +10,7 @@ from skimage.metrics import structural_similarity
 
 from conversions.engine.images import decode_image
 from conversions.engine.pipeline import convert_rgba
-from conversions.engine.quality import count_paths, fidelity, score, ssim_rgb
+from conversions.engine.quality import count_paths, fidelity, score, ssim_luma, ssim_rgb
 from conversions.engine.tracing import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -25,6 +25,26 @@ def test_ssim_rgb_equals_skimage_on_random_images(height, width, noise):
     expected = structural_similarity(a, b, channel_axis=2, data_range=255)
 
     assert ssim_rgb(a, b) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("box", "size"),
+    [((40, 60, 50, 90), (128, 160)), ((0, 0, 5, 5), (64, 64)), ((120, 150, 128, 160), (128, 160))],
+)
+def test_ssim_rgb_equals_skimage_when_images_differ_only_in_a_box(box, size):
+    # ssim_rgb filters only around the differences; the edges of the image are the hard case.
+    rng = np.random.default_rng(1)
+    a = np.full((*size, 3), 255, dtype=np.uint8)
+    top, left, bottom, right = box
+    a[top:bottom, left:right] = rng.integers(0, 256, (bottom - top, right - left, 3))
+    b = a.copy()
+    noise = rng.integers(-40, 40, (bottom - top, right - left, 3))
+    b[top:bottom, left:right] = np.clip(a[top:bottom, left:right] + noise, 0, 255)
+
+    expected = structural_similarity(a, b, channel_axis=2, data_range=255)
+
+    assert ssim_rgb(a, b) == pytest.approx(expected, abs=1e-6)
+    assert ssim_luma(a, b) < 1.0
 
 
 def test_ssim_rgb_is_one_for_identical_images():
