@@ -10,13 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from aimodels.ml.tiers import (
-    TIER1_TRACE_LIMIT_MS,
-    TIER2_SLOW_CAP_MS,
-    TIER2_TRIES,
-    Plan,
-    shortlist,
-)
+from aimodels.ml.tiers import TIER1_TRACE_LIMIT_MS, TIER2_TRIES, Plan, shortlist
 
 # (minimum target, minimum tier): 0.95 → 3, 0.9 → 2 or 3, below 0.85 → any tier.
 TIER_FLOORS = ((0.93, 3), (0.85, 2))
@@ -53,10 +47,7 @@ class Route:
 def estimate_tiers(plan: Plan, *, workers: int = 2, max_bytes: int | None = None):
     """Return predicted quality and time for each tier on this image."""
     first = plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)[0]
-    ranked = [
-        plan.candidates.index(c)
-        for c in shortlist(plan, TIER2_TRIES, max_bytes, slow_cap_ms=TIER2_SLOW_CAP_MS)
-    ]
+    ranked = [plan.candidates.index(c) for c in shortlist(plan, TIER2_TRIES, max_bytes)]
     quality, fidelity = plan.predicted["ssim"], plan.predicted["fidelity"]
     seconds = plan.predicted["time_ms"] / 1000.0
     # Measuring one result renders it twice and compares: ~1/3 of a 2× trace.

@@ -32,9 +32,6 @@ TIER2_TRIES = 3
 TIER3_SEED = 4
 # A candidate predicted to take longer than this to prepare and trace counts as slow.
 SLOW_TRACE_MS = 400.0
-# Tier 2 skips slow candidates predicted past this: its one slow trace sets its pace, and
-# the 1.5 s goal leaves about 1 s for it after measuring and the rest of the request.
-TIER2_SLOW_CAP_MS = 1000.0
 # Tier 3 tries a move only when its predicted fidelity is at most this far below the current.
 MOVE_TOLERANCE = 0.003
 # The default when no predictor is available: 2× trace resolution, palette snapping.
@@ -147,11 +144,7 @@ def run_tier(
             plan.candidates[plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)[0]]
         ]
     else:
-        first = (
-            shortlist(plan, TIER2_TRIES, max_bytes, slow_cap_ms=TIER2_SLOW_CAP_MS)
-            if tier == 2
-            else shortlist(plan, TIER3_SEED, max_bytes)
-        )
+        first = shortlist(plan, TIER2_TRIES if tier == 2 else TIER3_SEED, max_bytes)
     result = TierResult(tier=tier, best=None)  # type: ignore[arg-type]
     _try(first, evaluate, result)
     if not result.attempts:
@@ -189,9 +182,7 @@ def _try(candidates: Sequence[Candidate], evaluate: Evaluator, result: TierResul
             result.attempts.append(outcome)
 
 
-def shortlist(
-    plan: Plan, n: int, max_bytes: int | None, *, slow_cap_ms: float | None = None
-) -> list[Candidate]:
+def shortlist(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
     """Return the n best-predicted candidates, at most one of them slow to trace.
 
     With two workers the slowest trace is the critical path, so one slow candidate (usually the
@@ -202,10 +193,8 @@ def shortlist(
     for i in plan.order(max_bytes=max_bytes):
         if len(picked) >= n:
             break
-        predicted_ms = float(plan.predicted["time_ms"][i])
-        is_slow = predicted_ms > SLOW_TRACE_MS
-        too_slow = slow_cap_ms is not None and predicted_ms > slow_cap_ms
-        if is_slow and (slow >= 1 or too_slow):
+        is_slow = float(plan.predicted["time_ms"][i]) > SLOW_TRACE_MS
+        if is_slow and slow >= 1:
             continue
         slow += int(is_slow)
         picked.append(plan.candidates[i])
