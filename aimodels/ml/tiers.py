@@ -28,7 +28,9 @@ from aimodels.ml.candidates import Candidate, candidate_space, neighbours
 NEAR_EQUAL = 0.002
 # Tier 1 traces once; it skips candidates predicted slower than this.
 TIER1_TRACE_LIMIT_MS = 300.0
-TIER2_TRIES = 3
+# One trace per worker (two by default): a third would queue behind the others and add a
+# whole trace to tier 2's time for well under a point of fidelity.
+TIER2_TRIES = 2
 TIER3_SEED = 4
 # A candidate predicted to take longer than this to prepare and trace counts as slow.
 SLOW_TRACE_MS = 400.0
