@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aimodels import registry
 from aimodels.ml.classifier import LOGO_TYPES
-from aimodels.ml.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL
+from aimodels.ml.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES
 from conversions.engine.quality import fidelity
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
@@ -81,7 +81,7 @@ def test_convert_ai_uses_the_requested_tier(api_client, upload_file_id, ai_model
     assert meta["tier_requested"] == str(tier)
     assert f"tier {tier} requested" in meta["routing"]["reason"]
     attempts = meta["analysis"]["attempts"]
-    assert len(attempts) == {1: 1, 2: 3}.get(int(tier), len(attempts))
+    assert len(attempts) == {1: 1, 2: TIER2_TRIES}.get(int(tier), len(attempts))
     if int(tier) == 3:
         assert len(attempts) > 4  # its seed of four, then neighbours
 
@@ -239,7 +239,7 @@ def test_convert_ai_stores_the_conversion(api_client, upload_file_id, ai_models)
     assert conversion.requested_tier == "2"
     assert conversion.request["target_quality"] == 0.8
     assert conversion.routing["reason"] == body["ai_metadata"]["routing"]["reason"]
-    assert len(conversion.routing["attempts"]) == 3
+    assert len(conversion.routing["attempts"]) == TIER2_TRIES
     assert conversion.predicted_ssim == body["ai_metadata"]["quality_prediction"]
     assert set(conversion.prediction) == {"ssim", "fidelity", "bytes", "time_ms"}
     assert conversion.ssim == body["ssim"]
