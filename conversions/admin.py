@@ -252,37 +252,6 @@ class ConversionAdmin(admin.ModelAdmin):
     # deferred instead.
     list_per_page = 50
     show_full_result_count = False  # no extra COUNT(*) over the whole history per page
-    readonly_fields = [
-        "previews",
-        "download",
-        "id",
-        "upload_link",
-        "kind",
-        "status",
-        "error",
-        "tier",
-        "requested_tier",
-        "ssim",
-        "predicted_ssim",
-        "svg_size",
-        "path_count",
-        "logo_type",
-        "logo_type_confidence",
-        "fallback_used",
-        "decode_ms_display",
-        "trace_ms_display",
-        "measure_ms_display",
-        "total_ms_display",
-        "timings_pretty",
-        "parameters_pretty",
-        "preparation_pretty",
-        "request_pretty",
-        "routing_pretty",
-        "prediction_pretty",
-        "features_pretty",
-        "model_versions_pretty",
-        "created_at",
-    ]
     fieldsets = [
         ("Input and SVG (on white)", {"fields": ["previews", "download"]}),
         (
@@ -341,6 +310,8 @@ class ConversionAdmin(admin.ModelAdmin):
             },
         ),
     ]
+    # Every field shown is computed or a record of what happened: all are read-only.
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversion]:
         return super().get_queryset(request).select_related("upload")

@@ -10,16 +10,11 @@ import logging
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The service is temporarily unavailable."
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:

@@ -34,21 +34,17 @@ class ConversionResult:
 
 
 def trace_clean(
-    rgba: np.ndarray,
-    params: TraceParams,
-    *,
-    scale: int = 1,
-    out_size: tuple[float, float] | None = None,
+    rgba: np.ndarray, params: TraceParams, *, out_size: tuple[float, float] | None = None
 ) -> str:
     """Return sanitised, compact SVG of an already prepared RGBA array.
 
-    `scale` is how much the array was enlarged from the user's image: the SVG keeps the
-    enlarged coordinates in its viewBox and is displayed at the original size.
+    The viewBox keeps the traced array's coordinates; `out_size` is the displayed size (the
+    user's image size when the array was upscaled; default: the array's own size).
     """
     raw = trace_rgba(rgba, params)
     height, width = rgba.shape[:2]
     if out_size is None:
-        out_size = (width / scale, height / scale)
+        out_size = (width, height)
     return clean_svg(
         raw,
         view_box=(0, 0, width, height),

@@ -96,8 +96,6 @@ class TraceParams:
 
 PARAM_NAMES = frozenset(f.name for f in fields(TraceParams))
 DEFAULT_PARAMS = TraceParams()
-# What `vtracer.convert_raw_image_to_svg(image)` does with no keywords: the benchmark baseline.
-VTRACER_DEFAULTS: dict[str, Any] = {}
 
 
 def trace_rgba(rgba: np.ndarray, params: TraceParams = DEFAULT_PARAMS) -> str:
