@@ -175,15 +175,17 @@ def convert_with_ai(
     conversion.logo_type = analysis.logo_type
     conversion.logo_type_confidence = analysis.confidence
     with _timed(timings, "routing"):
+        # One set of estimates, made as the tiers will run, whether or not the tier is chosen.
+        estimates = (
+            routing.estimate_tiers(plan, workers=settings.SVGAI_WORKERS, max_bytes=max_bytes)
+            if plan is not None
+            else ()
+        )
         if tier != "auto":
-            route = routing.Route(
-                int(tier), f"tier {tier} requested", routing.estimate_tiers(plan) if plan else ()
-            )
+            route = routing.Route(int(tier), f"tier {tier} requested", estimates)
         elif plan is not None:
             route = routing.choose_tier(
-                routing.estimate_tiers(plan, workers=settings.SVGAI_WORKERS, max_bytes=max_bytes),
-                target_quality=target_quality,
-                time_budget=time_budget,
+                estimates, target_quality=target_quality, time_budget=time_budget
             )
         else:
             route = routing.route_without_predictor(
