@@ -1,0 +1,254 @@
+"""A second tracer beside vtracer: potrace curve fitting per stacked colour layer.
+
+The input is prepared as for vtracer (upscaled k×, every opaque pixel snapped to the palette).
+Colours are drawn largest area first; each colour's mask is that colour plus every colour drawn
+above it ("stacked"), so neighbouring layers overlap instead of meeting at a seam, and holes
+(transparent pixels belong to no layer) stay holes. Each mask is optionally blurred (a gaussian
+of σ input px, thresholded at one half) so the fitter can merge the segments that JPEG noise and
+upscaling wobble, then traced by the `potrace` program.
+
+potrace is GPL-2: it runs as a separate program (stdin/stdout), never linked or copied.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from vectorizer.preparation import snap_rgba, upscale
+from vectorizer.tracing import ParamError, VectorizeError
+
+POTRACE = "potrace"
+# potrace writes coordinates rounded to 1/UNIT of a traced pixel; the path optimiser rounds
+# further (to whole traced pixels at precision 0), so one decimal loses nothing it would keep.
+UNIT = 10
+DEFAULT_TIMEOUT = 60.0
+_GAUSS_TRUNCATE = 4.0  # scipy's default support of the gaussian, in σ
+_TRANSFORM = re.compile(
+    r"translate\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)\s*scale\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)"
+)
+_PATH_D = re.compile(r"<path\b[^>]*?\sd=\"([^\"]*)\"", re.S)
+_TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_ARITY = {"m": 2, "l": 2, "c": 6, "z": 0}
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    """Settings of one layered potrace conversion (sizes in input pixels unless noted)."""
+
+    # Gaussian blur of each stacked mask before thresholding, in input px (0 = none). It lets
+    # the fitter merge wobbly segments (fewer bytes) but closes slits narrower than ~1.4σ:
+    # thin strokes and small text want 0.
+    sigma: float = 0.5
+    # potrace's corner threshold: 0 = polygon corners everywhere, 4/3 = no corners at all.
+    alphamax: float = 0.8
+    # potrace's curve-merging tolerance, in traced (upscaled) px.
+    opttolerance: float = 0.25
+    # Shapes and holes of at most this area are dropped, in traced (upscaled) px².
+    turdsize: int = 16
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[str, float, float]] = [
+            ("sigma", 0.0, 8.0),
+            ("alphamax", 0.0, 4.0 / 3.0),
+            ("opttolerance", 0.0, 10.0),
+            ("turdsize", 0, 100_000),
+        ]
+        for name, low, high in checks:
+            value = getattr(self, name)
+            kind = int if name == "turdsize" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ParamError(name, f"must be a number from {low} to {high}; got {value!r}.")
+            if not low <= value <= high:
+                raise ParamError(name, f"must be from {low:g} to {high:g}; got {value}.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the parameters as a plain dict (what is stored and reported)."""
+        return asdict(self)
+
+
+DEFAULT_LAYER_PARAMS = LayerParams()
+
+
+def trace_layers(
+    rgba: np.ndarray,
+    palette: np.ndarray,
+    params: LayerParams = DEFAULT_LAYER_PARAMS,
+    *,
+    scale: int,
+    alpha_threshold: int = 128,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Return SVG markup of `rgba` traced by potrace, one stacked layer per palette colour.
+
+    The viewBox is the upscaled grid (0 0 W·k H·k), width/height the input's size; each layer
+    is one `<path fill="#rrggbb">` in absolute coordinates, bottom layer first.
+    Raises VectorizeError when potrace is missing, fails or runs past `timeout` seconds.
+    """
+    rgba = np.asarray(rgba, dtype=np.uint8)
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"expected an (H, W, 4) array, got shape {rgba.shape}")
+    k = int(scale)
+    if k < 1:
+        raise ValueError(f"scale must be a positive integer; got {scale}")
+    height, width = rgba.shape[:2]
+    colours = _unique_colours(palette)
+    paths: list[str] = []
+    if len(colours):
+        deadline = time.monotonic() + timeout
+        big = upscale(rgba, k) if k > 1 else rgba
+        labels = _label(snap_rgba(big, colours, alpha_threshold), colours)
+        counts = np.bincount(labels[labels >= 0], minlength=len(colours))
+        order = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+        # rank[pixel] = drawing position of its colour; the stacked mask of position p is
+        # rank >= p: that colour and every colour drawn above it.
+        position = np.full(len(colours) + 1, -1, dtype=np.int16)
+        position[order] = np.arange(len(order), dtype=np.int16)
+        rank = position[labels]  # labels -1 (transparent) index the trailing -1
+        for p, colour_index in enumerate(order):
+            d = _trace_mask(rank >= p, params, sigma_px=params.sigma * k, deadline=deadline)
+            if d:
+                r, g, b = (int(c) for c in colours[colour_index])
+                paths.append(f'<path fill="#{r:02x}{g:02x}{b:02x}" d="{d}"/>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width * k} {height * k}" '
+        f'width="{width}" height="{height}">{"".join(paths)}</svg>\n'
+    )
+
+
+def _unique_colours(palette: np.ndarray) -> np.ndarray:
+    """Return the palette as (n, 3) uint8 without repeated colours, in its own order."""
+    colours = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    _, first = np.unique(colours, axis=0, return_index=True)
+    return colours[np.sort(first)]
+
+
+def _label(snapped: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """Return the palette index of every pixel of a snapped image, -1 where transparent."""
+    packed = (
+        colours[:, 0].astype(np.int32) << 16 | colours[:, 1].astype(np.int32) << 8 | colours[:, 2]
+    )
+    sorter = np.argsort(packed)
+    pixels = snapped.astype(np.int32)
+    words = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]
+    found = np.clip(np.searchsorted(packed, words, sorter=sorter), 0, len(packed) - 1)
+    labels = sorter[found].astype(np.int16)
+    labels[snapped[..., 3] == 0] = -1
+    return labels
+
+
+def _trace_mask(mask: np.ndarray, params: LayerParams, *, sigma_px: float, deadline: float) -> str:
+    """Return potrace's outline of a boolean mask as absolute path data ('' when empty)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return ""
+    cols = np.flatnonzero(mask.any(axis=0))
+    # Blur only the mask's bounding box plus the gaussian's support: outside it the blurred
+    # mask is 0 anyway, and at the image border `nearest` extends it as the full image would.
+    margin = math.ceil(_GAUSS_TRUNCATE * sigma_px) + 1 if sigma_px > 0 else 0
+    y0, y1 = max(0, rows[0] - margin), min(mask.shape[0], rows[-1] + 1 + margin)
+    x0, x1 = max(0, cols[0] - margin), min(mask.shape[1], cols[-1] + 1 + margin)
+    box = mask[y0:y1, x0:x1]
+    if sigma_px > 0:
+        box = gaussian_filter(box.astype(np.float32), sigma_px, mode="nearest") >= 0.5
+        if not box.any():
+            return ""
+    svg = _run_potrace(box, params, deadline)
+    return _absolute_path(svg, offset=(int(x0), int(y0)))
+
+
+def _run_potrace(mask: np.ndarray, params: LayerParams, deadline: float) -> str:
+    """Return potrace's SVG for a boolean mask (True = filled), sent as a binary PBM."""
+    height, width = mask.shape
+    pbm = b"P4\n%d %d\n" % (width, height) + np.packbits(mask, axis=1).tobytes()
+    command = [
+        POTRACE,
+        "--backend=svg",
+        "--flat",
+        f"--unit={UNIT}",
+        f"--turdsize={params.turdsize}",
+        f"--alphamax={params.alphamax:g}",
+        f"--opttolerance={params.opttolerance:g}",
+        "--output=-",
+    ]
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise VectorizeError("potrace ran out of time before tracing every colour layer.")
+    try:
+        done = subprocess.run(command, input=pbm, capture_output=True, timeout=remaining)
+    except FileNotFoundError as exc:
+        raise VectorizeError(
+            "potrace is not installed; install it (Debian: apt-get install potrace)."
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise VectorizeError("potrace ran out of time tracing a colour layer.") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+        raise VectorizeError(f"potrace failed: {message}")
+    return done.stdout.decode("ascii", errors="replace")
+
+
+def _absolute_path(svg: str, *, offset: tuple[int, int]) -> str:
+    """Return potrace's path data as absolute M/L/C/Z commands on the traced grid, Y down.
+
+    potrace writes relative integers in 1/UNIT px under a `translate(0,H) scale(s,-s)` that
+    flips Y; here the integers are accumulated exactly, then mapped through that transform.
+    """
+    transform = _TRANSFORM.search(svg)
+    if transform is None:
+        if "<path" in svg:
+            raise VectorizeError("potrace wrote SVG without the expected transform.")
+        return ""
+    tx, ty, sx, sy = (float(v) for v in transform.groups())
+    dx, dy = offset
+    out: list[str] = []
+    for d in _PATH_D.findall(svg):
+        tokens = _TOKEN.findall(d)
+        current = start = (0.0, 0.0)
+        verb = ""
+        i = 0
+        while i < len(tokens):
+            if tokens[i].isalpha():
+                verb = tokens[i]
+                i += 1
+                if verb in "zZ":
+                    out.append("Z")
+                    current = start
+                    continue
+            elif not verb or verb in "zZ":
+                raise VectorizeError(f"potrace wrote path data we cannot read: {d[:60]!r}")
+            lower = verb.lower()
+            arity = _ARITY.get(lower)
+            if arity is None or i + arity > len(tokens):
+                raise VectorizeError(f"potrace wrote path data we cannot read: {d[:60]!r}")
+            values = [float(v) for v in tokens[i : i + arity]]
+            i += arity
+            base = current if verb.islower() else (0.0, 0.0)
+            points = [(base[0] + values[j], base[1] + values[j + 1]) for j in range(0, arity, 2)]
+            current = points[-1]
+            mapped = [
+                _number(tx + sx * x + dx) + " " + _number(ty + sy * y + dy) for x, y in points
+            ]
+            if lower == "m":
+                start = current
+                out.append("M" + mapped[0])
+                verb = "l" if verb == "m" else "L"  # pairs after a move are line-tos
+            else:
+                out.append(("L" if lower == "l" else "C") + " ".join(mapped))
+    return "".join(out)
+
+
+def _number(value: float) -> str:
+    """Return a coordinate rounded to 1/UNIT px in its shortest text."""
+    decimals = max(0, math.ceil(math.log10(UNIT)))
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
