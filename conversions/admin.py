@@ -24,8 +24,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from PIL import Image
 
-from conversions.engine.images import ImageError, decode_image
 from conversions.models import Conversion, Upload
+from vectorizer.images import ImageError, decode_image
 
 LIST_THUMB_PX = 64
 DETAIL_PREVIEW_PX = 360

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, F, FloatField, Func, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Abs
 
 from conversions.models import Conversion
@@ -59,12 +59,10 @@ def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
         mean_time_ms=Avg("total_ms"),
         mean_bytes=Avg(_Cast(F("svg_bytes"))),
     )
-    failures = (
-        Conversion.objects.filter(status=Conversion.Status.FAILED)
-        .values("kind")
-        .annotate(count=Count("id"))
-        .order_by("kind")
-    )
+    failed = Conversion.objects.filter(status=Conversion.Status.FAILED)
+    if since is not None:
+        failed = failed.filter(created_at__gte=since)
+    failures = failed.values("kind").annotate(count=Count("id")).order_by("kind")
     return {
         "since": since.isoformat() if since else None,
         "ai": [_rounded(row) for row in ai],
@@ -75,3 +73,25 @@ def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def recent_performance(since: datetime) -> dict[str, Any]:
+    """Return per-tier counts, mean and max time and failure counts since a moment."""
+    rows = (
+        Conversion.objects.filter(kind=Conversion.Kind.AI, created_at__gte=since)
+        .values("tier", "status")
+        .annotate(count=Count("id"), mean_ms=Avg("total_ms"), max_ms=Max("total_ms"))
+        .order_by("tier", "status")
+    )
+    tiers: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = tiers.setdefault(str(row["tier"]), {"count": 0, "failed": 0})
+        if row["status"] == Conversion.Status.FAILED:
+            entry["failed"] += row["count"]
+        else:
+            entry.update(
+                count=row["count"],
+                mean_time_ms=round(row["mean_ms"] or 0.0, 1),
+                max_time_ms=round(row["max_ms"] or 0.0, 1),
+            )
+    return {"since": since.isoformat(), "tiers": tiers}

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
-from conversions.engine.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
 from conversions.models import Conversion, Upload
+from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
 
 # Form posts from the page carry these; they are not parameters.
 IGNORED_KEYS = frozenset({"csrfmiddlewaretoken"})

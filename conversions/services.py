@@ -22,15 +22,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from aimodels import registry
-from aimodels.ml import routing, tiers
-from aimodels.ml.candidates import Candidate
-from aimodels.ml.features import extract_features
-from aimodels.ml.tiers import Attempt
-from conversions.engine import pipeline
-from conversions.engine.images import DecodedImage, decode_image
-from conversions.engine.tracing import TraceParams
 from conversions.models import Conversion, Upload
-from conversions.workers import WorkerError, WorkerPool, shared_pool
+from vectorizer import pipeline, routing, tiers
+from vectorizer.candidates import Candidate
+from vectorizer.features import extract_features
+from vectorizer.images import DecodedImage, decode_image
+from vectorizer.tiers import Attempt
+from vectorizer.tracing import TraceParams
+from vectorizer.workers import WorkerError, WorkerPool, shared_pool
 
 logger = logging.getLogger(__name__)
 

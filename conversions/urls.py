@@ -10,6 +10,9 @@ urlpatterns = [
     path("upload", views.UploadView.as_view(), name="upload"),
     path("convert", views.ConvertView.as_view(), name="convert"),
     path("convert-ai", views.AIConvertView.as_view(), name="convert-ai"),
+    path("model-status", views.ModelStatusView.as_view(), name="model-status"),
+    path("ai-health", views.AIHealthView.as_view(), name="ai-health"),
+    path("reports/quality", views.QualityReportView.as_view(), name="quality-report"),
     path("conversions/", conversion_list, name="conversion-list"),
     path("conversions/<uuid:pk>/", conversion_detail, name="conversion-detail"),
     # Both spellings: clients download from /svg; the slash form is what a router would add.

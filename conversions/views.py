@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -14,9 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversions import services
-from conversions.engine.images import ImageError
-from conversions.engine.tracing import CHOICES, DEFAULT_PARAMS, RANGES
+from conversions import health, reports, services
 from conversions.models import Conversion, Upload
 from conversions.serializers import (
     AIConvertRequestSerializer,
@@ -26,6 +27,9 @@ from conversions.serializers import (
     UploadRequestSerializer,
     UploadSerializer,
 )
+from vectorizer.images import ImageError
+from vectorizer.routing import TIER3_DEFAULT_BUDGET_S
+from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 
 
 def get_upload(file_id: object) -> Upload:
@@ -189,7 +193,50 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return response
 
 
+@ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    """Return the plain conversion page."""
-    context = {"choices": CHOICES, "ranges": RANGES, "defaults": DEFAULT_PARAMS.as_dict()}
+    """Return the converter page, with the real parameter ranges and limits the API applies."""
+    ai_fields = AIConvertRequestSerializer().fields
+    context = {
+        "choices": CHOICES,
+        "ranges": RANGES,
+        "defaults": DEFAULT_PARAMS.as_dict(),
+        "limits": {
+            "max_upload_bytes": settings.SVGAI_MAX_UPLOAD_BYTES,
+            "max_pixels": settings.SVGAI_MAX_PIXELS,
+            "target_quality": ai_fields["target_quality"].default,
+            "tier3_budget_s": TIER3_DEFAULT_BUDGET_S,
+        },
+    }
     return render(request, "conversions/home.html", context)
+
+
+class ModelStatusView(APIView):
+    def get(self, request: Request) -> Response:
+        body = health.model_status()
+        code = (
+            status.HTTP_200_OK if body["models_available"] else status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+        return Response(body, status=code)
+
+
+class AIHealthView(APIView):
+    def get(self, request: Request) -> Response:
+        body, code = health.ai_health()
+        return Response(body, status=code)
+
+
+class QualityReportView(APIView):
+    def get(self, request: Request) -> Response:
+        since = None
+        raw = request.query_params.get("since")
+        if raw:
+            try:
+                since = parse_datetime(raw)
+            except ValueError:  # well formed but impossible, e.g. month 13
+                since = None
+            if since is None:
+                raise exceptions.ValidationError(
+                    {"since": ["must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."]}
+                )
+        return Response({"success": True, **reports.quality_report(since=since)})

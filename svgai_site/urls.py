@@ -11,7 +11,6 @@ urlpatterns = [
     path("", conversion_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/", include("conversions.urls")),
-    path("api/", include("aimodels.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("health/", HealthView.as_view(), name="health"),

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.fakes import FakeClassifier, FakePredictor
+
 DATA = Path(__file__).parent / "data"
 SHARED_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "logos-dev"
 # One real logo per category, rendered from the true SVG beside it (see data/CREDITS.md).
@@ -216,8 +218,8 @@ def make_upload(data: bytes | None = None, **overrides: Any):
 
 def make_conversion(**overrides: Any):
     """Return a saved succeeded legacy Conversion of a stored upload, fields overridable."""
-    from conversions.engine.tracing import DEFAULT_PARAMS
     from conversions.models import Conversion
+    from vectorizer.tracing import DEFAULT_PARAMS
 
     fields: dict[str, Any] = {
         "kind": Conversion.Kind.LEGACY,
@@ -252,3 +254,13 @@ def make_conversion_fixture():
 def real_logo_png() -> bytes:
     """Return the simple real logo (si-mdx): a dark badge on a transparent 512 px canvas."""
     return (DATA / f"{REAL_LOGOS['simple']}.png").read_bytes()
+
+
+@pytest.fixture
+def fake_predictor() -> FakePredictor:
+    return FakePredictor()
+
+
+@pytest.fixture
+def fake_classifier() -> FakeClassifier:
+    return FakeClassifier()

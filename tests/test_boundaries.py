@@ -1,7 +1,15 @@
-"""The engine and the ML code load without Django, so workers and notebooks can run them."""
+"""Imports flow one way: conversions → aimodels → vectorizer, and the pure core has no Django.
+
+`vectorizer` (decode, prepare, trace, clean, measure, features, candidates, tiers, routing) is
+what a worker process, a Celery task, a benchmark or a notebook runs, so it imports neither
+Django nor torch. `aimodels` owns model files, the registry and training; its `ml` package is
+torch without Django. `conversions` owns uploads, records, the API and the pipeline that ties
+them together, so it is the only app that may import both others.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -9,27 +17,88 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINE = [
-    "conversions.engine.images",
-    "conversions.engine.tracing",
-    "conversions.engine.render",
-    "conversions.engine.quality",
-    "conversions.engine.svgclean",
-    "conversions.engine.pipeline",
-    "conversions.workers",
-]
-ML = sorted(
-    f"aimodels.ml.{path.stem}"
-    for path in (ROOT / "aimodels" / "ml").glob("*.py")
-    if path.stem != "__init__"
-)
+
+# package → first-party packages it may import (besides itself)
+ALLOWED = {
+    "vectorizer": set(),
+    "aimodels.ml": {"vectorizer"},
+    "aimodels": {"vectorizer", "aimodels.ml"},
+    "conversions": {"vectorizer", "aimodels", "aimodels.ml", "svgai_site"},
+    "svgai_site": {"vectorizer", "aimodels", "aimodels.ml", "conversions"},
+}
+FIRST_PARTY = ("vectorizer", "aimodels", "conversions", "svgai_site")
+# Third-party packages a layer must never import.
+FORBIDDEN = {
+    "vectorizer": {"django", "rest_framework", "torch", "celery"},
+    "aimodels.ml": {"django", "rest_framework", "celery"},
+}
 
 
-def django_modules_after_import(modules: list[str]) -> str:
-    """Return the Django modules a fresh interpreter holds after importing `modules`."""
+def package_of(module: str) -> str | None:
+    """Return the layer a dotted module name belongs to (aimodels.ml before aimodels)."""
+    if module == "aimodels.ml" or module.startswith("aimodels.ml."):
+        return "aimodels.ml"
+    top = module.split(".")[0]
+    return top if top in FIRST_PARTY else None
+
+
+def source_modules() -> list[tuple[str, Path]]:
+    """Return (dotted name, path) for every first-party module outside migrations."""
+    found = []
+    for top in FIRST_PARTY:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found.append((dotted.removesuffix(".__init__"), path))
+    return found
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Return every module named by an import statement in a file (lazy ones too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def boundary_violations() -> list[str]:
+    """Return 'module imports other' for each import against the direction."""
+    bad = []
+    for module, path in source_modules():
+        layer = package_of(module)
+        assert layer is not None
+        for name in sorted(imported_modules(path)):
+            target = package_of(name)
+            top = name.split(".")[0]
+            if target is not None and target != layer and target not in ALLOWED[layer]:
+                bad.append(f"{module} imports {name}")
+            if top in FORBIDDEN.get(layer, set()):
+                bad.append(f"{module} imports {name}")
+    return sorted(set(bad))
+
+
+def test_imports_flow_one_way():
+    assert boundary_violations() == []
+
+
+def test_boundary_check_sees_a_wrong_way_import(tmp_path):
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("from conversions import services\nimport torch\n")
+
+    assert imported_modules(wrong) == {"conversions", "conversions.services", "torch"}
+    assert package_of("conversions.services") not in ALLOWED["vectorizer"]
+
+
+def loaded_after_import(modules: list[str], prefixes: tuple[str, ...]) -> str:
+    """Return the modules starting with `prefixes` a fresh interpreter holds after `modules`."""
     code = (
         f"import {', '.join(modules)}; import sys; "
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('django'))))"
+        f"print(' '.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -38,10 +107,14 @@ def django_modules_after_import(modules: list[str]) -> str:
     return result.stdout.strip()
 
 
-def test_engine_and_workers_import_without_django():
-    assert django_modules_after_import(ENGINE) == ""
+def _modules(layer: str) -> list[str]:
+    return [m for m, _ in source_modules() if package_of(m) == layer and m != layer]
 
 
-@pytest.mark.skipif(not ML, reason="aimodels/ml has no modules yet")
-def test_aimodels_ml_imports_without_django():
-    assert django_modules_after_import(ML) == ""
+def test_vectorizer_loads_without_django_or_torch():
+    assert loaded_after_import(_modules("vectorizer"), ("django", "torch")) == ""
+
+
+@pytest.mark.skipif(not _modules("aimodels.ml"), reason="aimodels/ml has no modules yet")
+def test_aimodels_ml_loads_without_django():
+    assert loaded_after_import(_modules("aimodels.ml"), ("django",)) == ""

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from aimodels.ml.features import FEATURE_NAMES, ImageFeatures
+from vectorizer.features import FEATURE_NAMES, ImageFeatures
 
 LOGO_TYPES = ("simple", "text", "gradient", "complex")
 DEFAULT_EPOCHS = 120

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from aimodels.ml.candidates import Candidate, candidate_space
-from aimodels.ml.features import extract_features
-from conversions.engine.images import decode_image
-from conversions.engine.pipeline import convert_prepared
-from conversions.engine.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
-from conversions.engine.tracing import trace_bytes
+from vectorizer.candidates import Candidate, candidate_space
+from vectorizer.features import extract_features
+from vectorizer.images import decode_image
+from vectorizer.pipeline import convert_prepared
+from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
+from vectorizer.tracing import trace_bytes
 
 
 def sample_candidates(n: int, rng: np.random.Generator) -> list[Candidate]:

@@ -82,7 +82,7 @@ def test_ai_health_counts_the_ai_conversions_made(
 
 @pytest.mark.django_db
 def test_ai_health_answers_error_when_a_part_breaks(api_client, ai_models, monkeypatch):
-    from aimodels import views
+    from conversions import health as views
 
     def broken() -> dict:
         raise RuntimeError("status store offline")

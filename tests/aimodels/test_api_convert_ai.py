@@ -15,10 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aimodels import registry
 from aimodels.ml.classifier import LOGO_TYPES
-from aimodels.ml.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES
-from conversions.engine.quality import fidelity
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
+from vectorizer.quality import fidelity
+from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES
 
 AI_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",
              "conversion_id", "ai_metadata"}  # fmt: skip

@@ -8,7 +8,7 @@ from aimodels.ml.classifier import (
     evaluate,
     train_logo_type,
 )
-from aimodels.ml.features import FEATURE_NAMES, ImageFeatures
+from vectorizer.features import FEATURE_NAMES, ImageFeatures
 
 
 @pytest.fixture(autouse=True)

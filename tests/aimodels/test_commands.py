@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw
 
 from aimodels import registry
-from aimodels.ml.dataset import split_of
 from aimodels.ml.training import read_rows
 from conversions.models import Conversion
+from vectorizer.dataset import split_of
 
 SIDE = 64
 # id -> (category, disc colour, bar colour); logo-1 and logo-2 fall in the test split.

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from aimodels import registry, signals
-from aimodels.ml.candidates import N_CANDIDATE_FEATURES
 from aimodels.ml.classifier import LOGO_TYPES, LogoTypeModel, train_logo_type
-from aimodels.ml.features import FEATURE_NAMES
 from aimodels.ml.predictor import QualityPredictor, encode_targets, train_quality_predictor
 from aimodels.models import ModelVersion
+from vectorizer.candidates import N_CANDIDATE_FEATURES
+from vectorizer.features import FEATURE_NAMES
 
 
 def tiny_classifier(seed: int) -> LogoTypeModel:

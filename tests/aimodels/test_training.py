@@ -5,9 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aimodels.ml.candidates import N_CANDIDATE_FEATURES, Candidate, candidate_space
-from aimodels.ml.dataset import make_variant
-from aimodels.ml.features import FEATURE_NAMES
 from aimodels.ml.predictor import decode_targets
 from aimodels.ml.training import (
     read_rows,
@@ -16,6 +13,9 @@ from aimodels.ml.training import (
     to_arrays,
     write_rows,
 )
+from vectorizer.candidates import N_CANDIDATE_FEATURES, Candidate, candidate_space
+from vectorizer.dataset import make_variant
+from vectorizer.features import FEATURE_NAMES
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,8 @@ from django.contrib.messages import get_messages
 from aimodels import registry
 from aimodels.models import ModelVersion
 from conversions import services
-from conversions.engine.tracing import TraceParams
 from conversions.models import Conversion
+from vectorizer.tracing import TraceParams
 
 CHANGELIST = "/admin/conversions/conversion/"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 
-from conversions.engine.tracing import CHOICES, DEFAULT_PARAMS, RANGES
+from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 
 PAGE_RANGES = ["filter_speckle", "color_precision", "corner_threshold", "path_precision"]
 

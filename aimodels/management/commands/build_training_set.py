@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from aimodels.ml.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of
 from aimodels.ml.training import sample_candidates, sweep_image, write_rows
-from conversions.workers import WorkerError, WorkerPool
+from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of
+from vectorizer.workers import WorkerError, WorkerPool
 
 DEFAULT_OUT = Path(settings.BASE_DIR) / "aimodels" / "weights" / "training_set.jsonl.gz"
 

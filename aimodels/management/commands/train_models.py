@@ -16,12 +16,12 @@ from tqdm import tqdm
 
 from aimodels import registry
 from aimodels.ml.classifier import evaluate, train_logo_type
-from aimodels.ml.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of
-from aimodels.ml.features import FEATURE_NAMES, extract_features
 from aimodels.ml.predictor import evaluate_predictor, train_quality_predictor
 from aimodels.ml.training import read_rows, to_arrays
 from aimodels.signals import sync_model_versions
-from conversions.engine.images import decode_image
+from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of
+from vectorizer.features import FEATURE_NAMES, extract_features
+from vectorizer.images import decode_image
 
 DEFAULT_SET = Path(settings.BASE_DIR) / "aimodels" / "weights" / "training_set.jsonl.gz"
 

@@ -18,7 +18,7 @@ from django.test.utils import override_settings
 from PIL import Image
 
 from conversions import services
-from conversions.engine.tracing import DEFAULT_PARAMS
+from vectorizer.tracing import DEFAULT_PARAMS
 
 
 def _resized_png(path: Path, long_side: int) -> bytes:

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from conversions import services
-from conversions.engine.images import ImageError
-from conversions.engine.tracing import ParamError, TraceParams
+from vectorizer.images import ImageError
+from vectorizer.tracing import ParamError, TraceParams
 
 
 def parse_value(text: str) -> int | float | str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from aimodels.ml.tiers import TIER1_TRACE_LIMIT_MS, TIER2_TRIES, Plan, shortlist
+from vectorizer.tiers import TIER1_TRACE_LIMIT_MS, TIER2_TRIES, Plan, shortlist
 
 # (minimum target, minimum tier): 0.95 → 3, 0.9 → 2 or 3, below 0.85 → any tier.
 TIER_FLOORS = ((0.93, 3), (0.85, 2))

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from conversions.engine.preparation import Preparation
-from conversions.engine.tracing import TraceParams
+from vectorizer.preparation import Preparation
+from vectorizer.tracing import TraceParams
 
 MAX_FACTOR = 8
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aimodels.ml.dataset import (
+from vectorizer.dataset import (
     VARIANTS,
     LogoRecord,
     load_manifest,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conversions.engine.images import decode_image
-from conversions.engine.quality import ssim_rgb
-from conversions.engine.render import render_svg
-from conversions.engine.svgclean import SvgError, clean_svg, compact_path
-from conversions.engine.tracing import trace_rgba
+from vectorizer.images import decode_image
+from vectorizer.quality import ssim_rgb
+from vectorizer.render import render_svg
+from vectorizer.svgclean import SvgError, clean_svg, compact_path
+from vectorizer.tracing import trace_rgba
 
 HOSTILE = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- Generator: somebody's exporter -->

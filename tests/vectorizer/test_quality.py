@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from conversions.engine.images import decode_image
-from conversions.engine.pipeline import convert_rgba
-from conversions.engine.quality import count_paths, fidelity, score, ssim_luma, ssim_rgb
-from conversions.engine.tracing import DEFAULT_PARAMS
+from vectorizer.images import decode_image
+from vectorizer.pipeline import convert_rgba
+from vectorizer.quality import count_paths, fidelity, score, ssim_luma, ssim_rgb
+from vectorizer.tracing import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import vtracer
 
-from conversions.engine.images import composite_on_white, encode_png
+from vectorizer.images import composite_on_white, encode_png
 
 
 class VectorizeError(RuntimeError):

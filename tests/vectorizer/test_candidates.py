@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aimodels.ml.candidates import (
+from vectorizer.candidates import (
     MAX_FACTOR,
     N_CANDIDATE_FEATURES,
     Candidate,
     candidate_space,
     neighbours,
 )
-from conversions.engine.tracing import RANGES, TraceParams
+from vectorizer.tracing import RANGES, TraceParams
 
 
 @pytest.fixture(autouse=True)

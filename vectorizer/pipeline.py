@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from conversions.engine.images import DEFAULT_MAX_PIXELS, decode_image
-from conversions.engine.preparation import Preparation, prepare
-from conversions.engine.quality import proxy_quality, score
-from conversions.engine.svgclean import clean_svg
-from conversions.engine.tracing import TraceParams, binarize_alpha, trace_rgba
+from vectorizer.images import DEFAULT_MAX_PIXELS, decode_image
+from vectorizer.preparation import Preparation, prepare
+from vectorizer.quality import proxy_quality, score
+from vectorizer.svgclean import clean_svg
+from vectorizer.tracing import TraceParams, binarize_alpha, trace_rgba
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aimodels.ml.routing import (
+from tests.fakes import FakePredictor
+from vectorizer.routing import (
     TIER3_DEFAULT_BUDGET_S,
     Route,
     choose_tier,
@@ -13,8 +14,7 @@ from aimodels.ml.routing import (
     floor_for,
     route_without_predictor,
 )
-from aimodels.ml.tiers import make_plan
-from tests.aimodels.conftest import FakePredictor
+from vectorizer.tiers import make_plan
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import time
 import pytest
 import worker_jobs
 
-from conversions.workers import WorkerCrashed, WorkerError, WorkerTimeout
+from vectorizer.workers import WorkerCrashed, WorkerError, WorkerTimeout
 
 
 def test_worker_pool_returns_job_result(worker_pool):

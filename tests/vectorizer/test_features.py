@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from aimodels.ml.dataset import load_rgba, make_variant
-from aimodels.ml.features import FEATURE_NAMES, ImageFeatures, extract_features
+from vectorizer.dataset import load_rgba, make_variant
+from vectorizer.features import FEATURE_NAMES, ImageFeatures, extract_features
 
 
 @pytest.fixture(autouse=True)

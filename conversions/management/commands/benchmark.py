@@ -18,13 +18,13 @@ from django.test.utils import override_settings
 from PIL import Image
 from tqdm import tqdm
 
-from aimodels.ml.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of
 from aimodels.ml.training import fidelity_of
 from conversions import services
-from conversions.engine.images import composite_on_white, decode_image
-from conversions.engine.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
-from conversions.engine.render import fit_long_side
-from conversions.engine.tracing import trace_bytes
+from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of
+from vectorizer.images import composite_on_white, decode_image
+from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
+from vectorizer.render import fit_long_side
+from vectorizer.tracing import trace_bytes
 
 TIER_NAMES = ("default", "1", "2", "3", "auto")
 

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from conversions.engine.images import (
+from vectorizer.images import (
     ImageError,
     composite_on_white,
     decode_image,

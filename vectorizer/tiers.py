@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from aimodels.ml.candidates import Candidate, candidate_space, neighbours
+from vectorizer.candidates import Candidate, candidate_space, neighbours
 
 # Results within this much proxy quality of the best count as equal: then fewer bytes win.
 NEAR_EQUAL = 0.002

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from aimodels.ml.candidates import Candidate, neighbours
-from aimodels.ml.tiers import (
+from vectorizer.candidates import Candidate, neighbours
+from vectorizer.tiers import (
     FALLBACK_CANDIDATE,
     MOVE_TOLERANCE,
     NEAR_EQUAL,

@@ -87,7 +87,7 @@ class _Worker:
         child_in, parent_out = os.pipe()
         parent_in, child_out = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, *sys.path])}
-        code = "from conversions.workers import _main; _main()"
+        code = "from vectorizer.workers import _main; _main()"
         self.process = subprocess.Popen(
             [sys.executable, "-c", code, str(child_in), str(child_out), str(memory_mb)],
             pass_fds=(child_in, child_out),

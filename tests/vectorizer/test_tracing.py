@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from conversions.engine.images import decode_image
-from conversions.engine.pipeline import convert_rgba
-from conversions.engine.render import render_svg
-from conversions.engine.tracing import (
+from vectorizer.images import decode_image
+from vectorizer.pipeline import convert_rgba
+from vectorizer.render import render_svg
+from vectorizer.tracing import (
     DEFAULT_PARAMS,
     RANGES,
     ParamError,

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import uniform_filter
 
-from conversions.engine.images import composite_on_white
-from conversions.engine.render import fit_long_side, render_svg
+from vectorizer.images import composite_on_white
+from vectorizer.render import fit_long_side, render_svg
 
 FIDELITY_LONG_SIDE = 1024
 _WINDOW = 7  # skimage's default: 7×7 uniform window, sample covariance

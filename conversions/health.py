@@ -1,0 +1,124 @@
+"""AI health policy: model load state, worker pool and recent performance, judged.
+
+The views only serialise what these functions return, so `/api/ai-health`, `/api/model-status`
+and a monitoring scrape all apply the same rules.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import psutil
+from django.utils import timezone
+
+from aimodels import registry
+from conversions import reports, services
+
+RECENT = timedelta(hours=24)
+
+
+def _process_memory_mb() -> float:
+    return psutil.Process(os.getpid()).memory_info().rss / 2**20
+
+
+def _model_memory_mb(model: Any) -> float:
+    """Return the bytes held by a model's torch parameters, in MB."""
+    net = getattr(model, "net", None)
+    if net is None:
+        return 0.0
+    return sum(p.numel() * p.element_size() for p in net.parameters()) / 2**20
+
+
+def model_status() -> dict[str, Any]:
+    """Return every model's load status plus memory and cache figures."""
+    entries = registry.status()
+    models = {
+        name: {
+            "version": entry.version or None,
+            "kind": entry.kind,
+            "sha256": entry.sha256 or None,
+            "loaded": entry.loaded,
+            "load_time_ms": round(entry.load_time_ms, 1),
+            "error": entry.error or None,
+            "metrics": entry.metrics,
+            "trained_on": entry.trained_on,
+        }
+        for name, entry in entries.items()
+    }
+    return {
+        "models_available": all(e.loaded for e in entries.values()),
+        "models": models,
+        "memory_report": {
+            "current_memory_mb": round(_process_memory_mb(), 1),
+            "models_memory_mb": round(sum(_model_memory_mb(e.model) for e in entries.values()), 3),
+            "worker_processes": services.worker_pool().size,
+        },
+        "cache_stats": services.analysis_cache.stats(),
+    }
+
+
+def ai_health() -> tuple[dict[str, Any], int]:
+    """Return the AI health report and its HTTP status (503 when AI cannot convert)."""
+    now = timezone.now()
+    try:
+        status_body = model_status()
+        performance = reports.recent_performance(now - RECENT)
+    except Exception as exc:  # the health endpoint must answer even when a part is broken
+        body = {
+            "overall_status": "error",
+            "components": {},
+            "performance_metrics": {},
+            "recommendations": [f"health check failed: {exc}"],
+            "timestamp": now.isoformat(),
+        }
+        return body, 503
+    models = status_body["models"]
+    components: dict[str, dict[str, Any]] = {
+        name: {
+            "status": "healthy" if m["loaded"] else "unavailable",
+            "version": m["version"],
+            "error": m["error"],
+        }
+        for name, m in models.items()
+    }
+    pool = services.worker_pool()
+    components["workers"] = {"status": "healthy", "size": pool.size, "restarts": pool.restarts}
+    predictor_ok = models["quality_predictor"]["loaded"]
+    classifier_ok = models["logo_type"]["loaded"]
+    overall = "healthy" if predictor_ok and classifier_ok else "degraded"
+    if not predictor_ok:
+        overall = "unhealthy"
+    body = {
+        "overall_status": overall,
+        "components": components,
+        "performance_metrics": performance,
+        "recommendations": _recommendations(
+            predictor_ok, classifier_ok, performance, pool.restarts
+        ),
+        "timestamp": now.isoformat(),
+    }
+    return body, 503 if overall == "unhealthy" else 200
+
+
+def _recommendations(
+    predictor_ok: bool, classifier_ok: bool, performance: dict[str, Any], restarts: int
+) -> list[str]:
+    advice = []
+    if not predictor_ok:
+        advice.append(
+            "The quality predictor is not loaded: AI conversion answers 503. Run "
+            "`manage.py train_models` or restore aimodels/weights; /api/convert still works."
+        )
+    if not classifier_ok:
+        advice.append("The logo-type classifier is not loaded: logo_type is empty.")
+    for tier, figures in performance["tiers"].items():
+        if figures.get("failed"):
+            advice.append(
+                f"Tier {tier} had {figures['failed']} failed conversions in 24 h: see "
+                "/api/conversions/?status=failed."
+            )
+    if restarts:
+        advice.append(f"{restarts} conversion workers were restarted (timeouts or crashes).")
+    return advice

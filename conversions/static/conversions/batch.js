@@ -1,0 +1,284 @@
+// Batches: several files dropped at once. The server's batch API (POST /api/batches) runs them
+// when it answers; otherwise the page converts them one by one through the single-file API.
+// Either way every file gets a progress bar, the batch an overall one, and the SVGs a ZIP.
+
+import { checkFile, formatBytes, makeZip, stem } from "./files.js";
+
+const ITEM_DONE = new Set(["done", "succeeded", "failed", "cancelled", "refused"]);
+
+export class BatchView {
+  /**
+   * `api` offers: convertOne(file, signal, onStage) → {ok, body, error},
+   * startServerBatch(files, signal) → {status, body} (status 404/405 when there is no batch API),
+   * pollServerBatch(url, signal) → {ok, body}; `onOpen(item)` shows a finished item.
+   */
+  constructor(root, { api, limits, onOpen }) {
+    this.root = root;
+    this.api = api;
+    this.limits = limits;
+    this.onOpen = onOpen;
+    this.list = root.querySelector("#batch-list");
+    this.summary = root.querySelector("#batch-summary");
+    this.bar = root.querySelector("#batch-bar");
+    this.zip = root.querySelector("#batch-zip");
+    this.cancelButton = root.querySelector("#batch-cancel");
+    this.serverApi = null; // unknown until the first batch: true, or false after a 404
+    this.controller = null;
+    this.items = [];
+    this.cancelButton.addEventListener("click", () => this.cancel());
+    this.zip.addEventListener("click", (event) => {
+      if (this.zip.getAttribute("aria-disabled") === "true") event.preventDefault();
+    });
+  }
+
+  async run(files, label) {
+    this.cancel();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.root.hidden = false;
+    this.disableZip();
+    this.items = files.map((file, index) => this.addItem(file, index));
+    this.list.replaceChildren(...this.items.map((item) => item.row));
+    for (const item of this.items) {
+      const problem = checkFile(item.file, this.limits);
+      if (problem) this.update(item, { status: "refused", error: problem });
+    }
+    this.cancelButton.hidden = false;
+    this.summarise(label);
+    this.root.scrollIntoView({ behavior: "smooth", block: "start" });
+    const pending = this.items.filter((item) => item.status === "queued");
+    let usedServer = false;
+    if (pending.length && this.serverApi !== false) {
+      usedServer = await this.runOnServer(pending, controller, label);
+    }
+    if (!usedServer) await this.runInPage(pending, controller, label);
+    if (this.controller === controller) {
+      this.cancelButton.hidden = true;
+      this.controller = null;
+    }
+    this.summarise(label);
+  }
+
+  async runOnServer(items, controller, label) {
+    let answer;
+    try {
+      answer = await this.api.startServerBatch(
+        items.map((item) => item.file),
+        controller.signal
+      );
+    } catch {
+      return false;
+    }
+    if ([404, 405, 501].includes(answer.status)) {
+      this.serverApi = false; // no batch API on this server: convert in the page
+      return false;
+    }
+    if (!answer.ok) {
+      for (const item of items) this.update(item, { status: "failed", error: answer.body.error });
+      return true;
+    }
+    this.serverApi = true;
+    const body = answer.body;
+    this.zip.href = body.download_url || `/api/batches/${encodeURIComponent(body.batch_id)}/download`;
+    const statusUrl = body.status_url || `/api/batches/${encodeURIComponent(body.batch_id)}`;
+    const started = performance.now();
+    while (!controller.signal.aborted) {
+      const poll = await this.api.pollServerBatch(statusUrl, controller.signal).catch(() => null);
+      if (poll && poll.ok) {
+        this.applyServerItems(items, poll.body.items || []);
+        this.summarise(label);
+        const finished = ["done", "failed", "cancelled"].includes(poll.body.status);
+        if (finished) {
+          if (this.items.some((item) => item.status === "done")) this.enableZip();
+          return true;
+        }
+      }
+      const waited = performance.now() - started;
+      await sleep(waited < 5000 ? 400 : 1000, controller.signal);
+    }
+    return true;
+  }
+
+  applyServerItems(items, serverItems) {
+    serverItems.forEach((remote, index) => {
+      const name = remote.filename || remote.name || remote.original_name;
+      const item = items.find((candidate) => candidate.file.name === name && !candidate.matched) || items[index];
+      if (!item) return;
+      const status = normaliseStatus(remote.status);
+      if (ITEM_DONE.has(status)) item.matched = true;
+      this.update(item, {
+        status,
+        error: remote.error || "",
+        conversionId: remote.conversion_id || remote.conversion || null,
+        ssim: remote.ssim,
+        bytes: remote.svg_bytes ?? remote.bytes ?? remote.file_size,
+        seconds: remote.processing_time ?? (remote.total_ms ? remote.total_ms / 1000 : null),
+      });
+    });
+  }
+
+  async runInPage(items, controller, label) {
+    for (const item of items) {
+      if (controller.signal.aborted) break;
+      this.update(item, { status: "uploading" });
+      const result = await this.api.convertOne(item.file, controller.signal, (stage) => {
+        this.update(item, { status: stage });
+      });
+      if (controller.signal.aborted) break;
+      if (result.ok) {
+        const body = result.body;
+        this.update(item, {
+          status: "done",
+          conversionId: body.conversion_id,
+          svg: body.svg,
+          ssim: typeof body.ssim === "number" ? body.ssim : body.ai_metadata && body.ai_metadata.actual_ssim,
+          bytes: body.file_size,
+          seconds: body.processing_time,
+          tier: body.ai_metadata ? body.ai_metadata.tier_used : null,
+          result: body,
+        });
+      } else {
+        this.update(item, { status: "failed", error: result.error });
+      }
+      this.summarise(label);
+    }
+    for (const item of items) {
+      if (!ITEM_DONE.has(item.status)) this.update(item, { status: "cancelled" });
+    }
+    const done = this.items.filter((item) => item.status === "done" && item.svg);
+    if (done.length) {
+      const report = ["name,status,tier,ssim,bytes,seconds,error"];
+      for (const item of this.items) {
+        report.push(
+          [item.file.name, item.status, item.tier ?? "", item.ssim ?? "", item.bytes ?? "", item.seconds ?? "", item.error || ""]
+            .map(csvCell)
+            .join(",")
+        );
+      }
+      const blob = makeZip([
+        ...done.map((item) => ({ name: stem(item.file.name) + ".svg", text: item.svg })),
+        { name: "report.csv", text: report.join("\n") + "\n" },
+      ]);
+      if (this.zipUrl) URL.revokeObjectURL(this.zipUrl);
+      this.zipUrl = URL.createObjectURL(blob);
+      this.zip.href = this.zipUrl;
+      this.zip.download = "svgai-batch.zip";
+      this.enableZip();
+    }
+  }
+
+  cancel() {
+    if (!this.controller) return;
+    this.controller.abort();
+    this.controller = null;
+    for (const item of this.items) {
+      if (!ITEM_DONE.has(item.status)) this.update(item, { status: "cancelled" });
+    }
+    this.cancelButton.hidden = true;
+    this.summarise();
+  }
+
+  disableZip() {
+    this.zip.setAttribute("aria-disabled", "true");
+    this.zip.removeAttribute("download");
+    this.zip.href = "#";
+  }
+
+  enableZip() {
+    this.zip.setAttribute("aria-disabled", "false");
+  }
+
+  addItem(file, index) {
+    const row = document.createElement("li");
+    row.className = "batch-item";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = file.name;
+    const bar = document.createElement("div");
+    bar.className = "bar small";
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-label", `Progress of ${file.name}`);
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.append(document.createElement("span"));
+    const status = document.createElement("span");
+    status.className = "status";
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "button small";
+    open.textContent = "Open";
+    open.hidden = true;
+    open.setAttribute("aria-label", `Open ${file.name} in the compare view`);
+    row.append(name, bar, status, open);
+    const item = { file, index, row, bar, statusText: status, open, status: "queued" };
+    open.addEventListener("click", () => this.onOpen(item));
+    this.update(item, { status: "queued" });
+    return item;
+  }
+
+  update(item, changes) {
+    Object.assign(item, changes);
+    const percent = { queued: 0, uploading: 15, converting: 55, running: 55, done: 100, failed: 100, refused: 100, cancelled: 100 }[
+      item.status
+    ];
+    item.bar.firstChild.style.width = (percent ?? 0) + "%";
+    item.bar.setAttribute("aria-valuenow", String(percent ?? 0));
+    item.row.dataset.status = item.status;
+    let text = {
+      queued: "Waiting",
+      uploading: "Uploading…",
+      converting: "Converting…",
+      running: "Converting…",
+      cancelled: "Cancelled",
+    }[item.status];
+    if (item.status === "done") {
+      const parts = [];
+      if (typeof item.ssim === "number") parts.push(`SSIM ${item.ssim.toFixed(3)}`);
+      if (typeof item.bytes === "number") parts.push(formatBytes(item.bytes));
+      if (typeof item.seconds === "number") parts.push(`${item.seconds.toFixed(1)} s`);
+      text = "Done · " + parts.join(" · ");
+    } else if (item.status === "failed" || item.status === "refused") {
+      text = (item.status === "refused" ? "Not sent: " : "Failed: ") + (item.error || "unknown error");
+    }
+    item.statusText.textContent = text || item.status;
+    item.open.hidden = item.status !== "done" || !item.conversionId;
+  }
+
+  summarise(label) {
+    const total = this.items.length;
+    const finished = this.items.filter((item) => ITEM_DONE.has(item.status)).length;
+    const done = this.items.filter((item) => item.status === "done").length;
+    const failed = this.items.filter((item) => ["failed", "refused"].includes(item.status)).length;
+    const percent = total ? Math.round((100 * finished) / total) : 0;
+    this.bar.firstChild.style.width = percent + "%";
+    this.bar.setAttribute("aria-valuenow", String(percent));
+    const running = finished < total && this.controller;
+    let text = `${done} of ${total} converted`;
+    if (failed) text += `, ${failed} failed`;
+    if (running) text += label ? ` · ${label}` : "";
+    else if (finished === total && total) text += " · finished";
+    this.summary.textContent = text;
+  }
+}
+
+function normaliseStatus(status) {
+  if (status === "succeeded" || status === "done") return "done";
+  if (status === "running" || status === "converting") return "converting";
+  if (status === "failed" || status === "cancelled" || status === "queued") return status;
+  return status || "queued";
+}
+
+function csvCell(value) {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
