@@ -90,3 +90,81 @@ class Conversion(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status == self.Status.SUCCEEDED
+
+
+class Batch(models.Model):
+    """Many images converted with the same options; each image is a BatchItem."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"  # every item failed
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=Conversion.Kind.choices)
+    options = models.JSONField(default=dict)  # the AI options or the vtracer parameters
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    item_count = models.PositiveIntegerField(default=0)
+    refused = models.JSONField(default=list, blank=True)  # [{"name", "reason"}] not converted
+    source = models.CharField(max_length=255, blank=True)  # the zip's name, or "files"
+    runner = models.CharField(max_length=8, blank=True)  # "celery" or "local"
+    error = models.TextField(blank=True)  # why the batch could not run at all
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="batch_status_created")]
+
+    def __str__(self) -> str:
+        return f"batch {str(self.id)[:8]} · {self.item_count} items · {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class BatchItem(models.Model):
+    """One image of a batch; its conversion is an ordinary Conversion record."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=255)  # the member's safe relative name
+    upload = models.ForeignKey(Upload, on_delete=models.PROTECT, related_name="batch_items")
+    # One record per item, whatever happens to the task that converts it (the unique key).
+    conversion = models.OneToOneField(
+        Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="batch_item"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.UUIDField(null=True, blank=True)  # the attempt holding the item
+    runner = models.CharField(max_length=120, blank=True)  # host and pid of that attempt
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="batch_item_position")
+        ]
+        indexes = [models.Index(fields=["batch", "status"], name="batch_item_status")]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.status}"
