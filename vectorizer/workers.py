@@ -8,27 +8,45 @@ The pool is Django-free (the same code serves a view, a Celery task or a benchma
 Workers are fresh interpreters started with subprocess, talking over two pipes: unlike fork they
 inherit no threads, locks or sockets of a web process, and unlike multiprocessing's "spawn" they
 never re-import the caller's __main__ script (which breaks under pytest, gunicorn or `-c`).
+
+Workers die with their parent. Linux delivers SIGKILL to a worker when the thread that started
+it ends (PR_SET_PDEATHSIG), so every worker is started by one long-lived spawner thread, never
+by a request thread that may finish first; and a watchdog thread in the worker exits when a
+third pipe, whose only writer is the parent, reports end-of-file (any other POSIX system, or a
+worker between jobs).
+
+Jobs wait for a free worker in a bounded queue: when `max_queue` jobs already wait, or none got
+a worker within `queue_wait` seconds, `run` raises `WorkerBusy` with a retry hint instead of
+holding the caller. A job's timeout counts from when a worker starts it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import logging
+import math
 import os
 import queue
 import resource
+import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+# Signals an operator, a supervisor or the kernel's OOM killer sends: not the job's doing.
+_OUTSIDE_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
 
 
 class WorkerError(RuntimeError):
@@ -47,7 +65,44 @@ class WorkerCrashed(WorkerError):
     """The worker process died during the job (out of memory, abort, segfault)."""
 
 
+class WorkerKilled(WorkerCrashed):
+    """The worker process was stopped by a signal from outside (an operator, the OOM killer)."""
+
+
+class WorkerBusy(WorkerError):
+    """Every worker is busy and the queue is full: retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__("Busy", message)
+        self.retry_after = retry_after
+
+
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _die_with_parent(parent_pid: int, alive_fd: int) -> None:
+    """Make this worker exit when its parent does, even in the middle of a job."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the watchdog below still works
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        # The parent holds the only write end and never writes: b"" means it is gone.
+        while True:
+            try:
+                if os.read(alive_fd, 1) == b"":
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _serve(inbox: Connection, outbox: Connection, memory_mb: int) -> None:
@@ -77,28 +132,82 @@ def _serve(inbox: Connection, outbox: Connection, memory_mb: int) -> None:
 
 
 def _main() -> None:
-    """Entry point of a worker interpreter: fds of its two pipes come as arguments."""
-    inbox_fd, outbox_fd, memory_mb = (int(a) for a in sys.argv[1:4])
+    """Entry point of a worker interpreter: its pipes' fds and its parent come as arguments."""
+    inbox_fd, outbox_fd, memory_mb, parent_pid, alive_fd = (int(a) for a in sys.argv[1:6])
+    _die_with_parent(parent_pid, alive_fd)
     _serve(Connection(inbox_fd, writable=False), Connection(outbox_fd, readable=False), memory_mb)
+
+
+class _Spawner:
+    """One long-lived thread that starts every worker (PR_SET_PDEATHSIG follows that thread)."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._loop, name="worker-spawner", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, future = self._requests.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Return fn() run on the spawner thread."""
+        future: Future = Future()
+        self._requests.put((fn, future))
+        return future.result()
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(fn: Callable[[], Any]) -> Any:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or _spawner._pid != os.getpid():  # a forked child needs its own
+            _spawner = _Spawner()
+        spawner = _spawner
+    return spawner.call(fn)
 
 
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
         child_in, parent_out = os.pipe()
         parent_in, child_out = os.pipe()
+        alive_read, alive_write = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, *sys.path])}
         code = "from vectorizer.workers import _main; _main()"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code, str(child_in), str(child_out), str(memory_mb)],
-            pass_fds=(child_in, child_out),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            close_fds=True,
-        )
-        os.close(child_in)
-        os.close(child_out)
+        args = [child_in, child_out, memory_mb, os.getpid(), alive_read]
+        try:
+            self.process = _spawn(
+                lambda: subprocess.Popen(
+                    [sys.executable, "-c", code, *map(str, args)],
+                    pass_fds=(child_in, child_out, alive_read),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    close_fds=True,
+                )
+            )
+        except BaseException:
+            for fd in (parent_out, parent_in, alive_write):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (child_in, child_out, alive_read):
+                os.close(fd)
         self.outbox = Connection(parent_out, readable=False)
         self.inbox = Connection(parent_in, writable=False)
+        self._alive_write = alive_write
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -109,6 +218,9 @@ class _Worker:
     def stop(self) -> None:
         self.outbox.close()
         self.inbox.close()
+        if self._alive_write >= 0:
+            os.close(self._alive_write)
+            self._alive_write = -1
         if self.alive():
             self.process.kill()
         try:
@@ -117,24 +229,107 @@ class _Worker:
             logger.error("worker %s did not exit", self.process.pid)
 
 
-class WorkerPool:
-    """Run picklable functions in up to `size` worker processes, each job with a timeout."""
+def _death_error(code: int | None) -> WorkerCrashed:
+    """Return the error for a worker that died with exit status `code` (negative: a signal)."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if -code in _OUTSIDE_SIGNALS:
+            return WorkerKilled(
+                "Killed",
+                f"the conversion worker was stopped from outside ({name}: an operator, a "
+                "supervisor or the system's out-of-memory killer); retry the conversion",
+            )
+        return WorkerCrashed(
+            "Crashed",
+            f"the conversion worker crashed ({name}); the image may be too large or malformed",
+        )
+    return WorkerCrashed(
+        "Crashed",
+        f"the conversion worker died (exit code {code}); the image may be too large or malformed",
+    )
 
-    def __init__(self, size: int = 2, *, memory_mb: int = 0) -> None:
+
+class WorkerPool:
+    """Run picklable functions in up to `size` worker processes, each job with a timeout.
+
+    At most `max_queue` jobs wait for a worker (None: no bound), each at most `queue_wait`
+    seconds (None: until one is free); beyond either, `run` raises WorkerBusy.
+    """
+
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        memory_mb: int = 0,
+        max_queue: int | None = None,
+        queue_wait: float | None = None,
+    ) -> None:
         self.size = max(1, size)
         self.memory_mb = memory_mb
+        self.max_queue = max_queue
+        self.queue_wait = queue_wait
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._slots = threading.Semaphore(self.size)
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
         self._closed = False
+        self._waiting = 0
+        self._running = 0
+        self._job_seconds = 1.0  # moving average of a job's time, for retry hints
         self.restarts = 0
+        self.rejected = 0
+
+    def queue_length(self) -> int:
+        """Return how many jobs wait for a free worker now."""
+        return self._waiting
+
+    def running(self) -> int:
+        """Return how many jobs workers are running now."""
+        return self._running
+
+    def pids(self) -> list[int]:
+        """Return the process ids of the live workers."""
+        with self._lock:
+            return [w.pid for w in self._workers if w.alive()]
+
+    def retry_after(self) -> int:
+        """Return seconds after which a refused job has a fair chance of a worker."""
+        waves = (self._waiting + self._running) / self.size + 1
+        return int(min(60, max(1, math.ceil(self._job_seconds * waves))))
+
+    def _acquire_slot(self) -> None:
+        if self._slots.acquire(blocking=False):
+            return
+        with self._lock:
+            if self.max_queue is not None and self._waiting >= self.max_queue:
+                self.rejected += 1
+                raise WorkerBusy(
+                    f"all {self.size} conversion workers are busy and {self._waiting} jobs are "
+                    "waiting; retry shortly",
+                    retry_after=self.retry_after(),
+                )
+            self._waiting += 1
+        try:
+            got = self._slots.acquire(timeout=self.queue_wait)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not got:
+            with self._lock:
+                self.rejected += 1
+            raise WorkerBusy(
+                f"no conversion worker was free within {self.queue_wait:g} s; retry shortly",
+                retry_after=self.retry_after(),
+            )
 
     def run(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
         """Return fn(*args, **kwargs) computed in a worker, or raise a WorkerError."""
-        deadline = time.monotonic() + timeout
-        if not self._slots.acquire(timeout=timeout):
-            raise WorkerTimeout("Timeout", f"no conversion worker was free within {timeout:.0f} s")
+        self._acquire_slot()
+        with self._lock:
+            self._running += 1
         try:
             worker = self._checkout()
             try:
@@ -142,10 +337,10 @@ class WorkerPool:
             except Exception as exc:
                 self._idle.put(worker)  # nothing was sent: the worker is still good
                 raise WorkerError(type(exc).__name__, f"the job cannot be sent: {exc}") from exc
+            started = time.monotonic()  # the job's clock starts now, not when it was queued
             try:
                 worker.outbox.send_bytes(message)
-                remaining = max(0.0, deadline - time.monotonic())
-                if not worker.inbox.poll(remaining):
+                if not worker.inbox.poll(timeout):
                     self._discard(worker)
                     raise WorkerTimeout(
                         "Timeout", f"the conversion took longer than {timeout:g} s and was stopped"
@@ -157,13 +352,13 @@ class WorkerPool:
                 except subprocess.TimeoutExpired:
                     code = None
                 self._discard(worker)
-                raise WorkerCrashed(
-                    "Crashed",
-                    f"the conversion worker died (exit code {code}); the image may be "
-                    "too large or malformed",
-                ) from exc
+                raise _death_error(code) from exc
             self._idle.put(worker)
+            with self._lock:
+                self._job_seconds = 0.8 * self._job_seconds + 0.2 * (time.monotonic() - started)
         finally:
+            with self._lock:
+                self._running -= 1
             self._slots.release()
         if reply[0] == "ok":
             return reply[1]
@@ -212,7 +407,8 @@ class WorkerPool:
         with self._lock:
             if self._closed:
                 raise WorkerError("Closed", "the conversion pool is shut down")
-            worker = _Worker(self.memory_mb)
+        worker = _Worker(self.memory_mb)
+        with self._lock:
             self._workers.add(worker)
         return worker
 
@@ -220,18 +416,23 @@ class WorkerPool:
         with self._lock:
             self._workers.discard(worker)
             self.restarts += 1
-        worker.stop()
+        with contextlib.suppress(OSError):
+            worker.stop()
 
 
 _shared: WorkerPool | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_pool(size: int, memory_mb: int) -> WorkerPool:
+def shared_pool(
+    size: int, memory_mb: int, *, max_queue: int | None = None, queue_wait: float | None = None
+) -> WorkerPool:
     """Return this process's pool, created on first use (one per web or Celery process)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = WorkerPool(size, memory_mb=memory_mb)
+            _shared = WorkerPool(
+                size, memory_mb=memory_mb, max_queue=max_queue, queue_wait=queue_wait
+            )
             atexit.register(_shared.close)
         return _shared
