@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -27,10 +28,18 @@ class Upload(models.Model):
     height = models.PositiveIntegerField()
     format = models.CharField(max_length=8)
     has_alpha = models.BooleanField(default=False)
+    # Who may see it: a user, or (owner empty) the anonymous caller whose client id hashes to
+    # `client` (see conversions.permissions); `quota_key` counts its bytes against a quota.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client = models.CharField(max_length=64, blank=True, db_index=True)
+    quota_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["quota_key", "created_at"], name="upload_quota_created")]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.width}×{self.height} {self.format})"
@@ -42,11 +51,16 @@ class Conversion(models.Model):
         AI = "ai", "AI (learned settings)"
 
     class Status(models.TextChoices):
+        RUNNING = "running", "Running"  # recorded before the work starts
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     upload = models.ForeignKey(Upload, on_delete=models.PROTECT, related_name="conversions")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client = models.CharField(max_length=64, blank=True, db_index=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LEGACY)
     tier = models.PositiveSmallIntegerField(null=True, blank=True)  # empty for legacy
     requested_tier = models.CharField(max_length=8, blank=True)  # "auto", "1", ...
