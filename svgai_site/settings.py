@@ -133,7 +133,33 @@ SVGAI_WORKERS = env_int("SVGAI_WORKERS", 2)
 SVGAI_CONVERT_TIMEOUT = env_float("SVGAI_CONVERT_TIMEOUT", 60.0)
 SVGAI_WORKER_MEMORY_MB = env_int("SVGAI_WORKER_MEMORY_MB", 3072)
 SVGAI_MODELS_DIR = Path(os.environ.get("SVGAI_MODELS_DIR", BASE_DIR / "aimodels" / "weights"))
+# Batches. No broker configured: a local pool inside the app runs the items, same task code.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
+# An item's message is acknowledged after its work, and requeued when its worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a busy worker does not hoard items others could run
+CELERY_TASK_IGNORE_RESULT = True  # results live in the database
+CELERY_TASK_SERIALIZER = "json"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands an unacknowledged item (its worker's machine died) to another worker after
+    # this long; an item still running then is protected by its heartbeat, never run twice.
+    "visibility_timeout": env_int("SVGAI_BROKER_VISIBILITY_TIMEOUT", 600),
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
+SVGAI_BATCH_MAX_ITEMS = env_int("SVGAI_BATCH_MAX_ITEMS", 1000)
+SVGAI_BATCH_MAX_BYTES = env_int("SVGAI_BATCH_MAX_BYTES", 200 * 1024 * 1024)  # as sent
+SVGAI_BATCH_MAX_UNCOMPRESSED_BYTES = env_int("SVGAI_BATCH_MAX_UNCOMPRESSED_BYTES", 1024**3)
+SVGAI_BATCH_LOCAL_CONCURRENCY = env_int("SVGAI_BATCH_LOCAL_CONCURRENCY", SVGAI_WORKERS)
+SVGAI_BATCH_SOFT_TIME_LIMIT = env_float("SVGAI_BATCH_SOFT_TIME_LIMIT", 300.0)
+SVGAI_BATCH_TIME_LIMIT = env_float("SVGAI_BATCH_TIME_LIMIT", 360.0)
+SVGAI_BATCH_HEARTBEAT_S = env_float("SVGAI_BATCH_HEARTBEAT_S", 5.0)
+SVGAI_BATCH_STALE_S = env_float("SVGAI_BATCH_STALE_S", 60.0)  # no heartbeat: the runner died
+SVGAI_BATCH_MAX_ATTEMPTS = env_int("SVGAI_BATCH_MAX_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,0 +1,29 @@
+"""The Celery application: batch items run as tasks when CELERY_BROKER_URL is set.
+
+`celery -A svgai_site worker` (`make worker`) starts it. Every worker process loads Django, and
+with it the models (`AimodelsConfig.ready`), once, before forking its children, which share them.
+Without a broker nothing here is used: batches run on the local pool (`conversions.batches`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "svgai_site.settings")
+
+app = Celery("svgai_site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _one_torch_thread(**kwargs: Any) -> None:
+    # Each worker process converts one item at a time; parallelism comes from more processes,
+    # and torch's default thread per core would only make them fight over the same cores.
+    import torch
+
+    torch.set_num_threads(1)
