@@ -119,6 +119,12 @@ class Batch(models.Model):
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Who may see it, as for uploads and conversions (conversions.permissions); its items'
+    # uploads and conversions get the same owner.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client = models.CharField(max_length=64, blank=True, db_index=True)
     kind = models.CharField(max_length=8, choices=Conversion.Kind.choices)
     options = models.JSONField(default=dict)  # the AI options or the vtracer parameters
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
