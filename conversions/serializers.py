@@ -2,24 +2,72 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversions.models import Conversion, Upload
+from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
 
 # Form posts from the page carry these; they are not parameters.
 IGNORED_KEYS = frozenset({"csrfmiddlewaretoken"})
+# The most of a client's value an error message quotes: it must never echo a megabyte back.
+QUOTE_LIMIT = 60
+MAX_BYTES_LIMIT = 2**31 - 1
+
+
+def brief(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """Return a value as text for an error message, cut to `limit` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"an integer of {len(str(abs(value)))} digits"
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except (RecursionError, ValueError):  # deeply nested lists; ints past Python's digit limit
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+class StrictFloatField(serializers.FloatField):
+    """A float that refuses booleans (Python's float(True) is 1.0), like IntegerField does."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that refuses booleans by name, whatever its messages say."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BriefChoiceField(serializers.ChoiceField):
+    """A choice whose error quotes at most QUOTE_LIMIT characters of the value sent."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        if isinstance(data, (str, int, float)) and not isinstance(data, bool):
+            key = str(data)
+            if key in self.choice_strings_to_values:
+                return self.choice_strings_to_values[key]
+        self.fail("invalid_choice", input=brief(data))
 
 
 def trace_param_fields() -> dict[str, serializers.Field]:
     """Return one optional serializer field per vtracer parameter, with its real range."""
     result: dict[str, serializers.Field] = {}
     for name, allowed in CHOICES.items():
-        result[name] = serializers.ChoiceField(
+        result[name] = BriefChoiceField(
             choices=allowed,
             required=False,
             default=getattr(DEFAULT_PARAMS, name),
@@ -28,7 +76,7 @@ def trace_param_fields() -> dict[str, serializers.Field]:
             },
         )
     for name, (low, high) in RANGES.items():
-        cls = serializers.FloatField if name in FLOAT_PARAMS else serializers.IntegerField
+        cls = StrictFloatField if name in FLOAT_PARAMS else StrictIntegerField
         message = f"must be a number from {low} to {high}."
         result[name] = cls(
             min_value=low,
@@ -45,11 +93,40 @@ def trace_param_fields() -> dict[str, serializers.Field]:
     return result
 
 
-class FileIdField(serializers.UUIDField):
-    default_error_messages = {
-        "invalid": "must be the file_id returned by POST /api/upload (a UUID).",
-        "required": "is required: upload the image with POST /api/upload and pass its file_id.",
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "description": "The file_id POST /api/upload returned; any other string answers 404.",
+        "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     }
+)
+class FileIdField(serializers.Field):
+    """The file_id of an upload: a UUID, or any other string, which then names no upload (404).
+
+    Clients pass whatever id they hold; one that names no upload is "no such file", however it
+    is spelled. Only a value that is not a string at all is a malformed request.
+    """
+
+    default_error_messages = {
+        "invalid": "must be the file_id string returned by POST /api/upload; got {input}.",
+        "required": "is required: upload the image with POST /api/upload and pass its file_id.",
+        "blank": "is required: upload the image with POST /api/upload and pass its file_id.",
+    }
+
+    def to_internal_value(self, data: Any) -> uuid.UUID | str:
+        if not isinstance(data, str):
+            self.fail("invalid", input=brief(data))
+        text = data.strip()
+        if not text:
+            self.fail("blank")
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            return text  # names no upload: the view answers 404
+
+    def to_representation(self, value: uuid.UUID | str) -> str:
+        return str(value)
 
 
 class StrictKeysMixin:
@@ -58,8 +135,9 @@ class StrictKeysMixin:
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(self.initial_data) - set(self.fields) - IGNORED_KEYS)
         if unknown:
+            name = brief(unknown[0], 40)
             raise serializers.ValidationError(
-                {unknown[0]: [f"is not an option here; known options: {', '.join(self.fields)}."]}
+                {name: [f"is not an option here; known options: {', '.join(self.fields)}."]}
             )
         return attrs
 
@@ -71,6 +149,16 @@ class UploadRequestSerializer(serializers.Serializer):
             "empty": "is empty; upload a PNG, JPEG, WebP, GIF or BMP image.",
         }
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A form may repeat a field; DRF would silently take the last file.
+        getlist = getattr(self.initial_data, "getlist", None)
+        count = len(getlist("file")) if getlist else 1
+        if count > 1:
+            raise serializers.ValidationError(
+                {"file": [f"send one file per request; this one has {count}."]}
+            )
+        return attrs
 
     def validate_file(self, file: UploadedFile) -> UploadedFile:
         limit = settings.SVGAI_MAX_UPLOAD_BYTES
@@ -135,23 +223,29 @@ class ConversionDetailSerializer(ConversionSerializer):
         fields = [*ConversionSerializer.Meta.fields, "svg"]
 
 
+TIER_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "enum": ["auto"]},
+        {"type": "integer", "enum": [1, 2, 3]},
+    ],
+    "description": '"auto" (routed by target_quality and time_budget) or tier 1, 2 or 3.',
+}
+
+
+@extend_schema_field(TIER_SCHEMA)
 class TierField(serializers.Field):
     """'auto' or 1, 2, 3 (numbers may come as strings from forms)."""
 
-    default_error_messages = {"invalid": 'must be "auto", 1, 2 or 3; got {input!r}.'}
+    default_error_messages = {"invalid": 'must be "auto", 1, 2 or 3; got {input}.'}
 
     def to_internal_value(self, data: Any) -> int | str:
         if isinstance(data, str) and data.strip().lower() == "auto":
             return "auto"
-        if isinstance(data, bool):
-            self.fail("invalid", input=data)
-        try:
-            value = int(str(data).strip())
-        except (TypeError, ValueError):
-            self.fail("invalid", input=data)
-        if value not in (1, 2, 3) or str(data).strip() not in {"1", "2", "3"}:
-            self.fail("invalid", input=data)
-        return value
+        if isinstance(data, int) and not isinstance(data, bool) and data in (1, 2, 3):
+            return data
+        if isinstance(data, str) and data.strip() in {"1", "2", "3"}:
+            return int(data.strip())
+        self.fail("invalid", input=brief(repr(data) if isinstance(data, str) else data, 40))
 
     def to_representation(self, value: int | str) -> int | str:
         return value
@@ -160,16 +254,16 @@ class TierField(serializers.Field):
 class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
     file_id = FileIdField()
     tier = TierField(required=False, default="auto")
-    target_quality = serializers.FloatField(
+    target_quality = StrictFloatField(
         min_value=0.0,
         max_value=1.0,
-        default=0.9,
+        default=DEFAULT_TARGET_QUALITY,
         error_messages={
             "min_value": "must be from 0 to 1 (an SSIM target).",
             "max_value": "must be from 0 to 1 (an SSIM target).",
         },
     )
-    time_budget = serializers.FloatField(
+    time_budget = StrictFloatField(
         min_value=0.05,
         max_value=60.0,
         required=False,
@@ -181,10 +275,15 @@ class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
         },
     )
     include_analysis = serializers.BooleanField(default=True)
-    max_bytes = serializers.IntegerField(
+    max_bytes = StrictIntegerField(
         min_value=256,
+        max_value=MAX_BYTES_LIMIT,
         required=False,
         allow_null=True,
         default=None,
-        error_messages={"min_value": "must be at least 256 bytes."},
+        error_messages={
+            "min_value": "must be at least 256 bytes.",
+            "max_value": f"must be at most {MAX_BYTES_LIMIT} bytes.",
+            "invalid": "must be a whole number of bytes, at least 256.",
+        },
     )

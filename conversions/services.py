@@ -27,6 +27,8 @@ from vectorizer import pipeline, routing, tiers
 from vectorizer.candidates import Candidate
 from vectorizer.features import extract_features
 from vectorizer.images import DecodedImage, decode_image
+from vectorizer.pipeline import ConversionResult
+from vectorizer.protocols import QualityModel
 from vectorizer.tiers import Attempt
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerError, WorkerPool, shared_pool
@@ -70,43 +72,37 @@ def read_upload(upload: Upload) -> bytes:
 def convert_image(*, upload: Upload, params: TraceParams) -> Conversion:
     """Convert an upload with explicit vtracer parameters and record the result."""
     started = time.perf_counter()
-    conversion = Conversion(
-        upload=upload,
-        kind=Conversion.Kind.LEGACY,
-        parameters=params.as_dict(),
-    )
+    conversion = Conversion(upload=upload, kind=Conversion.Kind.LEGACY, parameters=params.as_dict())
     try:
         result = worker_pool().run(
             pipeline.convert_bytes,
             read_upload(upload),
-            params.as_dict(),
+            params,
             max_pixels=settings.SVGAI_MAX_PIXELS,
             timeout=settings.SVGAI_CONVERT_TIMEOUT,
         )
     except WorkerError as exc:
-        return _save_failure(conversion, exc, started)
-    return _save_success(conversion, result, started)
+        return record(conversion, exc, started=started)
+    return record(conversion, result, started=started)
 
 
-def _save_success(conversion: Conversion, result: dict[str, Any], started: float) -> Conversion:
-    timings = result.get("timings", {})
-    conversion.status = Conversion.Status.SUCCEEDED
-    conversion.svg = result["svg"]
-    conversion.svg_bytes = result["svg_bytes"]
-    conversion.path_count = result["path_count"]
-    conversion.ssim = result["ssim"]
-    conversion.decode_ms = timings.get("decode")
-    conversion.trace_ms = timings.get("trace")
-    conversion.measure_ms = timings.get("measure")
-    conversion.timings = {**conversion.timings, **timings}
-    conversion.total_ms = (time.perf_counter() - started) * 1000
-    conversion.save()
-    return conversion
-
-
-def _save_failure(conversion: Conversion, exc: Exception, started: float) -> Conversion:
-    conversion.status = Conversion.Status.FAILED
-    conversion.error = f"Conversion failed: {exc}"
+def record(
+    conversion: Conversion, outcome: ConversionResult | Exception, *, started: float
+) -> Conversion:
+    """Store a finished conversion, succeeded or failed: the one place results are recorded."""
+    if isinstance(outcome, Exception):
+        conversion.status = Conversion.Status.FAILED
+        conversion.error = f"Conversion failed: {outcome}"
+    else:
+        conversion.status = Conversion.Status.SUCCEEDED
+        conversion.svg = outcome.svg
+        conversion.svg_bytes = outcome.svg_bytes
+        conversion.path_count = outcome.path_count
+        conversion.ssim = outcome.ssim
+        conversion.trace_ms = outcome.timings.get("trace")
+        conversion.measure_ms = outcome.timings.get("measure")
+        conversion.decode_ms = conversion.timings.get("decode", outcome.timings.get("decode"))
+        conversion.timings = {**outcome.timings, **conversion.timings}
     conversion.total_ms = (time.perf_counter() - started) * 1000
     conversion.save()
     return conversion
@@ -118,22 +114,18 @@ class ModelsUnavailable(RuntimeError):
 
 def evaluate_candidates(
     rgba: np.ndarray, candidates: Sequence[Candidate], *, proxy: bool = True
-) -> list[Any]:
+) -> list[Attempt | Exception]:
     """Return an Attempt (or the exception) per candidate, traced in parallel workers.
 
     `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
     nothing to compare, so it skips that render.
     """
-    height, width = rgba.shape[:2]
-    jobs = []
-    for candidate in candidates:
-        prep, params = candidate.materialize(height, width)
-        jobs.append((rgba, asdict(prep), params.as_dict(), proxy))
+    jobs = [(rgba, candidate, proxy) for candidate in candidates]
     results = worker_pool().map(
-        pipeline.convert_prepared, jobs, timeout=settings.SVGAI_CONVERT_TIMEOUT
+        pipeline.convert_candidate, jobs, timeout=settings.SVGAI_CONVERT_TIMEOUT
     )
     return [
-        outcome if isinstance(outcome, Exception) else Attempt.from_result(candidate, outcome)
+        outcome if isinstance(outcome, Exception) else Attempt.of(candidate, outcome)
         for candidate, outcome in zip(candidates, results, strict=True)
     ]
 
@@ -142,83 +134,83 @@ def convert_with_ai(
     *,
     upload: Upload,
     tier: int | str = "auto",
-    target_quality: float = 0.9,
+    target_quality: float = routing.DEFAULT_TARGET_QUALITY,
     time_budget: float | None = None,
     max_bytes: int | None = None,
 ) -> Conversion:
     """Choose a tier and settings for this image, trace, and record prediction and result."""
-    started = time.perf_counter()
+    started, clock = time.perf_counter(), time.monotonic()
     predictor = registry.get("quality_predictor")
     if predictor is None:
         raise ModelsUnavailable("the quality predictor is not loaded")
-    timings: dict[str, float] = {}
+    request = {"target_quality": target_quality, "time_budget": time_budget, "max_bytes": max_bytes}
     conversion = Conversion(
         upload=upload,
         kind=Conversion.Kind.AI,
         requested_tier=str(tier),
-        request={
-            "target_quality": target_quality,
-            "time_budget": time_budget,
-            "max_bytes": max_bytes,
-        },
+        request=request,
         model_versions=registry.versions(),
     )
+    timings: dict[str, float] = {}
     with _timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
-    rgba = image.rgba
-    height, width = rgba.shape[:2]
-    analysis = _analyse(rgba, upload.sha256, predictor, timings)
-    problems = list(analysis.problems)
-    vector, plan = analysis.vector, analysis.plan
-    conversion.features = analysis.features
-    conversion.logo_type = analysis.logo_type
-    conversion.logo_type_confidence = analysis.confidence
+    analysis = _analyse(image.rgba, upload.sha256, predictor, timings)
     with _timed(timings, "routing"):
-        # One set of estimates, made as the tiers will run, whether or not the tier is chosen.
-        estimates = (
-            routing.estimate_tiers(plan, workers=settings.SVGAI_WORKERS, max_bytes=max_bytes)
-            if plan is not None
-            else ()
-        )
-        if tier != "auto":
-            route = routing.Route(int(tier), f"tier {tier} requested", estimates)
-        elif plan is not None:
-            route = routing.choose_tier(
-                estimates, target_quality=target_quality, time_budget=time_budget
-            )
-        else:
-            route = routing.route_without_predictor(
-                target_quality=target_quality, time_budget=time_budget
-            )
-    conversion.tier = route.tier
-    conversion.routing = route.as_dict()
-    budget = time_budget if time_budget is not None else routing.TIER3_DEFAULT_BUDGET_S
-    deadline = time.monotonic() + max(0.0, budget - (time.perf_counter() - started))
+        route = routing.route(analysis.plan, tier=tier, workers=settings.SVGAI_WORKERS, **request)
+    conversion.timings = timings
+    _describe(conversion, analysis, route)
     try:
         with _timed(timings, "search"):
             result = tiers.run_tier(
                 route.tier,
-                plan,
-                lambda candidates: evaluate_candidates(rgba, candidates, proxy=route.tier > 1),
+                analysis.plan,
+                lambda candidates: evaluate_candidates(
+                    image.rgba, candidates, proxy=route.tier > 1
+                ),
                 max_bytes=max_bytes,
-                deadline=deadline,
+                deadline=tiers.deadline_for(time_budget, started=clock),
                 workers=settings.SVGAI_WORKERS,
-                predictor=predictor if plan is not None else None,
-                image_vector=vector,
-                size=(height, width),
                 has_alpha=image.has_alpha,
             )
     except tiers.TierError as exc:
-        conversion.timings = timings
-        conversion.fallback_used = bool(problems)
-        return _save_failure(conversion, exc, started)
+        return record(conversion, exc, started=started)
+    _describe_result(conversion, analysis, result)
     best = result.best
+    assert best is not None  # run_tier raises when nothing was traced
+    outcome = ConversionResult(
+        svg=best.svg,
+        ssim=best.ssim,
+        svg_bytes=best.svg_bytes,
+        path_count=best.path_count,
+        timings={
+            **{f"best_{k}": v for k, v in best.timings.items()},
+            "trace": timings["search"],
+            "measure": best.timings.get("measure", 0.0),
+        },
+    )
+    return record(conversion, outcome, started=started)
+
+
+def _describe(conversion: Conversion, analysis: Analysis, route: routing.Route) -> None:
+    """Copy what the models said and the route taken onto the record."""
+    conversion.features = analysis.features
+    conversion.logo_type = analysis.logo_type
+    conversion.logo_type_confidence = analysis.confidence
+    conversion.fallback_used = analysis.plan is None or bool(analysis.problems)
+    conversion.tier = route.tier
+    conversion.routing = route.as_dict()
+    if analysis.problems:
+        conversion.routing["problems"] = list(analysis.problems)
+
+
+def _describe_result(conversion: Conversion, analysis: Analysis, result: tiers.TierResult) -> None:
+    """Record the chosen candidate, every attempt, and what was predicted for the choice."""
+    best = result.best
+    assert best is not None
+    height, width = conversion.upload.height, conversion.upload.width
     prep, params = best.candidate.materialize(height, width)
     conversion.parameters = params.as_dict()
     conversion.preparation = {**asdict(prep), "candidate": best.candidate.as_dict()}
-    conversion.fallback_used = plan is None or bool(problems)
-    if problems:
-        conversion.routing["problems"] = problems
     conversion.routing["attempts"] = [
         {
             "candidate": a.candidate.as_dict(),
@@ -228,29 +220,9 @@ def convert_with_ai(
         }
         for a in result.attempts
     ]
-    if plan is not None:
-        prediction = plan.prediction_for(best.candidate) or _predict_one(
-            predictor, vector, best.candidate, height, width
-        )
-        conversion.prediction = prediction
-        conversion.predicted_ssim = prediction["ssim"]
-    timings.update({f"best_{k}": v for k, v in best.timings.items()})
-    conversion.timings = timings
-    return _save_success(
-        conversion,
-        {
-            "svg": best.svg,
-            "svg_bytes": best.svg_bytes,
-            "path_count": best.path_count,
-            "ssim": best.ssim,
-            "timings": {
-                "decode": timings.get("decode"),
-                "trace": timings.get("search"),
-                "measure": best.timings.get("measure"),
-            },
-        },
-        started,
-    )
+    if analysis.plan is not None:
+        conversion.prediction = analysis.plan.prediction_for(best.candidate)
+        conversion.predicted_ssim = conversion.prediction["ssim"]
 
 
 @dataclass
@@ -265,7 +237,9 @@ class Analysis:
     problems: tuple[str, ...] = ()
 
 
-def _analyse(rgba: np.ndarray, sha256: str, predictor: Any, timings: dict[str, float]) -> Analysis:
+def _analyse(
+    rgba: np.ndarray, sha256: str, predictor: QualityModel, timings: dict[str, float]
+) -> Analysis:
     """Return features, logo type and the predictor's plan, from the cache when possible.
 
     Each step may fail on its own; a failure is recorded in `problems` and the conversion
@@ -304,13 +278,6 @@ def _analyse(rgba: np.ndarray, sha256: str, predictor: Any, timings: dict[str, f
     if not problems:
         analysis_cache.put(key, analysis)
     return analysis
-
-
-def _predict_one(
-    predictor: Any, vector: np.ndarray, candidate: Candidate, height: int, width: int
-) -> dict[str, float]:
-    predicted = predictor.predict(vector, candidate.encode(height, width)[None, :])
-    return {name: float(values[0]) for name, values in predicted.items()}
 
 
 @contextmanager

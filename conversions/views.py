@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
@@ -17,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversions import health, reports, services
+from conversions import health, limits, permissions, reports, services
 from conversions.models import Conversion, Upload
 from conversions.serializers import (
     AIConvertRequestSerializer,
@@ -26,32 +28,50 @@ from conversions.serializers import (
     ConvertRequestSerializer,
     UploadRequestSerializer,
     UploadSerializer,
+    brief,
 )
 from vectorizer.images import ImageError
-from vectorizer.routing import TIER3_DEFAULT_BUDGET_S
+from vectorizer.tiers import DEFAULT_TIME_BUDGET_S
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
+from vectorizer.workers import WorkerBusy
 
 
-def get_upload(file_id: object) -> Upload:
+def get_upload(file_id: object, request: Request) -> Upload:
     """Return the upload for a validated file_id, or raise a 404 that says what to do."""
-    upload = Upload.objects.filter(pk=file_id).first()
+    # Any string that is not a UUID names no upload either: the same 404 as an unknown UUID.
+    found = Upload.objects.none()
+    if isinstance(file_id, uuid.UUID):
+        found = permissions.visible(Upload.objects, request, by_id=True).filter(pk=file_id)
+    upload = found.first()
     if upload is None:
         raise exceptions.NotFound(
-            f"No uploaded file has file_id {file_id}; upload it with POST /api/upload first."
+            f"No such file: no upload has file_id {brief(str(file_id))}; upload the image with "
+            "POST /api/upload first."
         )
     return upload
 
 
+def _own(record: Upload | Conversion, owner: dict) -> None:
+    # TEMPORARY until services take the owner: set after the record is stored.
+    for name, value in owner.items():
+        setattr(record, name, value)
+    type(record).objects.filter(pk=record.pk).update(**owner)
+
+
 class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = permissions.UPLOAD_THROTTLES
 
     @extend_schema(request=UploadRequestSerializer, responses=UploadSerializer)
     def post(self, request: Request) -> Response:
         serializer = UploadRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         file = serializer.validated_data["file"]
+        quota_key = limits.check_upload_quota(request, file.size)
+        owner = {**permissions.owner_fields(request), "quota_key": quota_key}
         try:
             upload, _ = services.store_upload(data=file.read(), filename=file.name)
+            _own(upload, owner)
         except ImageError as exc:
             raise exceptions.ValidationError({"file": [str(exc)]}) from exc
         return Response(UploadSerializer(upload).data)
@@ -80,25 +100,33 @@ def conversion_response(conversion: Conversion, **extra: object) -> Response:
 
 class ConvertView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    throttle_classes = permissions.CONVERT_THROTTLES
 
     @extend_schema(request=ConvertRequestSerializer, responses=ConversionSerializer)
     def post(self, request: Request) -> Response:
         serializer = ConvertRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        upload = get_upload(serializer.validated_data["file_id"])
-        conversion = services.convert_image(upload=upload, params=serializer.trace_params())
+        upload = get_upload(serializer.validated_data["file_id"], request)
+        limits.check_pixel_budget(upload, "legacy")
+        try:
+            conversion = services.convert_image(upload=upload, params=serializer.trace_params())
+            _own(conversion, permissions.owner_fields(request))
+        except WorkerBusy as exc:
+            raise limits.ServerBusy(exc) from exc
         return conversion_response(conversion)
 
 
 class AIConvertView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    throttle_classes = permissions.CONVERT_THROTTLES
 
     @extend_schema(request=AIConvertRequestSerializer)
     def post(self, request: Request) -> Response:
         serializer = AIConvertRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        upload = get_upload(data["file_id"])
+        upload = get_upload(data["file_id"], request)
+        limits.check_pixel_budget(upload, data["tier"])
         try:
             conversion = services.convert_with_ai(
                 upload=upload,
@@ -107,6 +135,9 @@ class AIConvertView(APIView):
                 time_budget=data["time_budget"],
                 max_bytes=data["max_bytes"],
             )
+            _own(conversion, permissions.owner_fields(request))
+        except WorkerBusy as exc:
+            raise limits.ServerBusy(exc) from exc
         except services.ModelsUnavailable as exc:
             return Response(
                 {
@@ -160,10 +191,21 @@ class ConversionFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    upload = django_filters.CharFilter(method="filter_upload", label="file_id of an upload")
 
     class Meta:
         model = Conversion
         fields = ["kind", "tier", "status", "logo_type", "upload"]
+
+    def filter_upload(
+        self, queryset: QuerySet[Conversion], name: str, value: str
+    ) -> QuerySet[Conversion]:
+        """Return the conversions of one upload; an id naming no upload has none (no 400)."""
+        try:
+            key = uuid.UUID(value)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(upload_id=key)
 
 
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -174,9 +216,12 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return ConversionDetailSerializer if self.action == "retrieve" else ConversionSerializer
 
     def get_queryset(self) -> QuerySet[Conversion]:
+        # One record by its unguessable id: anonymous ones too; a list: the caller's own.
         if self.action in ("retrieve", "svg"):
-            return Conversion.objects.select_related("upload")
-        return super().get_queryset()
+            return permissions.visible(
+                Conversion.objects.select_related("upload"), self.request, by_id=True
+            )
+        return permissions.visible(super().get_queryset(), self.request)
 
     @extend_schema(responses={(200, "image/svg+xml"): bytes})
     @action(detail=True, methods=["get"])
@@ -205,7 +250,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "max_upload_bytes": settings.SVGAI_MAX_UPLOAD_BYTES,
             "max_pixels": settings.SVGAI_MAX_PIXELS,
             "target_quality": ai_fields["target_quality"].default,
-            "tier3_budget_s": TIER3_DEFAULT_BUDGET_S,
+            "tier3_budget_s": DEFAULT_TIME_BUDGET_S,
         },
     }
     return render(request, "conversions/home.html", context)

@@ -38,6 +38,20 @@ def env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def parse_rates(raw: dict[str, str]) -> dict[str, str]:
+    """Return throttle rates with "off"/"none"/"" dropped; refuse malformed ones at start-up."""
+    rates = {}
+    for scope, rate in raw.items():
+        value = (rate or "").strip().lower()
+        if value in {"", "off", "none", "0"}:
+            continue
+        num, _, period = value.partition("/")
+        if not num.isdigit() or period[:1] not in {"s", "m", "h", "d"}:
+            raise ValueError(f"throttle rate {scope}={rate!r}: use e.g. 30/min, 1000/hour or off")
+        rates[scope] = value
+    return rates
+
+
 def _secret_key() -> str:
     """Return SECRET_KEY from the environment, else one generated once into an untracked file."""
     if os.environ.get("SECRET_KEY"):
@@ -67,6 +81,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "health_check",
+    "rest_framework.authtoken",
+    "corsheaders",
+    "axes",
     "conversions",
     "aimodels",
 ]
@@ -75,11 +92,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "conversions.permissions.CrossSiteMiddleware",
+    "conversions.permissions.ClientIdMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers lockouts raised by the others
 ]
 
 ROOT_URLCONF = "svgai_site.urls"
@@ -167,9 +188,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    # The API is used by scripts with no session; the admin keeps its own CSRF protection.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "UNAUTHENTICATED_USER": None,
+    # Scripts send a token (or nothing); the page and the admin's users a session, whose
+    # unsafe requests then need the CSRF token.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["conversions.permissions.ApiAccess"],
+    # Proxies whose X-Forwarded-For is trusted for throttles and quotas (0: the peer address).
+    "NUM_PROXIES": env_int("SVGAI_NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "svgai API",
@@ -180,8 +207,81 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Who may see what (conversions/permissions.py). Anonymous use stays on unless required off.
+SVGAI_REQUIRE_AUTH = env_bool("SVGAI_REQUIRE_AUTH", default=False)
+# Other sites whose pages may call the API (CORS); unsafe requests from any other are refused.
+SVGAI_ALLOWED_ORIGINS = [
+    o.strip() for o in os.environ.get("SVGAI_ALLOWED_ORIGINS", "").split(",") if o.strip()
+]
+CORS_ALLOWED_ORIGINS = SVGAI_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+
+# Cost limits (conversions/limits.py). Throttle rates: N/sec|min|hour|day, or off.
+SVGAI_THROTTLE_RATES = parse_rates(
+    {
+        "upload_anon": os.environ.get("SVGAI_THROTTLE_UPLOAD_ANON", "30/min"),
+        "upload_user": os.environ.get("SVGAI_THROTTLE_UPLOAD_USER", "120/min"),
+        "convert_anon": os.environ.get("SVGAI_THROTTLE_CONVERT_ANON", "60/min"),
+        "convert_user": os.environ.get("SVGAI_THROTTLE_CONVERT_USER", "300/min"),
+    }
+)
+# The most pixels one conversion may trace, per tier (4.2 MP = 2048²; tier 3 traces many).
+SVGAI_PIXEL_BUDGETS = {
+    "legacy": env_int("SVGAI_PIXEL_BUDGET_LEGACY", 2048 * 2048),
+    "1": env_int("SVGAI_PIXEL_BUDGET_TIER1", 2048 * 2048),
+    "2": env_int("SVGAI_PIXEL_BUDGET_TIER2", 2048 * 2048),
+    "3": env_int("SVGAI_PIXEL_BUDGET_TIER3", 1448 * 1448),
+}
+# Per client (user, else address) in any 24 h: bytes and files stored (0 = no limit).
+SVGAI_UPLOAD_QUOTA_BYTES = env_int("SVGAI_UPLOAD_QUOTA_BYTES", 200 * 1024 * 1024)
+SVGAI_UPLOAD_QUOTA_FILES = env_int("SVGAI_UPLOAD_QUOTA_FILES", 2000)
+# `manage.py purge` deletes uploads and records older than this.
+SVGAI_RETENTION_DAYS = env_int("SVGAI_RETENTION_DAYS", 30)
+# Jobs waiting for a conversion worker: beyond this many, or this long, answer 503 at once.
+SVGAI_QUEUE_MAX = env_int("SVGAI_QUEUE_MAX", 32)
+SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 20.0)
+
+# Monitoring: /metrics for a holder of the token, else for these networks only.
+SVGAI_METRICS_TOKEN = os.environ.get("SVGAI_METRICS_TOKEN", "")
+SVGAI_METRICS_NETWORKS = [
+    n.strip()
+    for n in os.environ.get("SVGAI_METRICS_NETWORKS", "127.0.0.1/32,::1/128").split(",")
+    if n.strip()
+]
+
+# Admin logins: django-axes locks a username and address out after repeated failures.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SVGAI_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("SVGAI_LOGIN_COOLOFF_HOURS", 1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env_int("SVGAI_NUM_PROXIES", 0) or None
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
+# Served over HTTPS (behind a proxy that sets X-Forwarded-Proto): see README "Deploy behind a
+# proxy". `manage.py check --deploy` is clean with it on.
+SVGAI_HTTPS = env_bool("SVGAI_HTTPS", default=False)
+if SVGAI_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]  # probes from inside the network
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SVGAI_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SVGAI_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SVGAI_HSTS_PRELOAD", default=True)
 
 LOGGING = {
     "version": 1,

@@ -30,6 +30,8 @@ REAL_LOGOS = {
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    # Tests make hundreds of API calls a minute; tests/operations checks the throttles.
+    settings.SVGAI_THROTTLE_RATES = {}
     # The manifest storage needs `collectstatic`; tests render pages without running it.
     settings.STORAGES = {
         **settings.STORAGES,

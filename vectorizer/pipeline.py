@@ -1,25 +1,28 @@
 """One conversion, end to end: bytes in, clean SVG plus its measurements out.
 
-This is the function a worker process runs, so it takes and returns plain picklable values.
+These are the functions a worker process runs: they take and return frozen values
+(`TraceParams`, `Candidate`, `ConversionResult`), which pickle across the process boundary.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from vectorizer.candidates import Candidate
 from vectorizer.images import DEFAULT_MAX_PIXELS, decode_image
-from vectorizer.preparation import Preparation, prepare
+from vectorizer.preparation import prepare
 from vectorizer.quality import proxy_quality, score
 from vectorizer.svgclean import clean_svg
 from vectorizer.tracing import TraceParams, binarize_alpha, trace_rgba
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConversionResult:
+    """A traced, cleaned and measured SVG: what a worker sends back."""
+
     svg: str
     ssim: float
     svg_bytes: int
@@ -27,10 +30,6 @@ class ConversionResult:
     timings: dict[str, float] = field(default_factory=dict)  # ms: decode, trace, measure
     # Input-only estimate of fidelity (see quality.proxy_quality); None when not measured.
     proxy: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the result as a plain dict."""
-        return asdict(self)
 
 
 def trace_clean(
@@ -72,29 +71,28 @@ def convert_rgba(rgba: np.ndarray, params: TraceParams) -> ConversionResult:
 
 
 def convert_bytes(
-    data: bytes, params: dict[str, Any], *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> dict[str, Any]:
-    """Return convert_rgba's result for encoded image bytes as a plain dict (a worker job)."""
+    data: bytes, params: TraceParams, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> ConversionResult:
+    """Return convert_rgba's result for encoded image bytes (a worker job)."""
     started = time.perf_counter()
     image = decode_image(data, max_pixels=max_pixels)
     decoded = time.perf_counter()
-    result = convert_rgba(image.rgba, TraceParams(**params))
+    result = convert_rgba(image.rgba, params)
     result.timings["decode"] = (decoded - started) * 1000
-    return result.as_dict()
+    return result
 
 
-def convert_prepared(
-    rgba: np.ndarray, preparation: dict[str, Any], params: dict[str, Any], proxy: bool = True
-) -> dict[str, Any]:
+def convert_candidate(
+    rgba: np.ndarray, candidate: Candidate, proxy: bool = True
+) -> ConversionResult:
     """Return the conversion of `rgba` prepared (upscaled, palette-snapped) then traced.
 
-    A worker job: plain dicts in, a plain dict out. The SVG keeps the traced coordinates in its
-    viewBox and is displayed at the input's size.
+    A worker job. The SVG keeps the traced coordinates in its viewBox and is displayed at the
+    input's size; `proxy` also measures the 2× quality that tiers compare candidates by.
     """
     started = time.perf_counter()
-    prep = Preparation(**preparation)
-    trace_params = TraceParams(**params)
     height, width = rgba.shape[:2]
+    prep, trace_params = candidate.materialize(height, width)
     prepared = prepare(rgba, prep)
     ready = time.perf_counter()
     svg = trace_clean(prepared, trace_params, out_size=(width, height))
@@ -113,4 +111,4 @@ def convert_prepared(
             "trace": (traced - ready) * 1000,
             "measure": (done - traced) * 1000,
         },
-    ).as_dict()
+    )

@@ -9,12 +9,14 @@ floors are part of the routing contract existing clients rely on.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from vectorizer.tiers import TIER1_TRACE_LIMIT_MS, TIER2_TRIES, Plan, shortlist
+from vectorizer.tiers import DEFAULT_TIME_BUDGET_S, Plan, first_batch
 
+# What a client that names no target gets (the API's default too).
+DEFAULT_TARGET_QUALITY = 0.9
 # (minimum target, minimum tier): 0.95 → 3, 0.9 → 2 or 3, below 0.85 → any tier.
 TIER_FLOORS = ((0.93, 3), (0.85, 2))
-TIER3_DEFAULT_BUDGET_S = 4.0
 # Work outside tracing: decoding, features, measuring the result (~ms on 512 px logos).
 OVERHEAD_S = {1: 0.25, 2: 0.35, 3: 0.5}
 # Gain of measured choice over prediction alone, in SSIM, from benchmark runs.
@@ -35,7 +37,7 @@ class Route:
     reason: str
     estimates: tuple[TierEstimate, ...] = ()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """Return the routing decision as the API reports it."""
         return {
             "tier": self.tier,
@@ -44,10 +46,32 @@ class Route:
         }
 
 
-def estimate_tiers(plan: Plan, *, workers: int = 2, max_bytes: int | None = None):
+def route(
+    plan: Plan | None,
+    *,
+    tier: int | str = "auto",
+    target_quality: float = DEFAULT_TARGET_QUALITY,
+    time_budget: float | None = None,
+    max_bytes: int | None = None,
+    workers: int = 2,
+) -> Route:
+    """Return the tier to run: the one requested, else the one the estimates call for."""
+    estimates = (
+        estimate_tiers(plan, workers=workers, max_bytes=max_bytes) if plan is not None else ()
+    )
+    if tier != "auto":
+        return Route(int(tier), f"tier {tier} requested", estimates)
+    if plan is None:
+        return route_without_predictor(target_quality=target_quality, time_budget=time_budget)
+    return choose_tier(estimates, target_quality=target_quality, time_budget=time_budget)
+
+
+def estimate_tiers(
+    plan: Plan, *, workers: int = 2, max_bytes: int | None = None
+) -> tuple[TierEstimate, ...]:
     """Return predicted quality and time for each tier on this image."""
-    first = plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)[0]
-    ranked = [plan.candidates.index(c) for c in shortlist(plan, TIER2_TRIES, max_bytes)]
+    first = plan.candidates.index(first_batch(1, plan, max_bytes)[0])
+    ranked = [plan.candidates.index(c) for c in first_batch(2, plan, max_bytes)]
     quality, fidelity = plan.predicted["ssim"], plan.predicted["fidelity"]
     seconds = plan.predicted["time_ms"] / 1000.0
     # Measuring one result renders it twice and compares: ~1/3 of a 2× trace.
@@ -69,7 +93,7 @@ def estimate_tiers(plan: Plan, *, workers: int = 2, max_bytes: int | None = None
             tier2_time + OVERHEAD_S[2],
         ),
         TierEstimate(
-            3, float(quality.max()) + SEARCH_GAIN[3], float(fidelity.max()), TIER3_DEFAULT_BUDGET_S
+            3, float(quality.max()) + SEARCH_GAIN[3], float(fidelity.max()), DEFAULT_TIME_BUDGET_S
         ),
     ]
     return tuple(
@@ -142,6 +166,6 @@ def route_without_predictor(*, target_quality: float, time_budget: float | None)
     tier = floor_for(target_quality)
     if time_budget is not None and time_budget < 1.0:
         tier = 1
-    elif time_budget is not None and time_budget < TIER3_DEFAULT_BUDGET_S:
+    elif time_budget is not None and time_budget < DEFAULT_TIME_BUDGET_S:
         tier = min(tier, 2)
     return Route(tier, "predictor unavailable: tier chosen from the target and budget alone")

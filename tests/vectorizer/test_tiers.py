@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -10,6 +11,7 @@ import pytest
 
 from vectorizer.candidates import Candidate, neighbours
 from vectorizer.tiers import (
+    DEFAULT_TIME_BUDGET_S,
     FALLBACK_CANDIDATE,
     MOVE_TOLERANCE,
     NEAR_EQUAL,
@@ -21,6 +23,7 @@ from vectorizer.tiers import (
     Plan,
     TierError,
     _promising,
+    deadline_for,
     make_plan,
     pick_best,
     run_tier,
@@ -176,12 +179,26 @@ def test_max_bytes_unreachable_returns_the_smallest(plan):
     assert result.best.svg_bytes == min(a.svg_bytes for a in result.attempts)
 
 
+class FlatPredictor:
+    """Predicts the same outcome for every candidate: no move is expected to lose."""
+
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict:
+        n = len(candidate_matrix)
+        return {
+            "ssim": np.full(n, 0.95),
+            "fidelity": np.full(n, 0.95),
+            "bytes": np.full(n, 1000.0),
+            "time_ms": np.full(n, 50.0),
+        }
+
+
 def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(plan):
     delay = 0.03
     evaluate = FakeEvaluator(delay=delay)
+    plan = dataclasses.replace(plan, predictor=FlatPredictor())
     deadline = time.monotonic() + 0.4
 
-    # No predictor: every neighbour is worth a try, so only the deadline ends the walk.
+    # Every neighbour is worth a try, so only the deadline ends the walk.
     result = run_tier(3, plan, evaluate, deadline=deadline, workers=2)
 
     finished = time.monotonic()
@@ -198,25 +215,17 @@ def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(plan):
 def test_tier3_is_at_least_as_good_as_tier2(fake_predictor, plan):
     tier2 = run_tier(2, plan, FakeEvaluator())
 
-    tier3 = run_tier(
-        3,
-        plan,
-        FakeEvaluator(),
-        deadline=time.monotonic() + 0.3,
-        predictor=fake_predictor,
-        image_vector=VECTOR,
-        size=SIZE,
-    )
+    tier3 = run_tier(3, plan, FakeEvaluator(), deadline=time.monotonic() + 0.3)
 
     assert tier3.best.proxy >= tier2.best.proxy - NEAR_EQUAL
     assert len(tier3.attempts) > len(tier2.attempts)
 
 
-def test_tier3_only_tries_moves_the_predictor_does_not_expect_to_lose(fake_predictor):
+def test_tier3_only_tries_moves_the_predictor_does_not_expect_to_lose(fake_predictor, plan):
     current = Candidate(long_side=1024, speckle=4, length_threshold=4.0)
     moves = neighbours(current)
 
-    kept = _promising(moves, current, fake_predictor, VECTOR, SIZE)
+    kept = _promising(moves, current, plan)
 
     def predicted(c: Candidate) -> float:
         matrix = np.stack([c.encode(*SIZE)])
@@ -279,11 +288,22 @@ def test_plan_order_puts_best_predicted_first_and_filters_by_limits(plan):
     assert all(plan.predicted["bytes"][i] <= 2500 for i in limited)
 
 
-def test_make_plan_adds_extra_candidates_once(fake_predictor, plan):
+def test_prediction_for_an_unplanned_candidate_asks_the_predictor(fake_predictor, plan):
     extra = Candidate(long_side=1024, speckle=16)
+    assert extra not in plan.candidates
 
-    bigger = make_plan(fake_predictor, VECTOR, *SIZE, extra=[extra, plan.candidates[0]])
+    predicted = plan.prediction_for(extra)
 
-    assert len(bigger.candidates) == len(plan.candidates) + 1
-    assert bigger.prediction_for(extra) is not None
-    assert plan.prediction_for(extra) is None
+    row = extra.encode(*SIZE)[None, :]
+    assert predicted["fidelity"] == pytest.approx(
+        float(fake_predictor.predict(VECTOR, row)["fidelity"][0])
+    )
+    assert plan.prediction_for(plan.candidates[0])["bytes"] == pytest.approx(
+        float(plan.predicted["bytes"][0])
+    )
+
+
+def test_deadline_counts_from_the_request_start():
+    assert deadline_for(1.5, started=100.0) == 101.5
+    assert deadline_for(None, started=100.0) == 100.0 + DEFAULT_TIME_BUDGET_S
+    assert deadline_for(-3, started=100.0) == 100.0

@@ -24,6 +24,7 @@ from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant,
 from vectorizer.images import composite_on_white, decode_image
 from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
 from vectorizer.render import fit_long_side
+from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import trace_bytes
 
 TIER_NAMES = ("default", "1", "2", "3", "auto")
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=0, help="images (0 = all)")
         parser.add_argument("--split", choices=["train", "test", "all"], default="test")
         parser.add_argument("--variants", default=",".join(VARIANTS))
-        parser.add_argument("--target-quality", type=float, default=0.9)
+        parser.add_argument("--target-quality", type=float, default=DEFAULT_TARGET_QUALITY)
         parser.add_argument("--out", type=Path, default=None)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(

@@ -1,0 +1,107 @@
+"""Cost limits: the pixels a conversion may trace, the bytes a client may store, a busy pool.
+
+Each limit answers at once with a message that says what to do, before any work is spent.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min, Sum
+from django.utils import timezone
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+
+from conversions import metrics
+from conversions.models import Upload
+from conversions.permissions import quota_key
+from vectorizer.workers import WorkerBusy
+
+QUOTA_WINDOW = timedelta(hours=24)
+
+
+class ServerBusy(exceptions.APIException):
+    """503 with Retry-After: every conversion worker is busy and the queue is full."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "busy"
+
+    def __init__(self, busy: WorkerBusy) -> None:
+        super().__init__(
+            f"The server is busy: {busy}. Retry after {busy.retry_after} s (see Retry-After)."
+        )
+        self.wait = busy.retry_after  # DRF's handler turns `wait` into a Retry-After header
+
+
+class OverPixelBudget(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "over_pixel_budget"
+
+
+class QuotaExceeded(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "quota_exceeded"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+def pixel_budget(tier: int | str) -> int:
+    """Return the most pixels a conversion of this tier may trace ("legacy", 1–3 or "auto").
+
+    "auto" may route to any AI tier, so it takes the strictest of their budgets.
+    """
+    budgets = settings.SVGAI_PIXEL_BUDGETS
+    if str(tier) == "auto":
+        return min(budgets["1"], budgets["2"], budgets["3"])
+    return budgets[str(tier)]
+
+
+def check_pixel_budget(upload: Upload, tier: int | str) -> None:
+    """Raise OverPixelBudget when the image has more pixels than this tier may trace."""
+    budget = pixel_budget(tier)
+    pixels = upload.width * upload.height
+    if pixels <= budget:
+        return
+    metrics.rejected("pixel_budget")
+    scale = math.sqrt(budget / pixels)
+    fit = f"{max(1, int(upload.width * scale))}×{max(1, int(upload.height * scale))}"
+    label = "the legacy converter" if str(tier) == "legacy" else f"tier {tier}"
+    cheaper = {
+        k for k in ("1", "2", "3") if settings.SVGAI_PIXEL_BUDGETS[k] >= pixels and k != str(tier)
+    }
+    hint = f" or choose tier {'/'.join(sorted(cheaper))}" if cheaper else ""
+    raise OverPixelBudget(
+        f"The image is {upload.width}×{upload.height} = {pixels / 1e6:.1f} megapixels; "
+        f"{label} converts at most {budget / 1e6:.1f} MP. Upload it downscaled to at most "
+        f"{fit}{hint}."
+    )
+
+
+def check_upload_quota(request: Request, size: int) -> str:
+    """Return the caller's quota key; raise QuotaExceeded when `size` more bytes break its quota."""
+    key = quota_key(request)
+    limit_bytes = settings.SVGAI_UPLOAD_QUOTA_BYTES
+    limit_files = settings.SVGAI_UPLOAD_QUOTA_FILES
+    if not limit_bytes and not limit_files:
+        return key
+    since = timezone.now() - QUOTA_WINDOW
+    used = Upload.objects.filter(quota_key=key, created_at__gte=since).aggregate(
+        bytes=Sum("size_bytes"), files=Count("pk"), oldest=Min("created_at")
+    )
+    over_bytes = limit_bytes and (used["bytes"] or 0) + size > limit_bytes
+    over_files = limit_files and used["files"] + 1 > limit_files
+    if not (over_bytes or over_files):
+        return key
+    metrics.rejected("upload_quota")
+    oldest = used["oldest"] or timezone.now()
+    wait = max(1, int((oldest + QUOTA_WINDOW - timezone.now()).total_seconds()) + 1)
+    what = f"{limit_bytes / 2**20:.0f} MB" if over_bytes else f"{limit_files} files"
+    raise QuotaExceeded(
+        f"Upload quota reached: at most {what} per client in 24 h. Reuse a file_id you already "
+        f"have, or retry in {wait} s.",
+        wait,
+    )
