@@ -15,6 +15,10 @@ FLAT_THRESHOLD = 0.04  # below this a pixel sits inside a fill rather than on an
 PALETTE_SHARE = 0.005
 MERGE_DISTANCE = 40.0  # RGB distance under which two 5-bit colours count as one (noise, AA)
 BACKGROUND_DISTANCE = 48.0  # RGB distance from the border colour still treated as background
+# The block-boundary ratio is unbounded: a flat image whose colour edges fall on columns 8n - 1
+# has no interior steps at all and scores in the thousands. The shipped models saw 0.02-3.11
+# (aimodels/weights/training_set.jsonl.gz), so larger values mean nothing to them.
+BLOCKINESS_MAX = 3.2
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def extract_features(rgba: np.ndarray) -> ImageFeatures:
     grads = _gradient_stats(rgb, luminance, foreground, colors.pop("_rare_mask"))
     shape = _shape_stats(foreground)
 
-    return ImageFeatures(
+    return _finite(
         width=float(width),
         height=float(height),
         aspect=width / height,
@@ -101,6 +105,13 @@ def extract_features(rgba: np.ndarray) -> ImageFeatures:
         **colors,
         **grads,
         **shape,
+    )
+
+
+def _finite(**values: float) -> ImageFeatures:
+    """Return the features with NaN or infinity replaced by 0: models and records need numbers."""
+    return ImageFeatures(
+        **{name: float(v) if np.isfinite(v) else 0.0 for name, v in values.items()}
     )
 
 
@@ -386,7 +397,7 @@ def _jpeg_noise(rgba: np.ndarray) -> tuple[float, float]:
     columns = diff.mean(axis=0)
     boundary = columns[7::8].mean()
     interior = np.delete(columns, np.s_[7::8]).mean()
-    blockiness = float((boundary + 1e-3) / (interior + 1e-3))
+    blockiness = float(min((boundary + 1e-3) / (interior + 1e-3), BLOCKINESS_MAX))
     lap = np.abs(ndimage.laplace(grey[::2, ::2] if max(height, width) > 1024 else grey))
     near_flat = lap < 20
     noise = float(((lap > 0) & near_flat).sum() / max(int(near_flat.sum()), 1))

@@ -55,6 +55,13 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
             f"The image is far too large to decode safely; the limit is {max_pixels} pixels. "
             "Scale it down before converting."
         ) from exc
+    except Exception as exc:
+        # Opening parses the header chunks: a header cut short ("Truncated File Read"), a
+        # metadata chunk inflating past Pillow's cap (iCCP, zTXt) or a plugin's own parse error
+        # is a damaged file, never a server error.
+        raise ImageError(
+            f"The file is damaged or truncated ({_brief(exc)}); re-export it as PNG or JPEG."
+        ) from exc
     fmt = (image.format or "").upper()
     if fmt not in SUPPORTED_FORMATS:
         raise ImageError(
@@ -73,9 +80,21 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         image.load()
         image = ImageOps.exif_transpose(image)
         rgba = _to_rgba(image)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"The {fmt} file is damaged or truncated ({exc}); re-export it.") from exc
+    except MemoryError as exc:
+        raise ImageError(
+            f"The image is too large to decode in memory ({width}×{height}); scale it down."
+        ) from exc
+    except Exception as exc:  # any decoder error (OSError, ValueError, struct.error, ...)
+        raise ImageError(
+            f"The {fmt} file is damaged or truncated ({_brief(exc)}); re-export it."
+        ) from exc
     return DecodedImage(rgba=rgba, format=fmt, has_alpha=bool((rgba[..., 3] < 255).any()))
+
+
+def _brief(exc: Exception, limit: int = 120) -> str:
+    """Return the decoder's message, cut short: it may quote bytes of the file."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _to_rgba(image: Image.Image) -> np.ndarray:

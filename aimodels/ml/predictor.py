@@ -18,6 +18,12 @@ from torch import nn
 
 TARGETS = ("ssim", "fidelity", "bytes", "time_ms")
 _EPS = 1e-4
+# Standardised inputs are clipped here: the training set spans |z| <= 9.4 and a 4096 px upload
+# about 30, but an unbounded feature once sent one to ~9700 and exp() of the output to inf.
+Z_MAX = 40.0
+# Predictions are kept to what a conversion can cost: 1 byte to 1 GB, 1 ms to ~3 hours.
+_LOG_BYTES = (0.0, float(np.log(1e9)))
+_LOG_TIME_MS = (0.0, float(np.log(1e7)))
 
 
 def encode_targets(ssim: np.ndarray, fidelity: np.ndarray, svg_bytes: np.ndarray, time_ms):
@@ -34,12 +40,14 @@ def encode_targets(ssim: np.ndarray, fidelity: np.ndarray, svg_bytes: np.ndarray
 
 
 def decode_targets(y: np.ndarray) -> dict[str, np.ndarray]:
-    """Return predictions in natural units from the net's (N, 4) outputs."""
+    """Return finite predictions in natural units from the net's (N, 4) outputs."""
+    quality = (float(np.log(_EPS)), float(np.log(1.0 + _EPS)))
+    y = np.nan_to_num(np.asarray(y), nan=0.0)
     return {
-        "ssim": np.clip(1.0 - (np.exp(y[:, 0]) - _EPS), 0.0, 1.0),
-        "fidelity": np.clip(1.0 - (np.exp(y[:, 1]) - _EPS), 0.0, 1.0),
-        "bytes": np.exp(y[:, 2]),
-        "time_ms": np.exp(y[:, 3]),
+        "ssim": np.clip(1.0 - (np.exp(np.clip(y[:, 0], *quality)) - _EPS), 0.0, 1.0),
+        "fidelity": np.clip(1.0 - (np.exp(np.clip(y[:, 1], *quality)) - _EPS), 0.0, 1.0),
+        "bytes": np.exp(np.clip(y[:, 2], *_LOG_BYTES)),
+        "time_ms": np.exp(np.clip(y[:, 3], *_LOG_TIME_MS)),
     }
 
 
@@ -77,8 +85,10 @@ class QualityPredictor:
         return self.predict_rows(rows)
 
     def predict_rows(self, rows: np.ndarray) -> dict[str, Any]:
-        """Return predictions for rows of [image features, candidate encoding]."""
-        x = torch.from_numpy(((rows - self.x_mean) / _safe_std(self.x_std)).astype(np.float32))
+        """Return finite predictions for rows of [image features, candidate encoding]."""
+        rows = np.where(np.isfinite(rows), rows, self.x_mean)  # an unknown value: the mean
+        z = np.clip((rows - self.x_mean) / _safe_std(self.x_std), -Z_MAX, Z_MAX)
+        x = torch.from_numpy(z.astype(np.float32))
         self.net.eval()
         with torch.no_grad():
             y = self.net(x).numpy() * self.y_std + self.y_mean
