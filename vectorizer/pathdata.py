@@ -23,8 +23,12 @@ from collections.abc import Callable
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKEN = re.compile(rf"[A-Za-z]|{_NUMBER}")
 _WHOLE_NUMBER = re.compile(_NUMBER)
-_JUNK = re.compile(r"[^\s,]")
+_JUNK = re.compile(r"[^ ,\t\n\r\f]")
 _ARITY = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
+_COMMANDS = {
+    letter: (verb, arity) for verb, arity in _ARITY.items() for letter in (verb, verb.lower())
+}
+_SEPARATORS = (" ", ",", "\t", "\n", "\r", "\f")
 # A run of merged lines checks every point it dropped against its new chord; capping the run
 # keeps that linear on long straight-ish stretches.
 _MAX_RUN = 32
@@ -36,6 +40,9 @@ _ARC_EXTRA_DECIMALS = 2
 # M L C Q A Z; on the grid, points are integers in units of 10**-precision.
 Segment = tuple
 Spelling = tuple[str, str, bool]
+_CLOSE: Spelling = ("z", "", False)
+_IMPLIED = {"M": "L", "m": "l"}  # numbers after a move-to are line-tos
+_GLUE_DOT = re.compile(r"(\.\d+) (?=\.)")
 
 
 class PathDataError(ValueError):
@@ -68,149 +75,160 @@ def parse_path(d: str) -> list[Segment]:
     Raise PathDataError on anything the SVG path grammar does not allow.
     """
     tokens = _TOKEN.findall(d)
-    junk = _JUNK.search(_TOKEN.sub("", d))
-    if junk:
-        raise PathDataError(f"unexpected {junk.group(0)!r} in path data")
+    # Everything that is not a token must be a separator (cheap test first, message second).
+    if len(d) - sum(map(d.count, _SEPARATORS)) != sum(map(len, tokens)):
+        junk = _JUNK.search(_TOKEN.sub("", d))
+        raise PathDataError(f"unexpected {junk.group(0) if junk else ''!r} in path data")
     if not tokens:
         return []
     if tokens[0] not in ("M", "m"):
         raise PathDataError("path data must start with M or m")
     segments: list[Segment] = []
+    append = segments.append
     x = y = start_x = start_y = 0.0
-    cubic: tuple[float, float] | None = None  # last cubic's second control point, for S
-    quad: tuple[float, float] | None = None  # last quadratic's control point, for T
+    # The last cubic's second control point (for S) and quadratic's control point (for T).
+    cubic_x = cubic_y = quad_x = quad_y = 0.0
+    cubic = quad = False
     count = len(tokens)
     i = 0
     while i < count:
         letter = tokens[i]
-        verb = letter.upper()
-        arity = _ARITY.get(verb)
-        if arity is None:
+        command = _COMMANDS.get(letter)
+        if command is None:
             raise PathDataError(f"expected a command, found {letter!r}")
+        verb, arity = command
         i += 1
-        relative = letter != verb
         if verb == "Z":
-            segments.append(("Z",))
+            append(("Z",))
             x, y = start_x, start_y
-            cubic = quad = None
+            cubic = quad = False
             continue
         if segments and segments[-1][0] == "Z" and verb != "M":
-            segments.append(("M", x, y))  # a command after Z starts a subpath where Z ended
+            append(("M", x, y))  # a command after Z starts a subpath where Z ended
+        relative = letter != verb
         while True:
-            if verb == "A":
-                values, i = _arc_values(tokens, i)
-            else:
-                chunk = tokens[i : i + arity]
-                if len(chunk) < arity:
-                    raise PathDataError(f"{letter} needs {arity} numbers")
-                try:
-                    values = [float(t) for t in chunk]
-                except ValueError:
-                    raise PathDataError(f"{letter} needs {arity} numbers") from None
-                i += arity
             dx, dy = (x, y) if relative else (0.0, 0.0)
-            next_cubic = next_quad = None
-            if verb == "M":
-                x, y = values[0] + dx, values[1] + dy
-                start_x, start_y = x, y
-                segments.append(("M", x, y))
-                verb = "L"  # further pairs are implicit line-tos
+            try:
+                if verb == "A":
+                    values = _arc_values(tokens, i)
+                    count = len(tokens)
+                else:
+                    values = [float(t) for t in tokens[i : i + arity]]
+                    if len(values) < arity:
+                        raise ValueError
+            except ValueError:
+                raise PathDataError(f"{letter} needs {arity} numbers") from None
+            i += arity
+            if verb == "C":
+                x1, y1, x2, y2, ex, ey = values
+                x1 += dx
+                y1 += dy
+                cubic_x, cubic_y = x2 + dx, y2 + dy
+                x, y = ex + dx, ey + dy
+                append(("C", x1, y1, cubic_x, cubic_y, x, y))
+                cubic, quad = True, False
             elif verb == "L":
                 x, y = values[0] + dx, values[1] + dy
-                segments.append(("L", x, y))
+                append(("L", x, y))
+                cubic = quad = False
             elif verb == "H":
                 x = values[0] + dx
-                segments.append(("L", x, y))
+                append(("L", x, y))
+                cubic = quad = False
             elif verb == "V":
                 y = values[0] + dy
-                segments.append(("L", x, y))
-            elif verb in ("C", "S"):
-                if verb == "C":
-                    x1, y1 = values[0] + dx, values[1] + dy
-                    values = values[2:]
-                else:
-                    x1, y1 = (2 * x - cubic[0], 2 * y - cubic[1]) if cubic else (x, y)
-                x2, y2 = values[0] + dx, values[1] + dy
-                x, y = values[2] + dx, values[3] + dy
-                segments.append(("C", x1, y1, x2, y2, x, y))
-                next_cubic = (x2, y2)
-            elif verb in ("Q", "T"):
+                append(("L", x, y))
+                cubic = quad = False
+            elif verb == "M":
+                x, y = start_x, start_y = values[0] + dx, values[1] + dy
+                append(("M", x, y))
+                cubic = quad = False
+                verb = "L"  # further pairs are implicit line-tos
+            elif verb == "S":
+                x1, y1 = (2 * x - cubic_x, 2 * y - cubic_y) if cubic else (x, y)
+                x2, y2, ex, ey = values
+                cubic_x, cubic_y = x2 + dx, y2 + dy
+                x, y = ex + dx, ey + dy
+                append(("C", x1, y1, cubic_x, cubic_y, x, y))
+                cubic, quad = True, False
+            elif verb == "Q" or verb == "T":
                 if verb == "Q":
-                    x1, y1 = values[0] + dx, values[1] + dy
-                    values = values[2:]
+                    x1, y1, ex, ey = values
+                    quad_x, quad_y = x1 + dx, y1 + dy
                 else:
-                    x1, y1 = (2 * x - quad[0], 2 * y - quad[1]) if quad else (x, y)
-                x, y = values[0] + dx, values[1] + dy
-                segments.append(("Q", x1, y1, x, y))
-                next_quad = (x1, y1)
+                    ex, ey = values
+                    quad_x, quad_y = (2 * x - quad_x, 2 * y - quad_y) if quad else (x, y)
+                x, y = ex + dx, ey + dy
+                append(("Q", quad_x, quad_y, x, y))
+                cubic, quad = False, True
             else:  # A
-                rx, ry, rotation, large, sweep = values[:5]
-                x, y = values[5] + dx, values[6] + dy
-                segments.append(("A", abs(rx), abs(ry), rotation, large, sweep, x, y))
-            cubic, quad = next_cubic, next_quad
+                rx, ry, rotation, large, sweep, ex, ey = values
+                x, y = ex + dx, ey + dy
+                append(("A", abs(rx), abs(ry), rotation, large, sweep, x, y))
+                cubic = quad = False
             if i >= count or tokens[i].isalpha():
                 break
     return segments
 
 
-def _arc_values(tokens: list[str], i: int) -> tuple[list[float], int]:
-    """Return an arc's seven numbers from tokens[i:], splitting flags glued to what follows."""
-    values: list[float] = []
-    for k in range(7):
-        if i >= len(tokens) or tokens[i].isalpha():
-            raise PathDataError("A needs 7 numbers")
-        token = tokens[i]
-        if k in (3, 4):
-            if token[0] not in "01":
-                raise PathDataError(f"an arc flag is 0 or 1, not {token!r}")
-            values.append(float(token[0]))
-            rest = token[1:]
-            if not rest:
-                i += 1
-            elif _WHOLE_NUMBER.fullmatch(rest):
-                tokens[i] = rest  # "011.5" is flag 0, flag 1, then 1.5
-            else:
-                raise PathDataError(f"an arc flag is 0 or 1, not {token!r}")
-        else:
-            values.append(float(token))
-            i += 1
-    return values, i
+def _arc_values(tokens: list[str], i: int) -> list[float]:
+    """Return an arc's seven numbers from tokens[i:], splitting flags glued to what follows.
+
+    A glued flag stays in `tokens` as its own item ("011.5" becomes "0", "1", "1.5"), so the
+    arc still spans seven tokens.
+    """
+    for k in (3, 4):
+        if i + k >= len(tokens):
+            break
+        token = tokens[i + k]
+        if len(token) > 1 and token[0] in "01" and _WHOLE_NUMBER.fullmatch(token[1:]):
+            tokens[i + k : i + k + 1] = [token[0], token[1:]]
+    chunk = tokens[i : i + 7]
+    if len(chunk) < 7 or chunk[3] not in ("0", "1") or chunk[4] not in ("0", "1"):
+        raise ValueError("an arc needs seven numbers, its flags 0 or 1")
+    return [float(t) for t in chunk]
 
 
 def _on_grid(segments: list[Segment], scale: int, offset: tuple[float, float]) -> list[Segment]:
     """Return segments moved by `offset` with every point rounded to integer grid units."""
     ox, oy = offset
     out: list[Segment] = []
+    append = out.append
     try:
         for seg in segments:
             verb = seg[0]
-            if verb == "A":
-                rx, ry, rotation, large, sweep, x, y = seg[1:]
-                out.append(
+            if verb == "C":
+                _, x1, y1, x2, y2, x, y = seg
+                append(
                     (
-                        "A",
-                        rx * scale,
-                        ry * scale,
-                        rotation,
-                        int(large),
-                        int(sweep),
+                        "C",
+                        round((x1 + ox) * scale),
+                        round((y1 + oy) * scale),
+                        round((x2 + ox) * scale),
+                        round((y2 + oy) * scale),
                         round((x + ox) * scale),
                         round((y + oy) * scale),
                     )
                 )
-            elif verb == "Z":
-                out.append(seg)
-            else:
-                coords = seg[1:]
-                out.append(
+            elif verb == "L" or verb == "M":
+                append((verb, round((seg[1] + ox) * scale), round((seg[2] + oy) * scale)))
+            elif verb == "Q":
+                _, x1, y1, x, y = seg
+                append(
                     (
-                        verb,
-                        *(
-                            round((c + (ox if k % 2 == 0 else oy)) * scale)
-                            for k, c in enumerate(coords)
-                        ),
+                        "Q",
+                        round((x1 + ox) * scale),
+                        round((y1 + oy) * scale),
+                        round((x + ox) * scale),
+                        round((y + oy) * scale),
                     )
                 )
+            elif verb == "A":
+                _, rx, ry, rotation, large, sweep, x, y = seg
+                x, y = round((x + ox) * scale), round((y + oy) * scale)
+                append(("A", rx * scale, ry * scale, rotation, int(large), int(sweep), x, y))
+            else:
+                append(seg)
     except (OverflowError, ValueError):  # round() of inf or nan
         raise PathDataError("path data holds a number too large to draw") from None
     return out
@@ -273,8 +291,16 @@ def _simplify(segments: list[Segment], tol: float) -> list[Segment]:
             line(seg[1], seg[2])
         elif verb == "C":
             _, x1, y1, x2, y2, ex, ey = seg
-            if _near_segment(x1, y1, x, y, ex, ey, tol2) and _near_segment(
-                x2, y2, x, y, ex, ey, tol2
+            # Most curves are far from their chord's line: that test is cheaper than the next.
+            vx, vy = ex - x, ey - y
+            limit = tol2 * (vx * vx + vy * vy)
+            cross1 = vx * (y1 - y) - vy * (x1 - x)
+            cross2 = vx * (y2 - y) - vy * (x2 - x)
+            if (
+                cross1 * cross1 <= limit
+                and cross2 * cross2 <= limit
+                and _near_segment(x1, y1, x, y, ex, ey, tol2)
+                and _near_segment(x2, y2, x, y, ex, ey, tol2)
             ):
                 line(ex, ey)
             else:
@@ -332,43 +358,47 @@ def _formatter(precision: int) -> Callable[[int], str]:
     if precision == 0:
         return str
     scale = 10**precision
+    cache: dict[int, str] = {}
 
     def number(value: int) -> str:
-        sign = ""
-        if value < 0:
-            sign, value = "-", -value
-        whole, fraction = divmod(value, scale)
-        if not fraction:
-            return f"{sign}{whole}"
-        digits = str(fraction).rjust(precision, "0").rstrip("0")
-        return f"{sign}{whole}.{digits}" if whole else f"{sign}.{digits}"
+        text = cache.get(value)
+        if text is None:
+            whole, fraction = divmod(abs(value), scale)
+            text = str(whole)
+            if fraction:
+                digits = str(fraction).rjust(precision, "0").rstrip("0")
+                text = f"{text}.{digits}" if whole else f".{digits}"
+            if value < 0:
+                text = "-" + text
+            cache[value] = text
+        return text
 
     return number
 
 
 def _join(texts: list[str]) -> tuple[str, bool]:
     """Return numbers joined with separators only where needed, and if the last has a dot."""
-    out = texts[0]
-    previous = out
-    for text in texts[1:]:
-        first = text[0]
-        if first == "-" or (first == "." and "." in previous):
-            out += text
-        else:
-            out += " " + text
-        previous = text
-    return out, "." in previous
+    # A minus starts a new number; so does a dot after a number that already has one.
+    text = " ".join(texts).replace(" -", "-")
+    if "." not in text:
+        return text, False
+    return _GLUE_DOT.sub(r"\1", text), "." in texts[-1]
 
 
 def _write(segments: list[Segment], precision: int, tol: float) -> str:
-    """Return grid segments as path text, each in its absolute or relative form, shortest."""
+    """Return grid segments as path text, each in its absolute or relative form, shortest.
+
+    Whether a letter may be left out depends on the previous segment's letter, and whether a
+    separator is needed on its last number, so the choice is made over the whole path: the
+    shortest text ending in each form is kept per segment, then traced back.
+    """
     number = _formatter(precision)
     arc_number = _formatter(precision + _ARC_EXTRA_DECIMALS)
     angle_number = _formatter(_ARC_EXTRA_DECIMALS)
     arc_scale = 10**_ARC_EXTRA_DECIMALS
     tol2 = tol * tol
-    # Each segment offers one or two spellings: (letter, numbers, whether the last has a dot).
-    choices: list[tuple[Spelling, ...]] = []
+    # Per segment: the absolute and relative spellings as (letter, numbers, last has a dot).
+    spellings: list[tuple[Spelling, Spelling]] = []
     x = y = start_x = start_y = 0
     cubic: tuple[int, int] | None = None
     quad: tuple[int, int] | None = None
@@ -376,7 +406,7 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
         verb = seg[0]
         next_cubic = next_quad = None
         if verb == "Z":
-            choices.append((("z", "", False),))
+            spellings.append((_CLOSE, _CLOSE))
             x, y = start_x, start_y
         elif verb == "A":
             rx, ry, rotation, large, sweep, ex, ey = seg[1:]
@@ -389,21 +419,18 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
             ]
             absolute = _join([*head, number(ex), number(ey)])
             relative = _join([*head, number(ex - x), number(ey - y)])
-            choices.append((("A", *absolute), ("a", *relative)))
+            spellings.append((("A", *absolute), ("a", *relative)))
             x, y = ex, ey
         else:
             points = seg[1:]
             ex, ey = points[-2], points[-1]
-            if verb == "M":
-                letter = "M"
-                start_x, start_y = ex, ey
-            elif verb == "L":
+            if verb == "L":
                 if ey == y:
-                    letter, points = "H", (ex,)
+                    letter, points, relative = "H", (ex,), (ex - x,)
                 elif ex == x:
-                    letter, points = "V", (ey,)
+                    letter, points, relative = "V", (ey,), (ey - y,)
                 else:
-                    letter = "L"
+                    letter, relative = "L", (ex - x, ey - y)
             elif verb == "C":
                 mx, my = (2 * x - cubic[0], 2 * y - cubic[1]) if cubic else (x, y)
                 dx, dy = points[0] - mx, points[1] - my
@@ -412,6 +439,10 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
                 else:
                     letter = "C"
                 next_cubic = (points[-4], points[-3])
+                relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+            elif verb == "M":
+                letter, relative = "M", (ex - x, ey - y)
+                start_x, start_y = ex, ey
             else:  # Q
                 mx, my = (2 * x - quad[0], 2 * y - quad[1]) if quad else (x, y)
                 dx, dy = points[0] - mx, points[1] - my
@@ -421,13 +452,8 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
                 else:
                     letter = "Q"
                     next_quad = (points[0], points[1])
-            if letter == "H":
-                relative = [ex - x]
-            elif letter == "V":
-                relative = [ey - y]
-            else:
                 relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
-            choices.append(
+            spellings.append(
                 (
                     (letter, *_join([number(p) for p in points])),
                     (letter.lower(), *_join([number(p) for p in relative])),
@@ -435,68 +461,53 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
             )
             x, y = ex, ey
         cubic, quad = next_cubic, next_quad
-    return _shortest(choices)
+    return _shortest(spellings)
 
 
-def _shortest(choices: list[tuple[Spelling, ...]]) -> str:
-    """Return the segments spelt with one choice each, with the fewest characters in all.
-
-    Whether a letter may be left out depends on the previous segment's letter, and whether a
-    separator is needed on its last number, so the choice is made over the whole path.
-    """
-    if not choices:
+def _shortest(spellings: list[tuple[Spelling, Spelling]]) -> str:
+    """Return the text choosing one spelling per segment with the fewest characters in all."""
+    if not spellings:
         return ""
-    # costs[k]: the shortest text so far that ends with choice k of the current segment.
-    costs = [1 + len(text) for _, text, _ in choices[0]]
-    back: list[list[int]] = []
-    previous = choices[0]
-    for options in choices[1:]:
-        current_costs = []
-        parents = []
-        for option in options:
-            best, parent = math.inf, 0
-            for k, before in enumerate(previous):
-                cost = costs[k] + _added_length(before, option)
-                if cost < best:
-                    best, parent = cost, k
-            current_costs.append(best)
-            parents.append(parent)
-        costs, previous = current_costs, options
-        back.append(parents)
-    pick = min(range(len(costs)), key=lambda k: (costs[k], -k))  # a tie goes to relative
-    picks = [pick]
-    for parents in reversed(back):
-        pick = parents[pick]
-        picks.append(pick)
-    picks.reverse()
+    # cost[k]: the length of the shortest text so far that ends in spelling k (0 abs, 1 rel).
+    cost = [1 + len(spellings[0][0][1]), 1 + len(spellings[0][1][1])]
+    parents: list[tuple[int, int]] = []
+    previous = spellings[0]
+    for current in spellings[1:]:
+        best = []
+        picks = []
+        for k in (0, 1):
+            letter, text, _ = current[k]
+            # Only the same form can leave out the letter: h after h, L after L or M.
+            before = previous[k]
+            added = 1 + len(text)
+            if _IMPLIED.get(before[0], before[0]) == letter and letter != "z":
+                first = text[0]
+                same = len(text) + (0 if first == "-" or (first == "." and before[2]) else 1)
+            else:
+                same = added
+            if cost[k] + same <= cost[1 - k] + added:
+                best.append(cost[k] + same)
+                picks.append(k)
+            else:
+                best.append(cost[1 - k] + added)
+                picks.append(1 - k)
+        cost = best
+        parents.append((picks[0], picks[1]))
+        previous = current
+    pick = 1 if cost[1] <= cost[0] else 0  # a tie goes to relative
+    chosen = [pick]
+    for options in reversed(parents):
+        pick = options[pick]
+        chosen.append(pick)
+    chosen.reverse()
     parts = []
     before: Spelling = ("", "", False)
-    for options, pick in zip(choices, picks, strict=True):
-        option = options[pick]
-        letter, text, _ = option
-        if _omits_letter(before[0], letter):
-            parts.append(text if _glues(before, text) else " " + text)
+    for options, pick in zip(spellings, chosen, strict=True):
+        letter, text, dot = options[pick]
+        if _IMPLIED.get(before[0], before[0]) == letter and letter != "z":
+            first = text[0]
+            parts.append(text if first == "-" or (first == "." and before[2]) else " " + text)
         else:
             parts.append(letter + text)
-        before = option
+        before = (letter, text, dot)
     return "".join(parts)
-
-
-def _omits_letter(prev_letter: str, letter: str) -> bool:
-    """Return True when `letter` is implied by the previous one (numbers repeat a command)."""
-    implied = {"M": "L", "m": "l"}.get(prev_letter, prev_letter)
-    return letter == implied and letter not in ("z", "")
-
-
-def _glues(before: Spelling, text: str) -> bool:
-    """Return True when `text` may follow the spelling `before` without a separator."""
-    first = text[0]
-    return first == "-" or (first == "." and before[2])
-
-
-def _added_length(before: Spelling, option: Spelling) -> int:
-    """Return the characters `option` adds after `before`."""
-    letter, text, _ = option
-    if _omits_letter(before[0], letter):
-        return len(text) + (0 if _glues(before, text) else 1)
-    return 1 + len(text)

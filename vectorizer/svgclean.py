@@ -2,8 +2,8 @@
 
 We serve SVGs to browsers, so whatever reaches a client passes an allowlist of elements and
 attributes (no script, no event handlers, no external references). vtracer's output also gets a
-viewBox (it has none, so it would not scale) and compact path data: relative commands with the
-per-path translate baked in, which roughly halves the bytes at identical geometry.
+viewBox (it has none, so it would not scale) and compact path data: the per-path translate baked
+in, points rounded to `precision` decimals and written as short as they go (pathdata.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
+
+from vectorizer.pathdata import PathDataError, optimize_path
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -38,9 +40,6 @@ ALLOWED_ATTRIBUTES = frozenset(
 )  # fmt: skip
 _UNSAFE_VALUE = re.compile(r"javascript:|expression\(|@import|url\(\s*['\"]?(?!#)", re.I)
 _TRANSLATE = re.compile(r"^\s*translate\(\s*(-?[\d.]+)(?:[\s,]+(-?[\d.]+))?\s*\)\s*$")
-# Every letter is a token, so a verb we do not rewrite (H, V, S, A, ...) is seen and refused.
-_PATH_TOKEN = re.compile(r"[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_ARITY = {"M": 2, "L": 2, "C": 6, "Q": 4, "Z": 0}
 
 
 class SvgError(ValueError):
@@ -95,9 +94,11 @@ def _serialise(element: Element, precision: int) -> str:
     attrs = _allowed_attributes(element)
     if tag == "path" and "d" in attrs:
         offset = _translation(attrs.get("transform", ""))
-        compact = compact_path(attrs["d"], offset=offset or (0.0, 0.0), precision=precision)
-        if compact is not None:
-            attrs["d"] = compact
+        try:
+            attrs["d"] = optimize_path(attrs["d"], precision=precision, offset=offset or (0, 0))
+        except PathDataError:
+            pass  # browsers draw bad path data up to the error: leave it to them, unchanged
+        else:
             if offset is not None:
                 del attrs["transform"]
     children = "".join(_serialise(child, precision) for child in element)
@@ -118,82 +119,6 @@ def _allowed_attributes(element: Element) -> dict[str, str]:
             continue  # external references could fetch or leak; only in-document ones stay
         attrs[name] = value
     return attrs
-
-
-def compact_path(d: str, *, offset: tuple[float, float], precision: int) -> str | None:
-    """Return `d` moved by `offset` as short relative commands, or None if it has other verbs.
-
-    Deltas are taken between rounded absolute points, so rounding never accumulates.
-    """
-    tokens = _PATH_TOKEN.findall(d)
-    if not tokens or any(t.isalpha() and t not in _ARITY for t in tokens):
-        return None
-    dx, dy = offset
-    scale = 10**precision
-    out: list[str] = []
-    current = start = (0, 0)  # in units of 10**-precision, so arithmetic stays exact
-    last_verb = ""
-    i = 0
-    while i < len(tokens):
-        verb = tokens[i]
-        if not verb.isalpha():
-            return None
-        i += 1
-        arity = _ARITY[verb]
-        if arity == 0:
-            out.append("z")
-            current, last_verb = start, "z"
-            continue
-        while True:
-            values = tokens[i : i + arity]
-            if len(values) < arity or any(v.isalpha() for v in values):
-                return None
-            i += arity
-            points = [
-                (round((float(values[k]) + dx) * scale), round((float(values[k + 1]) + dy) * scale))
-                for k in range(0, arity, 2)
-            ]
-            rel = verb.lower()
-            numbers = [c for p in points for c in (p[0] - current[0], p[1] - current[1])]
-            letter = "" if rel == last_verb and rel != "m" else rel
-            out.append(letter + _join(numbers, precision))
-            current = points[-1]
-            if rel == "m":
-                start = current
-                last_verb = "l"  # coordinates after m are implicit l
-            else:
-                last_verb = rel
-            if i >= len(tokens) or tokens[i].isalpha():
-                break
-    return _glue(out)
-
-
-def _join(units: list[int], precision: int) -> str:
-    """Return integers in units of 10**-precision written as short SVG numbers."""
-    text = ""
-    for value in units:
-        number = _number(value / 10**precision, precision)
-        if text and not number.startswith("-") and not (number.startswith(".") and _has_dot(text)):
-            text += " "
-        text += number
-    return text
-
-
-def _glue(parts: list[str]) -> str:
-    """Return command chunks joined; a chunk without a letter needs a separator."""
-    text = ""
-    for part in parts:
-        needs_space = text and not part[0].isalpha() and part[0] != "-"
-        if needs_space and not (part.startswith(".") and _has_dot(text)):
-            text += " "
-        text += part
-    return text
-
-
-def _has_dot(text: str) -> bool:
-    """Return True when the last number in `text` already has a decimal point."""
-    match = re.search(r"[\d.]+$", text)
-    return bool(match) and "." in match.group(0)
 
 
 def _number(value: float, precision: int) -> str:

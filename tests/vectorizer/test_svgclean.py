@@ -7,7 +7,7 @@ import pytest
 from vectorizer.images import decode_image
 from vectorizer.quality import ssim_rgb
 from vectorizer.render import render_svg
-from vectorizer.svgclean import SvgError, clean_svg, compact_path
+from vectorizer.svgclean import SvgError, clean_svg
 from vectorizer.tracing import trace_rgba
 
 HOSTILE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -98,30 +98,36 @@ def test_clean_svg_bakes_translate_into_relative_path():
         '<path transform="translate(3,4)" d="M1 1 L2 2 3 3 Z M5 5 L6 6 Z" fill="#000"/></svg>'
     )
 
-    assert '<path d="m4 5 1 1 1 1zm4 4 1 1z" fill="#000"/>' in svg
+    assert '<path d="m4 5 2 2zm4 4 1 1z" fill="#000"/>' in svg
 
 
-def test_compact_path_rounds_without_accumulating_error():
-    # Three steps of 0.333 each: rounding each delta would drift to .99, absolute points don't.
-    d = compact_path("M0 0 L0.333 0 L0.666 0 L0.999 0", offset=(0.0, 0.0), precision=2)
-
-    assert d == "m0 0 .33 0 .34 0 .33 0"
-
-
-@pytest.mark.parametrize(
-    "d", ["M0 0 H10 V10 Z", "M0 0 A5 5 0 0 1 10 10", "m0 0 l1 1", "M0 0 S1 1 2 2"]
-)
-def test_compact_path_leaves_other_verbs_alone(d):
-    assert compact_path(d, offset=(1.0, 1.0), precision=2) is None
-
-
-def test_clean_svg_keeps_path_with_other_verbs_and_its_transform():
+def test_clean_svg_bakes_translate_into_every_command():
     svg = clean_svg(
         '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24">'
-        '<path transform="translate(3,4)" d="M0 0H10V10Z"/></svg>'
+        '<path transform="translate(3,4)" d="M0 0H10V10A5 5 0 0 1 0 10Z"/></svg>'
     )
 
-    assert '<path transform="translate(3,4)" d="M0 0H10V10Z"/>' in svg
+    assert '<path d="m3 4h10v10a5 5 0 0 1-10 0z"/>' in svg
+
+
+def test_clean_svg_keeps_bad_path_data_and_its_transform():
+    svg = clean_svg(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24">'
+        '<path transform="translate(3,4)" d="M0 0H10V10X"/></svg>'
+    )
+
+    assert '<path transform="translate(3,4)" d="M0 0H10V10X"/>' in svg
+
+
+def test_clean_svg_writes_paths_at_its_precision_without_accumulating_error():
+    # Steps of 0.333: rounding each delta would drift, deltas of rounded points do not.
+    svg = clean_svg(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24">'
+        '<path d="M10.333 10 L10.666 11 L10.999 10"/></svg>',
+        precision=2,
+    )
+
+    assert '<path d="m10.33 10 .34 1 .33-1"/>' in svg
 
 
 def _raw_and_clean(png: bytes) -> tuple[str, str]:
