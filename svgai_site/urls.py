@@ -1,7 +1,10 @@
 """URL map: the page, the API under /api/, its schema and docs, the admin and health checks."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from conversions import views as conversion_views
@@ -10,6 +13,9 @@ from svgai_site.health import HealthView
 
 urlpatterns = [
     path("", conversion_views.home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page links; the static file answers (its URL
+    # is looked up per request: the manifest of hashed names exists only after collectstatic).
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("conversions/favicon.ico"))),
     path("admin/", admin.site.urls),
     path("api/", include("conversions.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

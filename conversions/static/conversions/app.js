@@ -1,237 +1,720 @@
-// svgai page: upload a logo, convert it through the JSON API, show input and SVG side by side.
-// Plain browser JavaScript, no build step. The SVG is only ever shown through an <img> data:
-// URI, never inserted as markup, so nothing in it can run on this page.
-"use strict";
+// svgai converter page: choose (drop, pick or paste) a logo, convert it through the JSON API with
+// the AI tiers or vtracer settings, compare input and SVG, save the result. Plain JavaScript
+// modules, no build step. The SVG is only ever shown through <img> (a data:image/svg+xml URL),
+// never inserted as markup, so nothing in it can run on this page.
 
-(function () {
-  const form = document.getElementById("convert-form");
-  if (!form) return;
+import { BatchView } from "./batch.js";
+import { checkFile, copyText, formatBytes, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
+import { recallInput, rememberInput, renderHistory } from "./history.js";
+import { formatMs, metadataFromRecord, renderInsights } from "./insights.js";
+import { CompareViewer } from "./viewer.js";
 
-  const fileInput = document.getElementById("file");
-  const dropZone = document.getElementById("drop-zone");
-  const fileName = document.getElementById("file-name");
-  const tierSelect = document.getElementById("tier");
-  const options = document.getElementById("vtracer-options");
-  const button = document.getElementById("convert-button");
-  const busy = document.getElementById("busy");
-  const errorBox = document.getElementById("error");
-  const result = document.getElementById("result");
-  const inputPreview = document.getElementById("input-preview");
-  const svgPreview = document.getElementById("svg-preview");
-  const download = document.getElementById("download");
-  const aiBox = document.getElementById("ai-metadata");
+const API = {
+  upload: "/api/upload",
+  convert: "/api/convert",
+  convertAi: "/api/convert-ai",
+  health: "/api/ai-health",
+  conversions: "/api/conversions/",
+  batches: "/api/batches",
+};
 
-  const INT_FIELDS = ["filter_speckle", "color_precision", "corner_threshold", "path_precision"];
-  const CHOICE_FIELDS = ["colormode", "mode"];
+const MANUAL_FIELDS = {
+  choice: ["colormode", "hierarchical", "mode"],
+  int: ["filter_speckle", "color_precision", "layer_difference", "corner_threshold", "max_iterations", "splice_threshold", "path_precision"],
+  float: ["length_threshold"],
+};
 
-  // Upload each chosen file once, however many times it is converted.
-  let uploaded = { file: null, fileId: null };
-  let previewUrl = null;
+const PRESETS = {
+  logo: { colormode: "color", hierarchical: "stacked", mode: "spline", filter_speckle: 4, color_precision: 6, layer_difference: 16, corner_threshold: 60, length_threshold: 4, max_iterations: 10, splice_threshold: 45, path_precision: 2 },
+  icon: { colormode: "color", hierarchical: "stacked", mode: "spline", filter_speckle: 2, color_precision: 6, layer_difference: 24, corner_threshold: 45, length_threshold: 2, max_iterations: 10, splice_threshold: 45, path_precision: 2 },
+  illustration: { colormode: "color", hierarchical: "stacked", mode: "spline", filter_speckle: 8, color_precision: 8, layer_difference: 8, corner_threshold: 60, length_threshold: 4, max_iterations: 10, splice_threshold: 45, path_precision: 2 },
+  pixel: { colormode: "color", hierarchical: "stacked", mode: "none", filter_speckle: 0, color_precision: 8, layer_difference: 0, corner_threshold: 60, length_threshold: 4, max_iterations: 10, splice_threshold: 45, path_precision: 0 },
+  bw: { colormode: "binary", hierarchical: "stacked", mode: "spline", filter_speckle: 4, color_precision: 6, layer_difference: 16, corner_threshold: 60, length_threshold: 4, max_iterations: 10, splice_threshold: 45, path_precision: 2 },
+};
 
-  function text(id, value) {
-    document.getElementById(id).textContent = value;
+const COMPONENT_NAMES = { quality_predictor: "the quality predictor", logo_type: "the logo-type classifier", workers: "the conversion workers" };
+
+// Typical seconds per tier on this service (benchmarks); replaced by the server's recent means.
+const TYPICAL_SECONDS = { 1: 0.5, 2: 1.2, 3: 4.0, auto: 1.2, manual: 0.3 };
+
+const $ = (id) => document.getElementById(id);
+const limits = JSON.parse($("page-limits").textContent);
+const form = $("convert-form");
+const toggle = $("ai-toggle");
+const viewer = new CompareViewer($("viewer"), {
+  zoomLabel: $("zoom-level"),
+  split: $("split"),
+  diffLegend: $("diff-legend"),
+  diffSummary: $("diff-summary"),
+});
+
+const state = {
+  file: null, // the File being converted
+  input: null, // {url, width, height, hasAlpha}
+  result: null, // {body, kind, request}
+  svgUrl: null,
+  downloadUrl: null,
+  ai: { status: "checking", reason: "", typical: {} },
+  inflight: null,
+  uploads: new WeakMap(), // File → file_id: each file is uploaded once, however often converted
+};
+
+// ---------------------------------------------------------------- API
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+/** Call the API; every answer becomes {ok, status, body} with a readable body.error. */
+async function callApi(url, init = {}) {
+  const headers = { Accept: "application/json", ...(init.headers || {}) };
+  if (init.method && init.method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  let response;
+  try {
+    response = await fetch(url, { ...init, headers, credentials: "same-origin" });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    return { ok: false, status: 0, body: { error: "Could not reach the server; check the connection and try again." } };
   }
-
-  function showError(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = false;
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
   }
-
-  function clearError() {
-    errorBox.textContent = "";
-    errorBox.hidden = true;
+  if (!body || typeof body !== "object") {
+    body = { error: `The server answered ${response.status} ${response.statusText}.` };
   }
+  const ok = response.ok && body.success !== false;
+  if (!ok) body.error = readableError(body, response);
+  return { ok, status: response.status, body };
+}
 
-  function engine() {
-    const checked = form.querySelector('input[name="engine"]:checked');
-    return checked ? checked.value : "legacy";
+// The API's error reads "<field>: <message>"; people see the message without the field name.
+function readableError(body, response) {
+  let message = typeof body.error === "string" && body.error ? body.error : `The server answered ${response.status}.`;
+  for (const field of Object.keys(body.errors || {})) {
+    if (message.startsWith(field + ": ")) message = message.slice(field.length + 2);
   }
-
-  function syncMode() {
-    const ai = engine() === "ai";
-    tierSelect.disabled = !ai;
-    options.disabled = ai;
+  message = message.charAt(0).toUpperCase() + message.slice(1);
+  if (response.status === 429) {
+    const wait = response.headers.get("Retry-After");
+    message = `Too many conversions at once${wait ? `: try again in ${wait} s` : ""}. ${message}`;
   }
+  return message;
+}
 
-  function chosenFile() {
-    return fileInput.files && fileInput.files.length ? fileInput.files[0] : null;
-  }
+function postJson(url, payload, signal) {
+  return callApi(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+    signal,
+  });
+}
 
-  function showChosen() {
-    const file = chosenFile();
-    fileName.textContent = file ? "Chosen: " + file.name + " (" + formatBytes(file.size) + ")" : "";
-    if (previewUrl) URL.revokeObjectURL(previewUrl);
-    previewUrl = file ? URL.createObjectURL(file) : null;
-    clearError();
-  }
+async function uploadFile(file, signal) {
+  const known = state.uploads.get(file);
+  if (known) return { ok: true, fileId: known };
+  const data = new FormData();
+  data.append("file", file, file.name);
+  const answer = await callApi(API.upload, { method: "POST", body: data, signal });
+  if (!answer.ok) return { ok: false, error: answer.body.error };
+  state.uploads.set(file, answer.body.file_id);
+  rememberInput(answer.body.file_id, { blob: file, name: file.name, type: file.type });
+  return { ok: true, fileId: answer.body.file_id };
+}
 
-  function formatBytes(bytes) {
-    if (typeof bytes !== "number") return "–";
-    return bytes.toLocaleString() + " bytes (" + (bytes / 1024).toFixed(1) + " KB)";
-  }
+function manualSettings() {
+  const payload = {};
+  for (const name of MANUAL_FIELDS.choice) payload[name] = form.elements[name].value;
+  for (const name of MANUAL_FIELDS.int) payload[name] = parseInt(form.elements[name].value, 10);
+  for (const name of MANUAL_FIELDS.float) payload[name] = parseFloat(form.elements[name].value);
+  return payload;
+}
 
-  // Every API error has the shape {"success": false, "error": "..."}; anything else (a proxy's
-  // HTML page, a dropped connection) still gets a readable message.
-  async function callApi(url, init) {
-    let response;
-    try {
-      response = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, init));
-    } catch (err) {
-      return { ok: false, status: 0, body: { error: "Could not reach the server: " + err.message } };
-    }
-    let body = null;
-    try {
-      body = await response.json();
-    } catch (err) {
-      body = null;
-    }
-    if (!body || typeof body !== "object") {
-      body = { error: "The server answered " + response.status + " " + response.statusText + "." };
-    }
-    const ok = response.ok && body.success !== false;
-    if (!ok && !body.error) body.error = "The server answered " + response.status + ".";
-    return { ok: ok, status: response.status, body: body };
-  }
+function aiSettings() {
+  const tier = form.elements.tier.value;
+  const request = {
+    tier: tier === "auto" ? "auto" : Number(tier),
+    target_quality: parseFloat(form.elements.target_quality.value),
+    include_analysis: true,
+  };
+  const budget = parseFloat($("time_budget").value);
+  if (Number.isFinite(budget) && budget >= 0.05) request.time_budget = Math.min(60, budget);
+  const maxKb = parseFloat($("max_kb").value);
+  if (Number.isFinite(maxKb) && maxKb > 0) request.max_bytes = Math.max(256, Math.round(maxKb * 1024));
+  return request;
+}
 
-  async function uploadFile(file) {
-    if (uploaded.file === file && uploaded.fileId) return { ok: true, fileId: uploaded.fileId };
-    const data = new FormData();
-    data.append("file", file, file.name);
-    const answer = await callApi("/api/upload", { method: "POST", body: data });
-    if (!answer.ok) return { ok: false, error: answer.body.error };
-    uploaded = { file: file, fileId: answer.body.file_id };
-    return { ok: true, fileId: answer.body.file_id };
-  }
+function aiActive() {
+  return toggle.checked && state.ai.status !== "unavailable";
+}
 
-  function legacyPayload(fileId) {
-    const payload = { file_id: fileId };
-    CHOICE_FIELDS.forEach(function (name) {
-      payload[name] = form.elements[name].value;
-    });
-    INT_FIELDS.forEach(function (name) {
-      payload[name] = parseInt(form.elements[name].value, 10);
-    });
-    return payload;
-  }
-
-  function postJson(url, payload) {
-    return callApi(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload),
-    });
-  }
-
-  function showResult(body, ai) {
-    const meta = ai ? body.ai_metadata || {} : null;
-    // /api/convert answers "ssim"; /api/convert-ai reports it as ai_metadata.actual_ssim.
-    const ssim = typeof body.ssim === "number" ? body.ssim : meta && meta.actual_ssim;
-    inputPreview.src = previewUrl || "";
-    svgPreview.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(body.svg || "");
-    text("metric-ssim", typeof ssim === "number" ? ssim.toFixed(4) : "–");
-    text("metric-size", formatBytes(body.file_size));
-    text("metric-paths", body.path_count == null ? "–" : String(body.path_count));
-    text(
-      "metric-time",
-      typeof body.processing_time === "number" ? body.processing_time.toFixed(2) + " s" : "–"
-    );
-    if (body.conversion_id) {
-      download.href = "/api/conversions/" + encodeURIComponent(body.conversion_id) + "/svg";
-      download.hidden = false;
+/**
+ * Upload (once) and convert one file with the page's current settings; AI answers 503 when its
+ * models are missing, and then the same file is converted with the vtracer settings instead.
+ * Resolves to {ok, body, kind, request, fileId} or {ok: false, error}.
+ */
+async function convertFile(file, signal, onStage) {
+  onStage("uploading");
+  const upload = await uploadFile(file, signal);
+  if (!upload.ok) return { ok: false, error: upload.error };
+  onStage("converting");
+  if (aiActive()) {
+    const request = aiSettings();
+    const answer = await postJson(API.convertAi, { file_id: upload.fileId, ...request }, signal);
+    if (answer.status === 503 && answer.body.fallback_suggestion !== undefined) {
+      const match = /unavailable:\s*([^.]+)/.exec(answer.body.error);
+      markAiUnavailable(match ? match[1] : answer.body.error);
     } else {
-      download.hidden = true;
-    }
-    aiBox.hidden = !meta;
-    if (meta) {
-      const predicted = meta.quality_prediction;
-      text("ai-tier", meta.tier_used == null ? "–" : String(meta.tier_used));
-      text("ai-logo-type", meta.logo_type || "–");
-      text("ai-predicted", typeof predicted === "number" ? predicted.toFixed(4) : "–");
-      const params = meta.parameters || meta.parameters_used || body.parameters || null;
-      text("ai-parameters", params ? JSON.stringify(params, null, 2) : "–");
-    }
-    result.hidden = false;
-  }
-
-  async function convert(event) {
-    event.preventDefault();
-    clearError();
-    const file = chosenFile();
-    if (!file) {
-      showError("Choose an image first (or drop one on the box).");
-      fileInput.focus();
-      return;
-    }
-    const ai = engine() === "ai";
-    button.disabled = true;
-    form.setAttribute("aria-busy", "true");
-    busy.textContent = "Uploading…";
-    try {
-      const upload = await uploadFile(file);
-      if (!upload.ok) {
-        result.hidden = true;
-        showError(upload.error);
-        return;
-      }
-      busy.textContent = "Converting…";
-      const answer = ai
-        ? await postJson("/api/convert-ai", { file_id: upload.fileId, tier: tierSelect.value })
-        : await postJson("/api/convert", legacyPayload(upload.fileId));
-      if (answer.status === 404 && answer.body.error && answer.body.error.includes("file_id")) {
-        uploaded = { file: null, fileId: null }; // the stored upload is gone: send it again
-      }
-      if (!answer.ok) {
-        let message = answer.body.error;
-        if (ai && answer.status === 404 && !answer.body.error.includes("file_id")) {
-          message += " AI mode is not available yet; the manual mode still works.";
-        }
-        result.hidden = true; // the previous result no longer matches the form
-        showError(message);
-        return;
-      }
-      showResult(answer.body, ai);
-    } finally {
-      button.disabled = false;
-      form.removeAttribute("aria-busy");
-      busy.textContent = "";
+      return finish(answer, "ai", request, upload.fileId);
     }
   }
+  const request = manualSettings();
+  const answer = await postJson(API.convert, { file_id: upload.fileId, ...request }, signal);
+  return finish(answer, "manual", request, upload.fileId);
+}
 
-  // Range sliders show their value next to them.
-  INT_FIELDS.forEach(function (name) {
-    const input = form.elements[name];
-    const output = document.getElementById(name + "-value");
-    if (input && output) {
-      input.addEventListener("input", function () {
-        output.textContent = input.value;
-      });
-    }
-  });
+function finish(answer, kind, request, fileId) {
+  if (answer.status === 404 && /file_id/.test(answer.body.error)) {
+    // The stored upload is gone (retention): the next attempt sends the file again.
+    state.uploads = new WeakMap();
+  }
+  if (!answer.ok) return { ok: false, error: answer.body.error };
+  return { ok: true, body: answer.body, kind, request, fileId };
+}
 
-  ["dragenter", "dragover"].forEach(function (type) {
-    dropZone.addEventListener(type, function (event) {
-      event.preventDefault();
-      dropZone.classList.add("dragging");
-    });
-  });
-  ["dragleave", "drop"].forEach(function (type) {
-    dropZone.addEventListener(type, function (event) {
-      event.preventDefault();
-      dropZone.classList.remove("dragging");
-    });
-  });
-  dropZone.addEventListener("drop", function (event) {
-    const files = event.dataTransfer && event.dataTransfer.files;
-    if (!files || !files.length) return;
-    fileInput.files = files;
-    showChosen();
-  });
+// ---------------------------------------------------------------- AI status
 
-  fileInput.addEventListener("change", showChosen);
-  form.querySelectorAll('input[name="engine"]').forEach(function (radio) {
-    radio.addEventListener("change", syncMode);
-  });
-  form.addEventListener("submit", convert);
+async function checkAi() {
+  const started = performance.now();
+  const answer = await callApi(API.health);
+  const ms = performance.now() - started;
+  const body = answer.body;
+  const status = body.overall_status;
+  const broken = Object.entries(body.components || {}).filter(
+    ([, component]) => component.status && component.status !== "healthy"
+  );
+  const names = broken.map(([name]) => COMPONENT_NAMES[name] || name.replaceAll("_", " "));
+  const summary = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} not loaded` : "";
+  const details = broken.map(([, component]) => component.error).filter(Boolean).join(" ");
+  const tiers = (body.performance_metrics && body.performance_metrics.tiers) || {};
+  for (const [tier, figures] of Object.entries(tiers)) {
+    if (figures.count >= 3 && figures.mean_time_ms) state.ai.typical[tier] = figures.mean_time_ms / 1000;
+  }
+  if (status === "healthy") {
+    setAiStatus("healthy", "AI available", `Models loaded; checked in ${Math.round(ms)} ms.`);
+  } else if (status === "degraded") {
+    const what = summary ? capitalise(summary) + "; AI still converts." : "Some AI parts are missing.";
+    setAiStatus("degraded", "AI degraded", [what, details].filter(Boolean).join(" "));
+  } else if (answer.status === 0) {
+    setAiStatus("unknown", "AI status unknown", body.error);
+  } else {
+    markAiUnavailable(summary || body.error || "the models are not loaded", details);
+  }
+  $("ai-status").dataset.checkedMs = String(Math.round(ms));
+}
+
+function setAiStatus(status, label, reason) {
+  state.ai.status = status;
+  state.ai.reason = reason;
+  const pill = $("ai-status");
+  pill.dataset.state = status;
+  $("ai-status-text").textContent = label;
+  $("ai-status-reason").textContent = reason;
+}
+
+function markAiUnavailable(reason, details = "") {
+  const why = String(reason || "the models are not loaded").replace(/\.$/, "");
+  setAiStatus("unavailable", "AI unavailable", [capitalise(why) + ".", details].filter(Boolean).join(" "));
+  toggle.checked = false;
+  toggle.disabled = true;
+  showNotice(`AI is unavailable (${why}). Converting with the vtracer settings instead.`);
   syncMode();
-  showChosen();
-})();
+}
+
+function capitalise(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function showNotice(message) {
+  const notice = $("notice");
+  notice.textContent = message;
+  notice.hidden = !message;
+}
+
+// ---------------------------------------------------------------- mode and settings
+
+function syncMode() {
+  const ai = aiActive();
+  $("ai-options").hidden = !ai;
+  $("vtracer-options").hidden = ai;
+  // The insights describe an AI result; they never outlive the mode that made them.
+  $("insights").hidden = !(ai && state.result && state.result.kind === "ai");
+  updateTierHint();
+}
+
+function typicalSeconds(kind, request) {
+  if (kind === "manual") return TYPICAL_SECONDS.manual;
+  const tier = String(request.tier);
+  let seconds = state.ai.typical[tier] ?? TYPICAL_SECONDS[tier] ?? TYPICAL_SECONDS.auto;
+  if (tier === "3" && request.time_budget) seconds = request.time_budget + 0.5;
+  return seconds;
+}
+
+function updateTierHint() {
+  const tier = form.elements.tier.value;
+  for (const option of form.elements.tier.options) {
+    if (option.value === "auto") continue;
+    const typical = typicalSeconds("ai", { ...aiSettings(), tier: Number(option.value) });
+    option.textContent = option.textContent.replace(/~[\d.]+ s$/, `~${typical.toFixed(1)} s`);
+  }
+  const seconds = typicalSeconds("ai", aiSettings());
+  const what = {
+    auto: "Picks the cheapest tier predicted to reach your target quality.",
+    1: "Ranks every candidate with the predictor and traces the best one.",
+    2: "Traces the predictor's best two in parallel and keeps the better.",
+    3: "Measures the best four, then searches nearby settings until the time budget ends.",
+  }[tier];
+  $("tier-hint").textContent = `${what} Typically ~${seconds.toFixed(1)} s.`;
+}
+
+function applyPreset(name) {
+  const preset = PRESETS[name];
+  if (!preset) return;
+  for (const [field, value] of Object.entries(preset)) {
+    form.elements[field].value = String(value);
+    const output = $(field + "-value");
+    if (output) output.textContent = String(value);
+  }
+}
+
+// ---------------------------------------------------------------- progress
+
+const progress = {
+  timer: null,
+  start(expected) {
+    this.started = performance.now();
+    this.expected = expected;
+    $("progress").hidden = false;
+    $("cancel-button").hidden = false;
+    form.setAttribute("aria-busy", "true");
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.tick(), 100);
+    this.tick();
+  },
+  stage(text) {
+    $("progress-stage").textContent = text;
+  },
+  tick() {
+    const elapsed = (performance.now() - this.started) / 1000;
+    const share = Math.min(0.95, elapsed / this.expected);
+    const bar = $("progress-bar");
+    bar.firstElementChild.style.width = Math.round(share * 100) + "%";
+    bar.setAttribute("aria-valuenow", String(Math.round(share * 100)));
+    bar.classList.toggle("overdue", elapsed > this.expected);
+    const over = elapsed > this.expected * 1.5 ? " · taking longer than usual" : "";
+    $("progress-time").textContent = `${elapsed.toFixed(1)} s of ~${this.expected.toFixed(1)} s expected${over}`;
+  },
+  stop() {
+    clearInterval(this.timer);
+    this.timer = null;
+    $("progress").hidden = true;
+    $("cancel-button").hidden = true;
+    form.removeAttribute("aria-busy");
+  },
+};
+
+// ---------------------------------------------------------------- errors
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function clearError() {
+  $("error").textContent = "";
+  $("error").hidden = true;
+}
+
+// ---------------------------------------------------------------- choosing files
+
+async function handleFiles(fileList) {
+  const files = [...fileList].filter(Boolean);
+  if (!files.length) return;
+  if (files.length > 1) {
+    batch.run(files, aiActive() ? "AI settings" : "vtracer settings");
+    return;
+  }
+  await selectFile(files[0]);
+}
+
+async function selectFile(file) {
+  clearError();
+  const problem = checkFile(file, limits);
+  if (problem) {
+    showError(problem);
+    return;
+  }
+  let info;
+  try {
+    info = await inspectImage(file);
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  if (info.width * info.height > limits.max_pixels) {
+    URL.revokeObjectURL(info.url);
+    const side = Math.floor(Math.sqrt(limits.max_pixels));
+    showError(`${file.name} is ${info.width}×${info.height} pixels; the limit is ${side}×${side}. Export it smaller.`);
+    return;
+  }
+  if (state.input) URL.revokeObjectURL(state.input.url);
+  state.file = file;
+  state.input = info;
+  state.result = null;
+  showInput(file, info);
+  viewer.clearSvg();
+  viewer.setImages({ inputUrl: info.url, width: info.width, height: info.height });
+  $("output").hidden = true;
+  $("insights").hidden = true;
+  await convert({ scroll: true });
+}
+
+function showInput(file, info) {
+  $("input-card").hidden = false;
+  $("input-thumb").src = info.url;
+  $("input-name").textContent = file.name;
+  $("input-size").textContent = formatBytes(file.size);
+  $("input-dims").textContent = `${info.width} × ${info.height} px`;
+  $("input-alpha").textContent = info.hasAlpha ? "yes (transparent background)" : "none";
+}
+
+// ---------------------------------------------------------------- converting
+
+async function convert({ scroll = false, focus = false } = {}) {
+  if (!state.file) {
+    showError("Choose an image first: drop it on the page, paste it or use “Choose images”.");
+    return;
+  }
+  if (state.inflight) state.inflight.abort(); // a newer request replaces the one in flight
+  const controller = new AbortController();
+  state.inflight = controller;
+  clearError();
+  const kind = aiActive() ? "ai" : "manual";
+  const request = kind === "ai" ? aiSettings() : manualSettings();
+  const expected = typicalSeconds(kind, request);
+  progress.start(expected);
+  const tierText = kind === "ai" ? `AI, tier ${request.tier}` : "vtracer settings";
+  let result;
+  try {
+    result = await convertFile(state.file, controller.signal, (stage) => {
+      progress.stage(stage === "uploading" ? `Uploading ${state.file.name}…` : `Converting with ${tierText}…`);
+    });
+  } catch (error) {
+    if (error.name !== "AbortError") showError(error.message);
+    return;
+  } finally {
+    if (state.inflight === controller) {
+      state.inflight = null;
+      progress.stop();
+    }
+  }
+  if (controller.signal.aborted) return;
+  if (!result.ok) {
+    showError(result.error);
+    return;
+  }
+  showResult(result);
+  refreshHistory();
+  if (scroll) revealResult(focus);
+}
+
+function cancelConversion() {
+  if (!state.inflight) return;
+  state.inflight.abort();
+  state.inflight = null;
+  progress.stop();
+  showError("Conversion cancelled.");
+}
+
+function svgDataUrl(svg) {
+  return "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg || "");
+}
+
+/** Show a conversion: `result` is {body, kind, request} as convertFile or a reopened record give. */
+function showResult(result) {
+  const body = result.body;
+  state.result = result;
+  state.svgUrl = svgDataUrl(body.svg);
+  viewer.setImages({ svgUrl: state.svgUrl, width: state.input.width, height: state.input.height, keepView: true });
+  const meta = result.kind === "ai" ? body.ai_metadata || {} : null;
+  const ssim = typeof body.ssim === "number" ? body.ssim : meta && meta.actual_ssim;
+  const before = state.file ? state.file.size : null;
+  let size = formatBytes(body.file_size);
+  if (before) {
+    const change = Math.round((100 * (body.file_size - before)) / before);
+    size = `${formatBytes(before)} → ${size} (${change > 0 ? "+" : "−"}${Math.abs(change)} %)`;
+  }
+  $("metric-size").textContent = size;
+  $("metric-ssim").textContent = typeof ssim === "number" ? ssim.toFixed(4) : "–";
+  $("metric-paths").textContent = body.path_count == null ? "–" : String(body.path_count);
+  $("metric-time").textContent = typeof body.processing_time === "number" ? formatMs(body.processing_time * 1000) : "–";
+  const blob = new Blob([body.svg || ""], { type: "image/svg+xml" });
+  if (state.downloadUrl) URL.revokeObjectURL(state.downloadUrl);
+  state.downloadUrl = URL.createObjectURL(blob);
+  const download = $("download-svg");
+  download.href = state.downloadUrl;
+  download.download = stem(state.file ? state.file.name : body.filename) + ".svg";
+  $("output").hidden = false;
+  $("output-status").textContent = "";
+  if (meta) renderInsights(meta, body, result.request);
+  syncMode();
+}
+
+function revealResult(focus) {
+  const workspace = $("workspace");
+  const rect = workspace.getBoundingClientRect();
+  if (rect.top < 0 || rect.top > window.innerHeight * 0.5) {
+    workspace.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+  if (focus) workspace.focus({ preventScroll: true });
+}
+
+// ---------------------------------------------------------------- history and reopening
+
+async function refreshHistory() {
+  const answer = await callApi(API.conversions);
+  if (!answer.ok) return;
+  const records = (answer.body.results || []).slice(0, 12);
+  renderHistory($("history-list"), $("history-empty"), records, reopen);
+}
+
+/** Load a stored conversion into the compare view, with its settings in the controls. */
+async function reopen(record, localFile = null) {
+  clearError();
+  const answer = await callApi(`${API.conversions}${encodeURIComponent(record.conversion_id)}/`);
+  if (!answer.ok) {
+    showError(answer.body.error);
+    return;
+  }
+  const full = answer.body;
+  let file = localFile;
+  if (!file) {
+    const stored = await recallInput(full.file_id);
+    if (stored) file = new File([stored.blob], stored.name, { type: stored.type || stored.blob.type });
+  }
+  if (file) {
+    const info = await inspectImage(file).catch(() => null);
+    if (info) {
+      if (state.input) URL.revokeObjectURL(state.input.url);
+      state.file = file;
+      state.input = info;
+      state.uploads.set(file, full.file_id);
+      showInput(file, info);
+      viewer.setImages({ inputUrl: info.url, width: info.width, height: info.height });
+    }
+  } else {
+    // Made in another browser: only the SVG is here. Size the view from the SVG itself.
+    const probe = new Image();
+    probe.src = svgDataUrl(full.svg);
+    await probe.decode().catch(() => null);
+    state.file = null;
+    state.input = { url: "", width: probe.naturalWidth || 512, height: probe.naturalHeight || 512 };
+    viewer.setImages({ inputUrl: "", width: state.input.width, height: state.input.height });
+    $("input-card").hidden = true;
+    showNotice(`The input of ${full.filename} is not stored in this browser; only its SVG is shown.`);
+  }
+  const kind = full.kind === "ai" ? "ai" : "manual";
+  if (kind === "manual") {
+    toggle.checked = false;
+    for (const [name, value] of Object.entries(full.parameters || {})) {
+      if (form.elements[name]) form.elements[name].value = String(value);
+      const output = $(name + "-value");
+      if (output) output.textContent = String(value);
+    }
+    $("preset").value = "";
+  } else if (!toggle.disabled) {
+    toggle.checked = true;
+    form.elements.tier.value = String(full.requested_tier ?? full.tier ?? "auto");
+    if (full.request && typeof full.request.target_quality === "number") {
+      form.elements.target_quality.value = String(full.request.target_quality);
+      $("target_quality-value").textContent = full.request.target_quality.toFixed(2);
+    }
+  }
+  const body = {
+    svg: full.svg,
+    ssim: full.ssim,
+    file_size: full.svg_bytes,
+    path_count: full.path_count,
+    processing_time: full.total_ms / 1000,
+    conversion_id: full.conversion_id,
+    filename: full.filename,
+    ai_metadata: kind === "ai" ? metadataFromRecord(full) : undefined,
+  };
+  showResult({ body, kind, request: full.request || {} });
+  revealResult(true);
+}
+
+// ---------------------------------------------------------------- batch
+
+const batch = new BatchView($("batch"), {
+  limits,
+  api: {
+    convertOne: (file, signal, onStage) => convertFile(file, signal, onStage).catch((error) => ({ ok: false, error: error.message })),
+    startServerBatch(files, signal) {
+      const data = new FormData();
+      for (const file of files) data.append("files", file, file.name);
+      const ai = aiActive();
+      const settings = ai ? aiSettings() : manualSettings();
+      delete settings.include_analysis;
+      data.append("converter", ai ? "ai" : "vtracer");
+      for (const [name, value] of Object.entries(settings)) data.append(name, String(value));
+      return callApi(API.batches, { method: "POST", body: data, signal });
+    },
+    pollServerBatch: (url, signal) => callApi(url, { signal }),
+    cancelServerBatch: (url) => callApi(url, { method: "POST" }),
+  },
+  onFinished: () => refreshHistory(),
+  onOpen(item) {
+    if (item.result) {
+      reopenBatchItem(item);
+    } else {
+      reopen({ conversion_id: item.conversionId }, item.file);
+    }
+  },
+});
+
+async function reopenBatchItem(item) {
+  const info = await inspectImage(item.file);
+  if (state.input) URL.revokeObjectURL(state.input.url);
+  state.file = item.file;
+  state.input = info;
+  showInput(item.file, info);
+  viewer.setImages({ inputUrl: info.url, width: info.width, height: info.height });
+  showResult({ body: item.result, kind: item.result.ai_metadata ? "ai" : "manual", request: {} });
+  revealResult(true);
+  refreshHistory();
+}
+
+// ---------------------------------------------------------------- wiring
+
+let reconvertTimer = null;
+function reconvertSoon(delay) {
+  if (!state.file) return;
+  clearTimeout(reconvertTimer);
+  reconvertTimer = setTimeout(() => convert(), delay);
+}
+
+for (const name of [...MANUAL_FIELDS.int, ...MANUAL_FIELDS.float, "target_quality"]) {
+  const input = form.elements[name];
+  const output = $(name + "-value");
+  input.addEventListener("input", () => {
+    if (output) output.textContent = name === "target_quality" ? Number(input.value).toFixed(2) : input.value;
+  });
+}
+$("vtracer-options").addEventListener("input", (event) => {
+  if (event.target.id === "preset") return;
+  $("preset").value = "";
+  reconvertSoon(350);
+});
+$("preset").addEventListener("change", (event) => {
+  applyPreset(event.target.value);
+  reconvertSoon(0);
+});
+$("ai-options").addEventListener("change", () => {
+  updateTierHint();
+  reconvertSoon(400);
+});
+toggle.addEventListener("change", () => {
+  syncMode();
+  reconvertSoon(150);
+});
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  convert({ scroll: true, focus: true });
+});
+$("cancel-button").addEventListener("click", cancelConversion);
+
+const fileInput = $("file");
+fileInput.addEventListener("change", () => {
+  handleFiles(fileInput.files);
+  fileInput.value = ""; // choosing the same file again converts it again
+});
+
+// Files may be dropped anywhere on the page; the drop zone shows where.
+const dropZone = $("drop-zone");
+let dragDepth = 0;
+window.addEventListener("dragenter", (event) => {
+  if (!event.dataTransfer || ![...event.dataTransfer.types].includes("Files")) return;
+  dragDepth++;
+  dropZone.classList.add("dragging");
+});
+window.addEventListener("dragleave", () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) dropZone.classList.remove("dragging");
+});
+window.addEventListener("dragover", (event) => event.preventDefault());
+window.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dragDepth = 0;
+  dropZone.classList.remove("dragging");
+  if (event.dataTransfer && event.dataTransfer.files.length) handleFiles(event.dataTransfer.files);
+});
+document.addEventListener("paste", (event) => {
+  const items = event.clipboardData ? [...event.clipboardData.items] : [];
+  const files = items.filter((item) => item.kind === "file").map((item) => item.getAsFile());
+  if (!files.length) return;
+  event.preventDefault();
+  const named = files.map((file) =>
+    file.name && file.name !== "image.png" ? file : new File([file], `pasted-${Date.now()}.${(file.type.split("/")[1] || "png").replace("jpeg", "jpg")}`, { type: file.type })
+  );
+  handleFiles(named);
+});
+
+// Compare view controls.
+for (const radio of form.ownerDocument.querySelectorAll('input[name="view"]')) {
+  radio.addEventListener("change", () => viewer.setView(radio.value));
+}
+for (const radio of document.querySelectorAll('input[name="bg"]')) {
+  radio.addEventListener("change", () => viewer.setBackground(radio.value, $("bg-color").value));
+}
+$("bg-color").addEventListener("input", (event) => {
+  document.querySelector('input[name="bg"][value="custom"]').checked = true;
+  viewer.setBackground("custom", event.target.value);
+});
+$("split").addEventListener("input", (event) => viewer.setSplit(event.target.value));
+$("show-diff").addEventListener("change", (event) => viewer.setDiff(event.target.checked));
+$("zoom-in").addEventListener("click", () => viewer.zoomIn());
+$("zoom-out").addEventListener("click", () => viewer.zoomOut());
+$("zoom-fit").addEventListener("click", () => viewer.fit());
+$("zoom-100").addEventListener("click", () => viewer.actualSize());
+
+// Output.
+$("copy-svg").addEventListener("click", async () => {
+  if (!state.result) return;
+  const svg = state.result.body.svg;
+  const ok = await copyText(svg);
+  $("output-status").textContent = ok ? `Copied ${formatBytes(new Blob([svg]).size)} of SVG code.` : "Copying was refused by the browser.";
+});
+$("export-png").addEventListener("click", async () => {
+  if (!state.result) return;
+  const width = Math.min(8192, Math.max(16, parseInt($("png-width").value, 10) || 1024));
+  try {
+    const blob = await svgToPng(state.svgUrl, state.input.width / state.input.height, width);
+    saveBlob(blob, `${stem(state.file ? state.file.name : state.result.body.filename)}-${width}.png`);
+    $("output-status").textContent = `PNG exported at ${width} px wide (${formatBytes(blob.size)}).`;
+  } catch (error) {
+    $("output-status").textContent = error.message;
+  }
+});
+$("history-refresh").addEventListener("click", refreshHistory);
+
+applyPreset("logo");
+syncMode();
+checkAi().then(updateTierHint);
+refreshHistory();
+document.body.dataset.ready = "true";

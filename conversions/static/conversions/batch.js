@@ -10,13 +10,16 @@ export class BatchView {
   /**
    * `api` offers: convertOne(file, signal, onStage) → {ok, body, error},
    * startServerBatch(files, signal) → {status, body} (status 404/405 when there is no batch API),
-   * pollServerBatch(url, signal) → {ok, body}; `onOpen(item)` shows a finished item.
+   * pollServerBatch(url, signal) → {ok, body}, cancelServerBatch(url); `onOpen(item)` shows a
+   * finished item, `onFinished()` runs when a batch ends.
    */
-  constructor(root, { api, limits, onOpen }) {
+  constructor(root, { api, limits, onOpen, onFinished }) {
     this.root = root;
     this.api = api;
     this.limits = limits;
     this.onOpen = onOpen;
+    this.onFinished = onFinished || (() => {});
+    this.cancelUrl = null;
     this.list = root.querySelector("#batch-list");
     this.summary = root.querySelector("#batch-summary");
     this.bar = root.querySelector("#batch-bar");
@@ -57,6 +60,7 @@ export class BatchView {
       this.controller = null;
     }
     this.summarise(label);
+    this.onFinished();
   }
 
   async runOnServer(items, controller, label) {
@@ -73,14 +77,23 @@ export class BatchView {
       this.serverApi = false; // no batch API on this server: convert in the page
       return false;
     }
+    if (answer.status === 503 || answer.status === 429) return false; // busy or no AI: one by one
     if (!answer.ok) {
       for (const item of items) this.update(item, { status: "failed", error: answer.body.error });
       return true;
     }
     this.serverApi = true;
     const body = answer.body;
+    for (const refusal of body.refused || []) {
+      const item = items.find((candidate) => candidate.file.name === refusal.name && !candidate.matched);
+      if (item) {
+        item.matched = true;
+        this.update(item, { status: "refused", error: refusal.reason });
+      }
+    }
     this.zip.href = body.download_url || `/api/batches/${encodeURIComponent(body.batch_id)}/download`;
     const statusUrl = body.status_url || `/api/batches/${encodeURIComponent(body.batch_id)}`;
+    this.cancelUrl = statusUrl.replace(/\/?$/, "/cancel");
     const started = performance.now();
     while (!controller.signal.aborted) {
       const poll = await this.api.pollServerBatch(statusUrl, controller.signal).catch(() => null);
@@ -100,19 +113,26 @@ export class BatchView {
   }
 
   applyServerItems(items, serverItems) {
+    const open = items.filter((item) => item.status !== "refused");
     serverItems.forEach((remote, index) => {
-      const name = remote.filename || remote.name || remote.original_name;
-      const item = items.find((candidate) => candidate.file.name === name && !candidate.matched) || items[index];
+      const name = remote.name || remote.filename || remote.original_name;
+      const key = remote.item_id || name + "#" + index;
+      const item =
+        open.find((candidate) => candidate.remoteKey === key) ||
+        open.find((candidate) => !candidate.remoteKey && candidate.file.name === name) ||
+        open.find((candidate) => !candidate.remoteKey);
       if (!item) return;
+      item.remoteKey = key;
       const status = normaliseStatus(remote.status);
-      if (ITEM_DONE.has(status)) item.matched = true;
       this.update(item, {
         status,
         error: remote.error || "",
         conversionId: remote.conversion_id || remote.conversion || null,
         ssim: remote.ssim,
-        bytes: remote.svg_bytes ?? remote.bytes ?? remote.file_size,
-        seconds: remote.processing_time ?? (remote.total_ms ? remote.total_ms / 1000 : null),
+        bytes: remote.bytes ?? remote.svg_bytes ?? remote.file_size,
+        seconds: remote.time ?? remote.processing_time ?? null,
+        tier: remote.tier ?? null,
+        thumbnail: remote.svg_url || null,
       });
     });
   }
@@ -135,6 +155,7 @@ export class BatchView {
           bytes: body.file_size,
           seconds: body.processing_time,
           tier: body.ai_metadata ? body.ai_metadata.tier_used : null,
+          thumbnail: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(body.svg),
           result: body,
         });
       } else {
@@ -171,6 +192,8 @@ export class BatchView {
     if (!this.controller) return;
     this.controller.abort();
     this.controller = null;
+    if (this.cancelUrl) this.api.cancelServerBatch(this.cancelUrl);
+    this.cancelUrl = null;
     for (const item of this.items) {
       if (!ITEM_DONE.has(item.status)) this.update(item, { status: "cancelled" });
     }
@@ -191,6 +214,12 @@ export class BatchView {
   addItem(file, index) {
     const row = document.createElement("li");
     row.className = "batch-item";
+    const thumb = document.createElement("img");
+    thumb.className = "thumb";
+    thumb.alt = "";
+    thumb.width = 32;
+    thumb.height = 32;
+    thumb.hidden = true;
     const name = document.createElement("span");
     name.className = "name";
     name.textContent = file.name;
@@ -209,8 +238,8 @@ export class BatchView {
     open.textContent = "Open";
     open.hidden = true;
     open.setAttribute("aria-label", `Open ${file.name} in the compare view`);
-    row.append(name, bar, status, open);
-    const item = { file, index, row, bar, statusText: status, open, status: "queued" };
+    row.append(thumb, name, bar, status, open);
+    const item = { file, index, row, thumb, bar, statusText: status, open, status: "queued" };
     open.addEventListener("click", () => this.onOpen(item));
     this.update(item, { status: "queued" });
     return item;
@@ -242,6 +271,10 @@ export class BatchView {
     }
     item.statusText.textContent = text || item.status;
     item.open.hidden = item.status !== "done" || !item.conversionId;
+    if (item.thumbnail && item.thumb.getAttribute("src") !== item.thumbnail) {
+      item.thumb.src = item.thumbnail;
+      item.thumb.hidden = false;
+    }
   }
 
   summarise(label) {

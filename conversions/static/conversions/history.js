@@ -113,7 +113,6 @@ export function renderHistory(list, empty, records, onOpen) {
     when.dateTime = record.created_at;
     when.textContent = ago(record.created_at);
     button.append(thumb, name, meta, when);
-    button.setAttribute("aria-label", `Open ${record.filename}: ${describe(record)}, ${ago(record.created_at)}`);
     button.disabled = record.status !== "succeeded";
     button.addEventListener("click", () => onOpen(record));
     item.append(button);

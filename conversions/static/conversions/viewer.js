@@ -40,11 +40,17 @@ export class CompareViewer {
     const sizeChanged = width !== this.width || height !== this.height;
     this.width = width;
     this.height = height;
-    if (inputUrl !== undefined) this.inputImage.src = inputUrl || "";
-    this.inputImage.hidden = !inputUrl;
-    if (svgUrl !== undefined) this.svgImage.src = svgUrl || "";
+    if (inputUrl !== undefined) {
+      if (inputUrl) this.inputImage.src = inputUrl;
+      else this.inputImage.removeAttribute("src");
+    }
+    if (svgUrl !== undefined) {
+      if (svgUrl) this.svgImage.src = svgUrl;
+      else this.svgImage.removeAttribute("src");
+    }
+    this.inputImage.hidden = !this.inputImage.getAttribute("src");
     this.svgImage.hidden = !this.svgImage.getAttribute("src");
-    this.root.dataset.empty = inputUrl || svgUrl ? "false" : "true";
+    this.root.dataset.empty = this.inputImage.hidden && this.svgImage.hidden ? "true" : "false";
     this.diffKey = "";
     if (sizeChanged || !keepView || this.fitted) this.fit();
     else this.apply();

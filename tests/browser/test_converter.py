@@ -1,0 +1,178 @@
+"""The converter page in Chromium: choosing files, AI and manual conversions, what the user sees."""
+
+from __future__ import annotations
+
+import time
+
+from tests.browser.conftest import MOBILE, screenshot
+from tests.browser.pages import (
+    GRADIENT,
+    SIMPLE,
+    TEXT,
+    choose,
+    drop,
+    drop_generated,
+    image_rendered,
+    paste,
+    use_manual,
+    wait_for_result,
+)
+
+
+def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
+    page = open_page(live_url)
+
+    assert page.locator("#ai-toggle").is_checked()
+    assert page.locator("#ai-status-text").inner_text() == "AI available"
+    page.locator("#ai-status").hover()
+    assert "Models loaded" in page.locator("#ai-status-reason").inner_text()
+    assert page.locator("#ai-options").is_visible()
+    assert not page.locator("#vtracer-options").is_visible()
+
+    page.select_option("#tier", "1")
+    choose(page, GRADIENT)
+    # The input preview appears before the conversion ends.
+    page.wait_for_selector("#input-card:not([hidden])")
+    assert page.locator("#input-dims").inner_text() == "512 × 512 px"
+    assert page.locator("#input-alpha").inner_text().startswith("yes")
+    assert image_rendered(page, "#input-thumb")
+
+    wait_for_result(page)
+    assert image_rendered(page, "#input-preview")
+    insights = page.locator("#insights")
+    assert insights.is_visible()
+    assert page.locator("#ai-tier").inner_text() == "Tier 1"
+    assert page.locator("#ai-logo-type").inner_text().startswith("gradient")
+    assert "→" in page.locator("#ai-ssim").inner_text()
+    legend = page.locator("#ai-timeline-legend").inner_text()
+    for stage in ("Decode", "Features", "Prediction", "Trace", "Measure"):
+        assert stage in legend
+    ssim = float(page.locator("#metric-ssim").inner_text())
+    assert 0.9 < ssim <= 1.0
+    assert "→" in page.locator("#metric-size").inner_text()  # input size → SVG size
+    screenshot(page, "ai-result")
+
+
+def test_manual_mode_hides_ai_panel_and_reconverts_when_a_slider_moves(live_url, open_page):
+    page = open_page(live_url)
+    page.select_option("#tier", "1")
+    choose(page, SIMPLE)
+    wait_for_result(page)
+    assert page.locator("#insights").is_visible()
+
+    with page.expect_response(lambda r: r.url.endswith("/api/convert")) as first:
+        started = time.perf_counter()
+        page.locator("label.switch").click()
+        page.wait_for_selector("#vtracer-options:not([hidden])")
+        flip_ms = (time.perf_counter() - started) * 1000
+        print(f"AI toggle flipped in {flip_ms:.0f} ms (including Playwright's round trips)")
+        # The AI panel of the earlier run must not survive into manual mode.
+        assert not page.locator("#insights").is_visible()
+        assert not page.locator("#ai-options").is_visible()
+    assert first.value.ok
+    wait_for_result(page)
+    assert not page.locator("#insights").is_visible()
+
+    # All 11 vtracer parameters are on the page.
+    for name in (
+        "colormode",
+        "hierarchical",
+        "mode",
+        "filter_speckle",
+        "color_precision",
+        "layer_difference",
+        "corner_threshold",
+        "length_threshold",
+        "max_iterations",
+        "splice_threshold",
+        "path_precision",
+    ):
+        assert page.locator(f"#{name}").count() == 1, name
+
+    # Moving a slider twice quickly sends one conversion with the final value.
+    requests = []
+    page.on(
+        "request",
+        lambda r: requests.append(r.post_data_json) if r.url.endswith("/api/convert") else None,
+    )
+    with page.expect_response(lambda r: r.url.endswith("/api/convert")) as answer:
+        page.locator("#path_precision").focus()
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowLeft")
+        assert page.locator("#path_precision-value").inner_text() == "0"
+        assert page.locator("#preset").input_value() == ""  # now custom
+    assert answer.value.ok
+    assert [r["path_precision"] for r in requests] == [0]
+    wait_for_result(page)
+
+    # A preset sets every control and converts.
+    with page.expect_response(lambda r: r.url.endswith("/api/convert")) as answer:
+        page.select_option("#preset", "bw")
+    assert answer.value.request.post_data_json["colormode"] == "binary"
+    wait_for_result(page)
+    page.wait_for_function("document.querySelector('#metric-ssim').textContent !== '–'")
+    screenshot(page, "manual-bw")
+
+
+def test_drop_and_paste_choose_the_image(live_url, open_page):
+    page = open_page(live_url)
+    use_manual(page)
+
+    drop(page, TEXT)
+    wait_for_result(page)
+    assert page.locator("#input-name").inner_text() == TEXT.name
+
+    with page.expect_response(lambda r: r.url.endswith("/api/convert")):
+        paste(page, SIMPLE)
+    wait_for_result(page)
+    name = page.locator("#input-name").inner_text()
+    assert name.startswith("pasted-")
+    assert name.endswith(".png")
+    assert image_rendered(page, "#input-preview")
+
+
+def test_files_the_server_would_refuse_are_refused_before_uploading(live_url, open_page):
+    page = open_page(live_url)
+    uploads = []
+    page.on("request", lambda r: uploads.append(r) if r.url.endswith("/api/upload") else None)
+
+    drop_generated(page, "huge.png", 75 * 1024 * 1024, "image/png")
+    error = page.locator("#error")
+    error.wait_for()
+    assert "huge.png is 75.0 MB; the limit is 10.0 MB" in error.inner_text()
+
+    drop_generated(page, "notes.txt", 120, "text/plain")
+    assert "notes.txt is text/plain, not an image" in error.inner_text()
+    assert not error.inner_text().startswith("file:")
+    assert uploads == []
+
+
+def test_mobile_width_scrolls_to_the_result(live_url, open_page):
+    page = open_page(live_url, viewport=MOBILE, is_mobile=True, has_touch=True)
+    use_manual(page)
+    choose(page, SIMPLE)
+    wait_for_result(page)
+    page.wait_for_timeout(600)  # the smooth scroll
+    top = page.evaluate("document.getElementById('workspace').getBoundingClientRect().top")
+    assert -5 <= top < MOBILE["height"] / 2, f"the result is at {top}px, not in view"
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= MOBILE["width"], f"the page is {width}px wide at 375px"
+    assert image_rendered(page, "#svg-preview")
+    assert image_rendered(page, "#input-preview")
+    screenshot(page, "mobile-result")
+
+
+def test_progress_counts_time_and_cancel_stops_waiting(live_url, open_page):
+    page = open_page(live_url)
+    page.select_option("#tier", "3")
+    page.fill("#time_budget", "1")
+    choose(page, GRADIENT)
+    page.wait_for_selector("#progress:not([hidden])")
+    page.wait_for_function(
+        "document.querySelector('#progress-stage').textContent.includes('tier 3')"
+    )
+    assert "1.5 s expected" in page.locator("#progress-time").inner_text()
+    page.click("#cancel-button")
+    assert page.locator("#progress").is_hidden()
+    assert page.locator("#error").inner_text() == "Conversion cancelled."
+    assert page.locator("#output").is_hidden()
