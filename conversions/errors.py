@@ -9,12 +9,81 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
-from rest_framework import status
+from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An error with a status, a message and extra top-level fields for the body."""
+
+    def __init__(self, detail: str, *, status_code: int, extra: dict[str, Any] | None = None):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.extra = extra or {}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+def request_limit_message(exc: Exception) -> tuple[str, int] | None:
+    """Return (message, status) for Django's request limits and refusals, else None."""
+    if isinstance(exc, RequestDataTooBig):
+        return (
+            f"The request body is too large: the limit is {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
+            "bytes outside files. Send the image as a multipart file to POST /api/upload.",
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields; "
+            "send only the documented options.",
+            status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; "
+            "send one file per upload.",
+            status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DisallowedHost):
+        return (
+            "The Host header names no site served here; call the API at its own address.",
+            status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return "The request was refused as malformed.", status.HTTP_400_BAD_REQUEST
+    if isinstance(exc, RecursionError):
+        return (
+            "The request nests too deeply; send a flat JSON object of the documented options.",
+            status.HTTP_400_BAD_REQUEST,
+        )
+    return None
+
+
+def _translate(exc: Exception) -> Exception:
+    """Return Django's and Python's request-shaped errors as DRF exceptions with our messages."""
+    found = request_limit_message(exc)
+    if found is None:
+        return exc
+    message, code = found
+    if code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return PayloadTooLarge(message)
+    return exceptions.ParseError(message)
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -33,6 +102,7 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Return every API error as {"success": false, "error": ..., "errors": ...}."""
+    exc = _translate(exc)
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled error in %s", context.get("view"))
@@ -60,6 +130,15 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
         {"success": False, "error": f"No such endpoint: {request.path}. See /api/docs/."},
         status=404,
     )
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Return a 400 outside DRF views (a bad Host header, ...): JSON under /api/, else HTML."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    found = request_limit_message(exception) if exception is not None else None
+    message, code = found or ("The request was refused as malformed.", 400)
+    return JsonResponse({"success": False, "error": message}, status=code)
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:

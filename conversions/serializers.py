@@ -7,7 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from conversions.models import Conversion, Upload
@@ -287,3 +288,224 @@ class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
             "invalid": "must be a whole number of bytes, at least 256.",
         },
     )
+
+
+# -- responses ---------------------------------------------------------------------------------
+# Bodies the API answers with. Conversions go through these serializers; the health and report
+# bodies are built by conversions.health and conversions.reports, and these describe them.
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: one sentence in `error`; each field's messages in `errors` when a field is
+    at fault (400)."""
+
+    success = serializers.BooleanField(help_text="Always false.")
+    error = serializers.CharField(help_text="What is wrong and how to fix it.")
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Per field (or dotted path): a list of messages.",
+    )
+
+
+class UnavailableErrorSerializer(ErrorSerializer):
+    """503: the server cannot convert now (busy, or the AI models are not loaded)."""
+
+    fallback_suggestion = serializers.CharField(
+        required=False, help_text="What to call instead while the AI models are not loaded."
+    )
+
+
+class ConversionFailedSerializer(serializers.Serializer):
+    """422: the image could not be converted; the failed conversion is stored too."""
+
+    success = serializers.BooleanField(source="succeeded", help_text="Always false.")
+    error = serializers.CharField()
+    conversion_id = serializers.UUIDField(source="id")
+
+
+ERROR_DESCRIPTIONS = {
+    400: (ErrorSerializer, "Malformed request or an invalid option; `errors` names the field."),
+    401: (ErrorSerializer, "Credentials required (SVGAI_REQUIRE_AUTH) or invalid."),
+    403: (ErrorSerializer, "Not allowed: another client's record, or a cross-site request."),
+    404: (ErrorSerializer, "No such file, record or page."),
+    413: (ErrorSerializer, "Too large: the request body, or the image for this tier."),
+    415: (ErrorSerializer, "Unsupported Content-Type."),
+    422: (ConversionFailedSerializer, "The image could not be converted (stored as failed)."),
+    429: (ErrorSerializer, "Too many requests or over the upload quota; see Retry-After."),
+    503: (UnavailableErrorSerializer, "Busy (see Retry-After) or the AI models are not loaded."),
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Return the documented error bodies for these HTTP status codes."""
+    return {
+        code: OpenApiResponse(ERROR_DESCRIPTIONS[code][0], description=ERROR_DESCRIPTIONS[code][1])
+        for code in codes
+    }
+
+
+class ConvertResponseSerializer(serializers.Serializer):
+    """200 of /api/convert: the SVG and its measurements."""
+
+    success = serializers.BooleanField(source="succeeded", help_text="Always true.")
+    svg = serializers.CharField(help_text="The sanitised SVG markup.")
+    ssim = serializers.FloatField(help_text="Colour SSIM of the SVG against the input, 0–1.")
+    processing_time = serializers.SerializerMethodField(help_text="Seconds, server side.")
+    file_size = serializers.IntegerField(source="svg_bytes", help_text="Bytes of `svg`.")
+    path_count = serializers.IntegerField()
+    conversion_id = serializers.UUIDField(source="id")
+
+    @extend_schema_field(OpenApiTypes.DOUBLE)
+    def get_processing_time(self, conversion: Conversion) -> float:
+        return round((conversion.total_ms or 0.0) / 1000, 4)
+
+
+class RoutingSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why this tier was used.")
+    estimates = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text='Per tier ("1", "2", "3"): predicted quality, time and bytes.',
+    )
+
+
+class AttemptSerializer(serializers.Serializer):
+    candidate = serializers.DictField(child=serializers.JSONField())
+    proxy = serializers.FloatField(allow_null=True)
+    ssim = serializers.FloatField(allow_null=True)
+    svg_bytes = serializers.IntegerField(allow_null=True)
+
+
+class AnalysisSerializer(serializers.Serializer):
+    """The image features the models saw and every candidate traced (from the record)."""
+
+    features = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    attempts = AttemptSerializer(many=True)
+
+    def to_representation(self, conversion: Conversion) -> dict[str, Any]:
+        return {
+            "features": conversion.features,
+            "attempts": conversion.routing.get("attempts", []),
+        }
+
+
+class AIMetadataSerializer(serializers.Serializer):
+    """What the AI decided and measured for one conversion."""
+
+    tier_used = serializers.IntegerField(source="tier")
+    tier_requested = serializers.CharField(source="requested_tier", help_text='"auto" or "1"–"3".')
+    routing = serializers.SerializerMethodField()
+    quality_prediction = serializers.FloatField(source="predicted_ssim", allow_null=True)
+    predicted = serializers.DictField(
+        source="prediction",
+        child=serializers.FloatField(allow_null=True),
+        help_text="Every predicted quantity: ssim, fidelity, bytes, time_ms.",
+    )
+    actual_ssim = serializers.FloatField(source="ssim")
+    logo_type = serializers.SerializerMethodField()
+    confidence = serializers.FloatField(source="logo_type_confidence", allow_null=True)
+    parameters = serializers.DictField(
+        child=serializers.JSONField(), help_text="The vtracer parameters used."
+    )
+    preparation = serializers.DictField(
+        child=serializers.JSONField(), help_text="Upscale, palette snapping and the candidate."
+    )
+    model_versions = serializers.DictField(child=serializers.CharField())
+    fallback_used = serializers.BooleanField()
+    problems = serializers.SerializerMethodField()
+    timings = serializers.SerializerMethodField()
+    analysis = AnalysisSerializer(
+        source="*",
+        required=False,
+        help_text="Only with include_analysis (the default): features and every attempt.",
+    )
+
+    @extend_schema_field(RoutingSerializer)
+    def get_routing(self, conversion: Conversion) -> dict[str, Any]:
+        routing = conversion.routing
+        return {"reason": routing.get("reason", ""), "estimates": routing.get("estimates", {})}
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_logo_type(self, conversion: Conversion) -> str | None:
+        return conversion.logo_type or None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_problems(self, conversion: Conversion) -> list[str]:
+        return conversion.routing.get("problems", [])
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
+    def get_timings(self, conversion: Conversion) -> dict[str, float]:
+        timings = {k: round(v, 1) for k, v in conversion.timings.items() if v is not None}
+        return {**timings, "total": round(conversion.total_ms or 0.0, 1)}
+
+    def to_representation(self, instance: Conversion) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not self.context.get("include_analysis", True):
+            del data["analysis"]
+        return data
+
+
+class AIConvertResponseSerializer(ConvertResponseSerializer):
+    """200 of /api/convert-ai: the SVG, its measurements and what the AI decided."""
+
+    ai_metadata = AIMetadataSerializer(source="*")
+
+
+class ModelEntrySerializer(serializers.Serializer):
+    version = serializers.CharField(allow_null=True)
+    kind = serializers.CharField()
+    sha256 = serializers.CharField(allow_null=True)
+    loaded = serializers.BooleanField()
+    load_time_ms = serializers.FloatField()
+    error = serializers.CharField(allow_null=True)
+    metrics = serializers.DictField(child=serializers.JSONField())
+    trained_on = serializers.DictField(child=serializers.JSONField())
+
+
+class ModelStatusSerializer(serializers.Serializer):
+    """/api/model-status (503 with the same body while a model is missing)."""
+
+    models_available = serializers.BooleanField()
+    models = serializers.DictField(child=ModelEntrySerializer())
+    memory_report = serializers.DictField(child=serializers.JSONField())
+    cache_stats = serializers.DictField(child=serializers.IntegerField())
+
+
+class AIHealthSerializer(serializers.Serializer):
+    """/api/ai-health (503 with the same body when AI conversion cannot run)."""
+
+    overall_status = serializers.CharField(help_text="healthy, degraded, unhealthy or error.")
+    components = serializers.DictField(child=serializers.DictField(child=serializers.JSONField()))
+    performance_metrics = serializers.DictField(child=serializers.JSONField())
+    recommendations = serializers.ListField(child=serializers.CharField())
+    timestamp = serializers.DateTimeField()
+
+
+class QualityRowSerializer(serializers.Serializer):
+    tier = serializers.IntegerField(allow_null=True)
+    logo_type = serializers.CharField()
+    count = serializers.IntegerField()
+    mean_predicted_ssim = serializers.FloatField(allow_null=True)
+    mean_measured_ssim = serializers.FloatField(allow_null=True)
+    prediction_mae = serializers.FloatField(allow_null=True)
+    mean_time_ms = serializers.FloatField(allow_null=True)
+    mean_bytes = serializers.FloatField(allow_null=True)
+    with_legacy = serializers.IntegerField()
+    mean_ssim_gain_vs_legacy = serializers.FloatField(allow_null=True)
+
+
+class LegacyQualitySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean_measured_ssim = serializers.FloatField(allow_null=True)
+    mean_time_ms = serializers.FloatField(allow_null=True)
+    mean_bytes = serializers.FloatField(allow_null=True)
+
+
+class QualityReportSerializer(serializers.Serializer):
+    """/api/reports/quality: AI quality per tier and logo type, legacy baselines, failures."""
+
+    success = serializers.BooleanField()
+    since = serializers.DateTimeField(allow_null=True)
+    ai = QualityRowSerializer(many=True)
+    legacy = LegacyQualitySerializer()
+    failures = serializers.DictField(child=serializers.IntegerField(), help_text="Per kind.")

@@ -38,7 +38,29 @@ ALLOWED_ATTRIBUTES = frozenset(
         "visibility",
     }
 )  # fmt: skip
-_UNSAFE_VALUE = re.compile(r"javascript:|expression\(|@import|url\(\s*['\"]?(?!#)", re.I)
+# A backslash starts a CSS escape (`\75 rl(` is `url(`) and no value we keep needs one;
+# image-set() and friends load images like url() does.
+_UNSAFE_VALUE = re.compile(
+    r"javascript:|expression\(|@import|\\|(?:image-set|image|cross-fade|element|src)\s*\("
+    r"|url\(\s*['\"]?(?!#)",
+    re.I,
+)
+# `style` keeps only the presentation properties our output and vtracer's use, each with a
+# plain value: a colour, a number or keyword list, rgb()/rgba(), or url(#id) in this document.
+STYLE_PROPERTIES = frozenset(
+    {
+        "fill", "fill-opacity", "fill-rule", "clip-rule", "opacity", "stroke", "stroke-width",
+        "stroke-opacity", "stroke-linecap", "stroke-linejoin", "stroke-miterlimit",
+        "stroke-dasharray", "stroke-dashoffset", "stop-color", "stop-opacity", "display",
+        "visibility", "clip-path", "mask",
+    }
+)  # fmt: skip
+_STYLE_VALUE = re.compile(
+    r"[#\w.%+\-]+(?:[\s,]+[#\w.%+\-]+)*"  # #fff, 0.5, nonzero, 1 2 3, red
+    r"|rgba?\(\s*[\d.%]+(?:\s*,\s*[\d.%]+){2,3}\s*\)"  # rgb(1, 2, 3), rgba(1, 2, 3, .5)
+    r"|url\(\s*#[\w.\-]+\s*\)",  # url(#paint)
+    re.ASCII,
+)
 _TRANSLATE = re.compile(r"^\s*translate\(\s*(-?[\d.]+)(?:[\s,]+(-?[\d.]+))?\s*\)\s*$")
 
 
@@ -117,8 +139,27 @@ def _allowed_attributes(element: Element) -> dict[str, str]:
             continue
         if name == "href" and not value.startswith("#"):
             continue  # external references could fetch or leak; only in-document ones stay
+        if name == "style":
+            value = clean_style(value)
+            if not value:
+                continue
         attrs[name] = value
     return attrs
+
+
+def clean_style(style: str) -> str:
+    """Return the declarations of a `style` value that are allowed, as `name:value;...`.
+
+    Values are matched whole against plain forms, never searched for bad words: CSS escapes,
+    comments and functions other than rgb() and url(#id) cannot pass.
+    """
+    kept = []
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if colon and name in STYLE_PROPERTIES and _STYLE_VALUE.fullmatch(value):
+            kept.append(f"{name}:{value}")
+    return ";".join(kept)
 
 
 def _number(value: float, precision: int) -> str:
