@@ -185,7 +185,7 @@ SVGAI_BATCH_MAX_ATTEMPTS = env_int("SVGAI_BATCH_MAX_ATTEMPTS", 3)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "conversions.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "conversions.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Scripts send a token (or nothing); the page and the admin's users a session, whose
@@ -205,6 +205,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Separate request and response components: Swagger then offers a file picker for uploads.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConversionStatusEnum": "conversions.models.Conversion.Status",
+        "BatchStatusEnum": ["queued", "running", "done", "failed", "cancelled"],
+    },
 }
 
 # Who may see what (conversions/permissions.py). Anonymous use stays on unless required off.

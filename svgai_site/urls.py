@@ -24,5 +24,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
 ]
 
+handler400 = "conversions.errors.json_bad_request"
 handler404 = "conversions.errors.json_not_found"
 handler500 = "conversions.errors.json_server_error"
