@@ -69,10 +69,13 @@ def read_upload(upload: Upload) -> bytes:
         return handle.read()
 
 
-def convert_image(*, upload: Upload, params: TraceParams) -> Conversion:
+def convert_image(
+    *, upload: Upload, params: TraceParams, existing: Conversion | None = None
+) -> Conversion:
     """Convert an upload with explicit vtracer parameters and record the result."""
     started = time.perf_counter()
     conversion = Conversion(upload=upload, kind=Conversion.Kind.LEGACY, parameters=params.as_dict())
+    _reuse(conversion, existing)
     try:
         result = worker_pool().run(
             pipeline.convert_bytes,
@@ -108,6 +111,21 @@ def record(
     return conversion
 
 
+def _reuse(conversion: Conversion, existing: Conversion | None) -> None:
+    """Make `conversion` overwrite `existing`, a record made before the work, when there is one.
+
+    A batch item makes its record before converting, so a retried item (its worker died)
+    fills the same record again instead of leaving a second one behind.
+    """
+    if existing is None:
+        return
+    conversion.pk = existing.pk
+    conversion.created_at = existing.created_at
+    conversion.owner_id = existing.owner_id
+    conversion.client = existing.client
+    conversion._state.adding = False
+
+
 class ModelsUnavailable(RuntimeError):
     """The quality predictor is not loaded, so AI conversion cannot run."""
 
@@ -137,6 +155,7 @@ def convert_with_ai(
     target_quality: float = routing.DEFAULT_TARGET_QUALITY,
     time_budget: float | None = None,
     max_bytes: int | None = None,
+    existing: Conversion | None = None,
 ) -> Conversion:
     """Choose a tier and settings for this image, trace, and record prediction and result."""
     started, clock = time.perf_counter(), time.monotonic()
@@ -151,6 +170,7 @@ def convert_with_ai(
         request=request,
         model_versions=registry.versions(),
     )
+    _reuse(conversion, existing)
     timings: dict[str, float] = {}
     with _timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)

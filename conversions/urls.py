@@ -1,10 +1,12 @@
 from django.urls import path, re_path
 
-from conversions import views
+from conversions import batch_views, views
 
 conversion_list = views.ConversionViewSet.as_view({"get": "list"})
 conversion_detail = views.ConversionViewSet.as_view({"get": "retrieve"})
 conversion_svg = views.ConversionViewSet.as_view({"get": "svg"})
+
+_UUID = r"(?P<pk>[0-9a-fA-F-]{36})"
 
 urlpatterns = [
     path("upload", views.UploadView.as_view(), name="upload"),
@@ -17,4 +19,14 @@ urlpatterns = [
     path("conversions/<uuid:pk>/", conversion_detail, name="conversion-detail"),
     # Both spellings: clients download from /svg; the slash form is what a router would add.
     re_path(r"^conversions/(?P<pk>[0-9a-f-]{36})/svg/?$", conversion_svg, name="conversion-svg"),
+    re_path(r"^batches/?$", batch_views.BatchListView.as_view(), name="batch-list"),
+    re_path(rf"^batches/{_UUID}/?$", batch_views.BatchDetailView.as_view(), name="batch-detail"),
+    re_path(
+        rf"^batches/{_UUID}/cancel/?$", batch_views.BatchCancelView.as_view(), name="batch-cancel"
+    ),
+    re_path(
+        rf"^batches/{_UUID}/download/?$",
+        batch_views.BatchDownloadView.as_view(),
+        name="batch-download",
+    ),
 ]

@@ -1,0 +1,137 @@
+"""Request and response shapes of the batch API (field names are a client contract)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from rest_framework import serializers
+
+from conversions.batches import BatchOptions
+from conversions.models import Conversion
+from conversions.serializers import (
+    AIConvertRequestSerializer,
+    StrictKeysMixin,
+    trace_param_fields,
+)
+from vectorizer.tracing import CHOICES, RANGES
+
+AI_OPTIONS = ("tier", "target_quality", "time_budget", "max_bytes")
+TRACE_PARAMS = frozenset(CHOICES) | frozenset(RANGES)
+
+
+class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
+    """Several images or one zip of them, with the options of /api/convert-ai or /api/convert."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(
+            error_messages={"empty": "is an empty file; send images or a zip of images."}
+        ),
+        allow_empty=False,
+        error_messages={
+            "required": "is required: send the images (or one .zip of them) as multipart "
+            "form fields named 'files'.",
+            "empty": "is empty: send at least one image or a zip of images.",
+        },
+    )
+    converter = serializers.ChoiceField(
+        choices=["ai", "vtracer"],
+        required=False,
+        error_messages={"invalid_choice": "must be 'ai' or 'vtracer'; got {input}."},
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The AI options come from /api/convert-ai's own fields: one default for each.
+        ai = {
+            name: copy.deepcopy(AIConvertRequestSerializer._declared_fields[name])
+            for name in AI_OPTIONS
+        }
+        return {**super().get_fields(), **ai, **trace_param_fields()}
+
+    def validate_files(self, files: list[UploadedFile]) -> list[UploadedFile]:
+        total = sum(f.size for f in files)
+        limit = settings.SVGAI_BATCH_MAX_BYTES
+        if total > limit:
+            raise serializers.ValidationError(
+                f"The files are {total} bytes in all; a batch takes at most {limit}. "
+                "Split it into several batches."
+            )
+        return files
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        sent = set(self.initial_data)
+        params = sorted(sent & TRACE_PARAMS)
+        options = sorted(sent & set(AI_OPTIONS))
+        converter = attrs.get("converter") or ("vtracer" if params and not options else "ai")
+        if converter == "vtracer" and options:
+            raise serializers.ValidationError(
+                {options[0]: ["is an AI option; with converter 'vtracer' send vtracer parameters."]}
+            )
+        if converter == "ai" and params:
+            raise serializers.ValidationError(
+                {params[0]: ["is a vtracer parameter; send converter 'vtracer' to use it."]}
+            )
+        attrs["converter"] = converter
+        return attrs
+
+    def options(self) -> BatchOptions:
+        """Return the validated conversion options."""
+        data = self.validated_data
+        if data["converter"] == "vtracer":
+            params = {k: v for k, v in data.items() if k in TRACE_PARAMS}
+            return BatchOptions(kind=Conversion.Kind.LEGACY, params=params)
+        return BatchOptions(kind=Conversion.Kind.AI, **{k: data[k] for k in AI_OPTIONS})
+
+
+class BatchCreatedSerializer(serializers.Serializer):
+    """The 202 answer: where to follow the batch."""
+
+    success = serializers.BooleanField()
+    batch_id = serializers.UUIDField()
+    status_url = serializers.CharField()
+    download_url = serializers.CharField()
+    items = serializers.IntegerField(help_text="how many images will be converted")
+    refused = serializers.ListField(
+        child=serializers.DictField(), help_text="[{name, reason}] of the files not taken"
+    )
+
+
+class BatchItemSerializer(serializers.Serializer):
+    item_id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed", "cancelled"])
+    conversion_id = serializers.UUIDField(allow_null=True)
+    tier = serializers.IntegerField(allow_null=True)
+    ssim = serializers.FloatField(allow_null=True)
+    predicted_ssim = serializers.FloatField(allow_null=True)
+    bytes = serializers.IntegerField(allow_null=True)
+    time = serializers.FloatField(allow_null=True, help_text="conversion time, seconds")
+    error = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    svg_url = serializers.CharField(allow_null=True)
+
+
+class BatchStatusSerializer(serializers.Serializer):
+    """GET /api/batches/<id>: documentation of the status body (built by batches.batch_status)."""
+
+    success = serializers.BooleanField()
+    batch_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed", "cancelled"])
+    kind = serializers.CharField()
+    options = serializers.DictField()
+    runner = serializers.ChoiceField(choices=["celery", "local"])
+    items_total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    progress = serializers.FloatField(help_text="percent of items finished")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    throughput = serializers.DictField(help_text="{elapsed_s, items_per_minute}")
+    refused = serializers.ListField(child=serializers.DictField())
+    error = serializers.CharField(allow_null=True)
+    status_url = serializers.CharField()
+    download_url = serializers.CharField()
+    items = BatchItemSerializer(many=True)

@@ -1,0 +1,154 @@
+"""HTTP views of the batch API: submit, follow, cancel, download. Thin: the work is in batches."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+
+from django.db.models import QuerySet
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aimodels import registry
+from conversions import batches, permissions
+from conversions.batch_serializers import (
+    BatchCreatedSerializer,
+    BatchRequestSerializer,
+    BatchStatusSerializer,
+)
+from conversions.models import Batch, Conversion
+
+# A download spools to disk past this size rather than holding every SVG in memory.
+SPOOL_BYTES = 16 * 1024 * 1024
+
+
+def get_batch(request: Request, pk: str) -> Batch:
+    """Return the batch the caller named, or a 404 that says what to do."""
+    try:
+        key = uuid.UUID(pk)
+    except ValueError:
+        key = None
+    batch = (
+        permissions.visible(Batch.objects.all(), request, by_id=True).filter(pk=key).first()
+        if key
+        else None
+    )
+    if batch is None:
+        raise exceptions.NotFound(f"No batch has id {pk}; create one with POST /api/batches.")
+    return batch
+
+
+def _refusal_lines(refused: list[batches.Refusal]) -> list[str]:
+    return [f"{r.name}: {r.reason}" for r in refused]
+
+
+class BatchListView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = permissions.UPLOAD_THROTTLES
+
+    @extend_schema(
+        request={"multipart/form-data": BatchRequestSerializer},
+        responses={202: BatchCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = BatchRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        options = serializer.options()
+        if options.kind == Conversion.Kind.AI and registry.get("quality_predictor") is None:
+            return Response(
+                {
+                    "success": False,
+                    "error": "AI conversion is unavailable: the quality predictor is not "
+                    "loaded. Send converter 'vtracer' for a legacy batch.",
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        files = [(f.name or "upload", f) for f in serializer.validated_data["files"]]
+        source = files[0][0] if len(files) == 1 else "files"
+        try:
+            created = batches.create_batch(
+                files=files,
+                options=options,
+                source=source,
+                owner=permissions.owner_fields(request),
+            )
+        except batches.BatchRefused as exc:
+            lines = _refusal_lines(exc.refused) or [str(exc)]
+            return Response(
+                {"success": False, "error": str(exc), "errors": {"files": lines}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        batch = created.batch
+        try:
+            batches.dispatch(batch)
+        except batches.TransientError as exc:
+            return Response(
+                {
+                    "success": False,
+                    "error": f"The batch was stored but could not be queued ({exc}); "
+                    "retry in a minute.",
+                    "batch_id": batch.pk,
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        body = {
+            "success": True,
+            "batch_id": batch.pk,
+            "status_url": f"/api/batches/{batch.pk}",
+            "download_url": f"/api/batches/{batch.pk}/download",
+            "items": batch.item_count,
+            "refused": [{"name": r.name, "reason": r.reason} for r in created.refused],
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=BatchStatusSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Return the caller's recent batches (without their items), newest first."""
+        mine: QuerySet[Batch] = permissions.visible(Batch.objects.all(), request)
+        limit = 50
+        results = [batches.batch_status(b, include_items=False) for b in mine[:limit]]
+        return Response({"success": True, "count": len(results), "results": results})
+
+
+class BatchDetailView(APIView):
+    @extend_schema(responses=BatchStatusSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        batch = get_batch(request, pk)
+        batches.resume_if_stalled(batch)  # local pool: items a restarted process dropped
+        return Response(batches.batch_status(batch))
+
+
+class BatchCancelView(APIView):
+    @extend_schema(request=None, responses=BatchStatusSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        batch = get_batch(request, pk)
+        if not batches.cancel_batch(batch) and batch.status != Batch.Status.CANCELLED:
+            raise exceptions.ValidationError(
+                {"status": [f"The batch is {batch.status} already; there is nothing to cancel."]}
+            )
+        return Response(batches.batch_status(batch))
+
+
+class BatchDownloadView(APIView):
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiResponse(description="SVGs and report.csv")}
+    )
+    def get(self, request: Request, pk: str) -> FileResponse:
+        batch = get_batch(request, pk)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
+        batches.write_download(batch, spool)
+        spool.seek(0)
+        response = FileResponse(
+            spool,
+            as_attachment=True,
+            filename=f"batch-{str(batch.pk)[:8]}.zip",
+            content_type="application/zip",
+        )
+        if not batch.finished:
+            response["X-Batch-Status"] = batch.status  # a partial download while it runs
+        return response

@@ -1,0 +1,920 @@
+"""Batch conversion: many images, one set of options, each image an ordinary Conversion.
+
+`create_batch` stores every acceptable image (members of a zip are checked one by one and
+refused with a reason), `dispatch` hands each item to a Celery task when a broker is
+configured, else to a local pool of threads in this process; both run `run_item`. An item
+runs exactly once whatever happens to its runner: the move from queued to running is an
+atomic claim, a live runner keeps a heartbeat, a redelivered item whose runner is alive waits
+and one whose runner died is taken over, and the item owns at most one Conversion record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import os
+import posixpath
+import socket
+import stat
+import struct
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from conversions import services
+from conversions.models import Batch, BatchItem, Conversion, Upload
+from vectorizer.images import ImageError
+from vectorizer.tracing import TraceParams
+from vectorizer.workers import WorkerBusy
+
+logger = logging.getLogger(__name__)
+
+# Anything that reads like an archive is refused as a member: no archives inside archives.
+ARCHIVE_MAGIC = (
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"PK\x07\x08",
+    b"\x1f\x8b",  # gzip
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07",
+    b"\x28\xb5\x2f\xfd",  # zstd
+)
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".jar")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+class BatchRefused(ValueError):
+    """Nothing in the request can be converted; `refused` says why for each file."""
+
+    def __init__(self, message: str, refused: list[Refusal]) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+class TransientError(RuntimeError):
+    """The database, the storage or the worker pool failed for now: retry the item later."""
+
+
+# What a transient failure looks like from here; bad input is never among them.
+TRANSIENT = (DatabaseError, OSError, WorkerBusy)
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # converted; the record succeeded
+    FAILED = "failed"  # converted; the record failed (or the item gave up)
+    SKIPPED = "skipped"  # finished or cancelled already: nothing to do
+    HELD = "held"  # another live runner holds it: look again once its heartbeat could stop
+
+
+@dataclass(frozen=True)
+class Refusal:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one batch may hold; from settings unless a caller says otherwise."""
+
+    max_items: int
+    member_bytes: int
+    total_bytes: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        """Return the limits configured in settings."""
+        return cls(
+            max_items=settings.SVGAI_BATCH_MAX_ITEMS,
+            member_bytes=settings.SVGAI_MAX_UPLOAD_BYTES,
+            total_bytes=settings.SVGAI_BATCH_MAX_UNCOMPRESSED_BYTES,
+        )
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How every item of a batch is converted: AI options, or explicit vtracer parameters."""
+
+    kind: str = Conversion.Kind.AI
+    tier: int | str = "auto"
+    target_quality: float = 0.9
+    time_budget: float | None = None
+    max_bytes: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # legacy only
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the options as stored on the batch."""
+        if self.kind == Conversion.Kind.LEGACY:
+            return {"params": TraceParams.from_dict(self.params).as_dict()}
+        values = asdict(self)
+        del values["kind"], values["params"]
+        return values
+
+    @classmethod
+    def from_batch(cls, batch: Batch) -> BatchOptions:
+        """Return the options a stored batch was created with."""
+        if batch.kind == Conversion.Kind.LEGACY:
+            return cls(kind=Conversion.Kind.LEGACY, params=batch.options.get("params", {}))
+        return cls(kind=Conversion.Kind.AI, **batch.options)
+
+
+# -- input: files and zip members -------------------------------------------------------------
+
+
+def safe_name(name: str) -> str | None:
+    """Return `name` as a safe relative path with forward slashes, or None if it is unsafe."""
+    if not name or any(ord(c) < 32 or c == "\x7f" for c in name):
+        return None
+    path = name.replace("\\", "/")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):  # absolute, or C:...
+        return None
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)[-255:]
+
+
+def is_archive(name: str, head: bytes) -> bool:
+    """Return True when a member is itself an archive (by its first bytes or its suffix)."""
+    return head.startswith(ARCHIVE_MAGIC) or name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def zip_entry_count(handle: IO[bytes]) -> int | None:
+    """Return the entry count the zip's end record declares, without reading the directory.
+
+    Python's zipfile builds an object per entry, so a few megabytes of tiny entries would cost
+    gigabytes; this looks at the last 64 KB only. None: no end record (not a zip).
+    """
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - 65_557))
+    tail = handle.read()
+    handle.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    (count,) = struct.unpack("<H", tail[at + 10 : at + 12])
+    return count
+
+
+def read_zip(handle: IO[bytes], limits: Limits) -> Iterator[Member | Refusal]:
+    """Yield each file of a zip as a Member, or as a Refusal saying why it is not taken.
+
+    Refused: unsafe names (absolute, `..`, control characters), links, encrypted or damaged
+    members, nested archives, members over the per-image limit (checked while inflating, not
+    just as declared: a bomb lies), members past the batch's total or count. Directories are
+    not members. A zip that is not a zip raises BatchRefused.
+    """
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BatchRefused(f"The zip cannot be read ({exc}).", []) from exc
+    taken = 0
+    total = 0
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            name = safe_name(info.filename)
+            if name is None:
+                yield Refusal(
+                    info.filename[:255] or "(no name)",
+                    "unsafe member name (absolute path, '..' or control characters); "
+                    "only plain relative names are taken",
+                )
+                continue
+            reason = _member_reason(info, name, limits, taken, total)
+            if reason is None:
+                try:
+                    data = _inflate(archive, info, limits.member_bytes)
+                except _Refused as exc:
+                    reason = str(exc)
+                else:
+                    if is_archive(name, data[:8]):
+                        reason = "an archive inside the archive; nested archives are not opened"
+                    elif total + len(data) > limits.total_bytes:
+                        reason = f"the batch's images would pass {limits.total_bytes} bytes"
+            if reason is not None:
+                yield Refusal(name, reason)
+                continue
+            taken += 1
+            total += len(data)
+            yield Member(name, data)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _member_reason(
+    info: zipfile.ZipInfo, name: str, limits: Limits, taken: int, total: int
+) -> str | None:
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "a symbolic link, not a file"
+    if info.flag_bits & 0x1:
+        return "encrypted; send the images without a password"
+    if name.lower().endswith(ARCHIVE_SUFFIXES):
+        return "an archive inside the archive; nested archives are not opened"
+    if taken >= limits.max_items:
+        return f"too many members: a batch holds at most {limits.max_items} images"
+    if info.file_size > limits.member_bytes:
+        return f"expands to {info.file_size} bytes; the limit per image is {limits.member_bytes}"
+    if total + info.file_size > limits.total_bytes:
+        return f"the batch's images would pass {limits.total_bytes} bytes"
+    return None
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """Return a member's bytes, refusing it as soon as it inflates past `limit`."""
+    chunks = []
+    size = 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise _Refused(f"expands past {limit} bytes (the limit per image): a zip bomb?")
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise _Refused(f"damaged member ({exc})") from exc
+    except NotImplementedError as exc:
+        raise _Refused(f"its compression is not supported ({exc}); use deflate") from exc
+    return b"".join(chunks)
+
+
+def read_inputs(files: Iterable[tuple[str, IO[bytes]]], limits: Limits) -> list[Member | Refusal]:
+    """Return every image of the uploaded files (zips opened), refused ones with a reason."""
+    results: list[Member | Refusal] = []
+    for raw_name, handle in files:
+        name = safe_name(posixpath.basename(raw_name.replace("\\", "/"))) or "upload"
+        handle.seek(0)
+        head = handle.read(8)
+        handle.seek(0)
+        if head.startswith(ZIP_MAGIC):
+            taken = sum(isinstance(r, Member) for r in results)
+            left = Limits(max(0, limits.max_items - taken), limits.member_bytes, limits.total_bytes)
+            count = zip_entry_count(handle)
+            if count is not None and count > 2 * limits.max_items + 100:
+                raise BatchRefused(
+                    f"{name} holds {count} entries; a batch takes at most {limits.max_items} "
+                    "images. Split it into several zips.",
+                    [Refusal(name, "too many members")],
+                )
+            results.extend(read_zip(handle, left))
+            continue
+        data = handle.read(limits.member_bytes + 1)
+        taken = sum(isinstance(r, Member) for r in results)
+        if len(data) > limits.member_bytes:
+            results.append(Refusal(name, f"over the limit of {limits.member_bytes} bytes"))
+        elif is_archive(name, head):
+            results.append(Refusal(name, "an archive other than zip; send a zip or images"))
+        elif taken >= limits.max_items:
+            results.append(
+                Refusal(name, f"too many files: a batch holds at most {limits.max_items} images")
+            )
+        else:
+            results.append(Member(name, data))
+    return results
+
+
+# -- creating and dispatching ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    batch: Batch
+    refused: list[Refusal]
+
+
+def create_batch(
+    *,
+    files: Iterable[tuple[str, IO[bytes]]],
+    options: BatchOptions,
+    source: str = "files",
+    owner: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+) -> Created:
+    """Store every acceptable image and a queued batch of them; raise BatchRefused if none.
+
+    `owner` holds the owner fields (`owner`, `client`) given to the batch, its uploads and
+    its conversions.
+    """
+    limits = limits or Limits.from_settings()
+    owner = owner or {}
+    inputs = read_inputs(files, limits)
+    refused = [r for r in inputs if isinstance(r, Refusal)]
+    stored = []
+    for member in (m for m in inputs if isinstance(m, Member)):
+        try:
+            upload, _ = services.store_upload(data=member.data, filename=member.name)
+        except ImageError as exc:
+            refused.append(Refusal(member.name, str(exc)))
+            continue
+        if owner:
+            Upload.objects.filter(pk=upload.pk).update(**owner)
+        stored.append((member.name, upload))
+    if not stored:
+        detail = "; ".join(f"{r.name}: {r.reason}" for r in refused[:5]) or "no files were sent"
+        raise BatchRefused(f"No image in the request can be converted ({detail}).", refused)
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            **owner,
+            kind=options.kind,
+            options=options.as_dict(),
+            item_count=len(stored),
+            refused=[asdict(r) for r in refused],
+            source=source[:255],
+            runner="celery" if settings.CELERY_BROKER_URL else "local",
+        )
+        BatchItem.objects.bulk_create(
+            BatchItem(batch=batch, position=i, name=name, upload=upload)
+            for i, (name, upload) in enumerate(stored)
+        )
+    return Created(batch, refused)
+
+
+def dispatch(batch: Batch) -> None:
+    """Start the batch's queued items: Celery tasks with a broker, else the local pool."""
+    ids = list(batch.items.filter(status=BatchItem.Status.QUEUED).values_list("id", flat=True))
+    if batch.runner == "celery":
+        from conversions import tasks  # Celery loads only where a broker is used
+
+        try:
+            tasks.enqueue(ids)
+        except Exception as exc:  # kombu raises its own errors when Redis is unreachable
+            logger.exception("could not queue batch %s", batch.pk)
+            Batch.objects.filter(pk=batch.pk).update(
+                status=Batch.Status.FAILED,
+                error=f"The broker could not take the items ({exc}); retry later.",
+                finished_at=timezone.now(),
+            )
+            BatchItem.objects.filter(batch=batch, status=BatchItem.Status.QUEUED).update(
+                status=BatchItem.Status.CANCELLED, error="not queued: the broker was unreachable"
+            )
+            raise TransientError(f"the broker is unreachable: {exc}") from exc
+        return
+    local_runner.submit(ids)
+
+
+def requeue(batch: Batch) -> int:
+    """Hand the batch's unfinished items to a runner again (safe: a finished item is skipped)."""
+    stale = timezone.now() - timedelta(seconds=settings.SVGAI_BATCH_STALE_S)
+    ids = list(
+        batch.items.filter(
+            Q(status=BatchItem.Status.QUEUED)
+            | Q(status=BatchItem.Status.RUNNING, heartbeat_at__lt=stale)
+        ).values_list("id", flat=True)
+    )
+    if not ids:
+        return 0
+    if batch.runner == "celery":
+        from conversions import tasks
+
+        tasks.enqueue(ids)
+    else:
+        local_runner.submit(ids)
+    return len(ids)
+
+
+def cancel_batch(batch: Batch) -> bool:
+    """Cancel the batch's queued items (running ones finish); False if it had finished."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Batch.objects.filter(
+            pk=batch.pk, status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]
+        ).update(status=Batch.Status.CANCELLED, finished_at=now)
+        if changed:
+            BatchItem.objects.filter(batch=batch, status=BatchItem.Status.QUEUED).update(
+                status=BatchItem.Status.CANCELLED, error="cancelled", finished_at=now
+            )
+    batch.refresh_from_db()
+    return bool(changed)
+
+
+# -- running one item ------------------------------------------------------------------------
+
+
+def runner_name() -> str:
+    """Return who runs items here: host and process id (shown on running items)."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def run_item(item_id: uuid.UUID | str, *, heartbeat: bool = True) -> Outcome:
+    """Convert one batch item unless it finished or a live runner holds it; say what happened.
+
+    Raises TransientError when the database, the storage or the pool failed: the item is
+    released and the caller retries later. Bad input is never retried: it fails the item.
+    """
+    token = uuid.uuid4()
+    item = _claim(item_id, token)
+    if item is None:
+        return _unclaimed(item_id)
+    record = None
+    try:
+        with heartbeats.holding(item.pk, token, enabled=heartbeat):
+            record = _record_for(item, token)
+            if record is None:
+                return Outcome.SKIPPED  # taken over between our claim and now
+            conversion = _convert(item, record)
+    except TRANSIENT as exc:
+        _release(item.pk, token)
+        raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        # Anything else is this item's problem (its image, the time limit): record it.
+        logger.exception("batch item %s failed", item.pk)
+        error = _describe_error(exc)
+        if record is not None:
+            Conversion.objects.filter(pk=record.pk).update(
+                status=Conversion.Status.FAILED, error=error
+            )
+        return _finish(item, token, record, error, succeeded=False)
+    return _finish(item, token, conversion, conversion.error, succeeded=conversion.succeeded)
+
+
+def _describe_error(exc: Exception) -> str:
+    if type(exc).__name__ == "SoftTimeLimitExceeded":
+        limit = settings.SVGAI_BATCH_SOFT_TIME_LIMIT
+        return f"the item ran past the batch time limit ({limit:g} s) and was stopped"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _record_for(item: BatchItem, token: uuid.UUID) -> Conversion | None:
+    """Return the item's record, made (status running) and linked before any work.
+
+    A retried item finds the record its earlier attempt made and fills it again, so an item
+    never has two. None: another runner claimed the item meanwhile.
+    """
+    if item.conversion is not None:
+        return item.conversion
+    batch = item.batch
+    with transaction.atomic():
+        record = Conversion.objects.create(
+            upload=item.upload,
+            kind=batch.kind,
+            status=Conversion.Status.RUNNING,
+            requested_tier=str(batch.options.get("tier", "")),
+            owner_id=batch.owner_id,
+            client=batch.client,
+        )
+        linked = BatchItem.objects.filter(pk=item.pk, claim=token, conversion=None).update(
+            conversion=record
+        )
+        if not linked:
+            transaction.set_rollback(True)
+            return None
+    item.conversion = record
+    return record
+
+
+def _claim(item_id: uuid.UUID | str, token: uuid.UUID) -> BatchItem | None:
+    """Move the item to running for this attempt, atomically; None when it is not claimable."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.SVGAI_BATCH_STALE_S)
+    claimable = Q(status=BatchItem.Status.QUEUED) | Q(
+        status=BatchItem.Status.RUNNING, heartbeat_at__lt=stale
+    )
+    claimed = BatchItem.objects.filter(
+        claimable, pk=item_id, attempts__lt=settings.SVGAI_BATCH_MAX_ATTEMPTS
+    ).update(
+        status=BatchItem.Status.RUNNING,
+        claim=token,
+        attempts=F("attempts") + 1,
+        runner=runner_name(),
+        heartbeat_at=now,
+        started_at=Coalesce("started_at", now),
+    )
+    if not claimed:
+        return None
+    item = BatchItem.objects.select_related("batch", "upload", "conversion").get(pk=item_id)
+    Batch.objects.filter(pk=item.batch_id, status=Batch.Status.QUEUED).update(
+        status=Batch.Status.RUNNING, started_at=now
+    )
+    return item
+
+
+def _unclaimed(item_id: uuid.UUID | str) -> Outcome:
+    item = BatchItem.objects.filter(pk=item_id).first()
+    if item is None or item.status in BatchItem.FINISHED:
+        return Outcome.SKIPPED
+    if item.attempts >= settings.SVGAI_BATCH_MAX_ATTEMPTS:
+        # Every attempt's runner died mid-item (crash, out of memory, hard time limit):
+        # the image itself is the likely cause, so stop handing it out.
+        stale = timezone.now() - timedelta(seconds=settings.SVGAI_BATCH_STALE_S)
+        gave_up = BatchItem.objects.filter(
+            Q(status=BatchItem.Status.QUEUED)
+            | Q(status=BatchItem.Status.RUNNING, heartbeat_at__lt=stale),
+            pk=item_id,
+        ).update(
+            status=BatchItem.Status.FAILED,
+            error=f"gave up after {item.attempts} attempts: the process converting it died "
+            "each time (a crash, out of memory or the hard time limit)",
+            finished_at=timezone.now(),
+            claim=None,
+        )
+        if gave_up:
+            Conversion.objects.filter(
+                pk=item.conversion_id, status=Conversion.Status.RUNNING
+            ).update(status=Conversion.Status.FAILED, error="the process converting it died")
+            finish_batch_if_done(item.batch_id)
+            return Outcome.FAILED
+    return Outcome.HELD
+
+
+def _convert(item: BatchItem, record: Conversion) -> Conversion:
+    options = BatchOptions.from_batch(item.batch)
+    if options.kind == Conversion.Kind.LEGACY:
+        return services.convert_image(
+            upload=item.upload, params=TraceParams.from_dict(options.params), existing=record
+        )
+    try:
+        return services.convert_with_ai(
+            upload=item.upload,
+            tier=options.tier,
+            target_quality=options.target_quality,
+            time_budget=options.time_budget,
+            max_bytes=options.max_bytes,
+            existing=record,
+        )
+    except services.ModelsUnavailable as exc:
+        raise _ItemFailed(f"AI conversion is unavailable: {exc}") from exc
+
+
+class _ItemFailed(Exception):
+    pass
+
+
+def _release(item_id: uuid.UUID, token: uuid.UUID) -> None:
+    """Give the item back to the queue after a transient failure (best effort)."""
+    try:
+        BatchItem.objects.filter(pk=item_id, claim=token).update(
+            status=BatchItem.Status.QUEUED, claim=None, heartbeat_at=None
+        )
+    except DatabaseError:  # the database is what failed: the heartbeat runs out instead
+        logger.warning("could not release batch item %s", item_id)
+
+
+def _finish(
+    item: BatchItem,
+    token: uuid.UUID,
+    conversion: Conversion | None,
+    error: str,
+    *,
+    succeeded: bool,
+) -> Outcome:
+    status = BatchItem.Status.DONE if succeeded else BatchItem.Status.FAILED
+    changed = BatchItem.objects.filter(
+        pk=item.pk, claim=token, status=BatchItem.Status.RUNNING
+    ).update(
+        status=status,
+        error="" if succeeded else error[:2000],
+        conversion=conversion,
+        finished_at=timezone.now(),
+        heartbeat_at=None,
+    )
+    if not changed:
+        # Our heartbeat went stale and another runner took the item over: it records it.
+        logger.warning("batch item %s was taken over; dropping this attempt", item.pk)
+        return Outcome.SKIPPED
+    finish_batch_if_done(item.batch_id)
+    return Outcome.DONE if succeeded else Outcome.FAILED
+
+
+def finish_batch_if_done(batch_id: uuid.UUID) -> None:
+    """Mark the batch done (or failed, when no item succeeded) once no item is left to run."""
+    open_items = BatchItem.objects.filter(
+        batch_id=batch_id, status__in=[BatchItem.Status.QUEUED, BatchItem.Status.RUNNING]
+    )
+    if open_items.exists():
+        return
+    done = BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.Status.DONE).exists()
+    Batch.objects.filter(
+        pk=batch_id, status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]
+    ).update(status=Batch.Status.DONE if done else Batch.Status.FAILED, finished_at=timezone.now())
+
+
+class Heartbeats:
+    """One thread per process refreshing `heartbeat_at` of the items this process holds.
+
+    A runner that dies (killed, machine lost) stops beating; after SVGAI_BATCH_STALE_S another
+    runner may claim its item. Conversions run in worker processes, so this thread gets the
+    GIL even while vtracer runs.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[uuid.UUID, uuid.UUID] = {}
+        self._lock = threading.Lock()
+        self._pid = 0
+
+    @contextlib.contextmanager
+    def holding(self, item_id: uuid.UUID, token: uuid.UUID, *, enabled: bool) -> Iterator[None]:
+        """Beat for this item while the block runs."""
+        if not enabled:
+            yield
+            return
+        with self._lock:
+            self._held[item_id] = token
+            if self._pid != os.getpid():  # first use, or a forked child: start our own thread
+                self._pid = os.getpid()
+                threading.Thread(target=self._loop, name="batch-heartbeat", daemon=True).start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.pop(item_id, None)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(settings.SVGAI_BATCH_HEARTBEAT_S)
+            with self._lock:
+                held = list(self._held.items())
+            if not held:
+                continue
+            try:
+                now = timezone.now()
+                for item_id, token in held:
+                    BatchItem.objects.filter(pk=item_id, claim=token).update(heartbeat_at=now)
+            except DatabaseError:
+                logger.warning("batch heartbeat failed", exc_info=True)
+            finally:
+                connections.close_all()  # this thread's only: no idle connection left open
+
+
+heartbeats = Heartbeats()
+
+
+# -- the local pool (no broker) --------------------------------------------------------------
+
+
+class LocalRunner:
+    """Run items on threads of this process when no broker is configured.
+
+    Each thread calls `run_item`, which converts in the shared worker processes, so the
+    threads only wait; SVGAI_BATCH_LOCAL_CONCURRENCY of them (default: the pool's size) keep
+    the workers busy. 0 runs items inline, in the caller (tests, debugging).
+    """
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._pending: set[str] = set()
+
+    def submit(self, ids: Iterable[uuid.UUID | str]) -> None:
+        """Queue the items in this process (an item queued here already is not added twice)."""
+        concurrency = settings.SVGAI_BATCH_LOCAL_CONCURRENCY
+        for item_id in ids:
+            key = str(item_id)
+            if concurrency <= 0:
+                run_with_retries(key, heartbeat=False)
+                continue
+            with self._lock:
+                if key in self._pending and self._pid == os.getpid():
+                    continue
+                executor = self._executor_for(concurrency)
+                self._pending.add(key)
+            executor.submit(self._run, key)
+
+    def pending(self) -> set[str]:
+        """Return the ids of the items waiting or running in this process."""
+        with self._lock:
+            return set(self._pending) if self._pid == os.getpid() else set()
+
+    def _executor_for(self, concurrency: int) -> ThreadPoolExecutor:
+        if self._executor is None or self._pid != os.getpid():
+            self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="batch")
+            self._pid = os.getpid()
+            self._pending = set()
+        return self._executor
+
+    def _run(self, item_id: str) -> None:
+        try:
+            close_old_connections()  # a thread kept from an earlier item: a fresh connection
+            run_with_retries(item_id, heartbeat=True)
+        except Exception:
+            logger.exception("batch item %s could not run", item_id)
+        finally:
+            with self._lock:
+                self._pending.discard(item_id)
+            connections.close_all()  # this thread's connections only
+
+
+def run_with_retries(
+    item_id: str, *, heartbeat: bool, sleep: Callable[[float], None] = time.sleep
+) -> Outcome:
+    """Run an item, retrying transient failures with backoff (the local pool's Celery retry)."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return run_item(item_id, heartbeat=heartbeat)
+        except TransientError:
+            if attempt == RETRIES:
+                raise
+            logger.warning("batch item %s: transient failure, retrying", item_id, exc_info=True)
+            sleep(backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+RETRIES = 5
+
+
+def backoff(attempt: int) -> float:
+    """Return seconds to wait before retry `attempt` (0-based): 2, 4, 8 ... up to 60."""
+    return float(min(60, 2 ** (attempt + 1)))
+
+
+local_runner = LocalRunner()
+
+
+# -- what a client sees ----------------------------------------------------------------------
+
+
+def item_result(item: BatchItem) -> dict[str, Any]:
+    """Return one item's status and result for the API."""
+    conversion = item.conversion
+    return {
+        "item_id": item.pk,
+        "name": item.name,
+        "status": item.status,
+        "conversion_id": conversion.pk if conversion else None,
+        "tier": conversion.tier if conversion else None,
+        "ssim": conversion.ssim if conversion else None,
+        "predicted_ssim": conversion.predicted_ssim if conversion else None,
+        "bytes": conversion.svg_bytes if conversion else None,
+        "time": _seconds(conversion.total_ms) if conversion else None,
+        "error": item.error or None,
+        "attempts": item.attempts,
+        "svg_url": f"/api/conversions/{conversion.pk}/svg"
+        if conversion and conversion.succeeded
+        else None,
+    }
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 3)
+
+
+def items_with_results(batch: Batch) -> Any:
+    """Return the batch's items with their records' numbers (not their SVGs)."""
+    return (
+        batch.items.select_related("conversion")
+        .only(
+            *(f.name for f in BatchItem._meta.concrete_fields),
+            "conversion__id",
+            "conversion__status",
+            "conversion__tier",
+            "conversion__ssim",
+            "conversion__predicted_ssim",
+            "conversion__svg_bytes",
+            "conversion__total_ms",
+        )
+        .order_by("position")
+    )
+
+
+def counts(batch: Batch) -> dict[str, int]:
+    """Return how many items are in each status (every status present, zeros included)."""
+    found = dict(
+        batch.items.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    return {status: found.get(status, 0) for status in BatchItem.Status.values}
+
+
+def batch_status(batch: Batch, *, include_items: bool = True) -> dict[str, Any]:
+    """Return the batch's status, counts, progress, times, throughput and per-item results."""
+    by_status = counts(batch)
+    total = batch.item_count or sum(by_status.values())
+    finished = sum(by_status[s] for s in BatchItem.FINISHED)
+    body: dict[str, Any] = {
+        "success": True,
+        "batch_id": batch.pk,
+        "status": batch.status,
+        "kind": batch.kind,
+        "options": batch.options,
+        "runner": batch.runner,
+        "items_total": total,
+        "counts": by_status,
+        "progress": round(100.0 * finished / total, 1) if total else 100.0,
+        "created_at": batch.created_at,
+        "started_at": batch.started_at,
+        "finished_at": batch.finished_at,
+        "throughput": throughput(batch, by_status),
+        "refused": batch.refused,
+        "error": batch.error or None,
+        "status_url": f"/api/batches/{batch.pk}",
+        "download_url": f"/api/batches/{batch.pk}/download",
+    }
+    if include_items:
+        body["items"] = [item_result(item) for item in items_with_results(batch)]
+    return body
+
+
+def throughput(batch: Batch, by_status: dict[str, int]) -> dict[str, float | None]:
+    """Return elapsed seconds since the first item started and items finished per minute."""
+    if batch.started_at is None:
+        return {"elapsed_s": None, "items_per_minute": None}
+    end: datetime = batch.finished_at or timezone.now()
+    elapsed = max((end - batch.started_at).total_seconds(), 1e-3)
+    converted = by_status[BatchItem.Status.DONE] + by_status[BatchItem.Status.FAILED]
+    return {
+        "elapsed_s": round(elapsed, 2),
+        "items_per_minute": round(converted * 60 / elapsed, 2),
+    }
+
+
+def resume_if_stalled(batch: Batch) -> int:
+    """Requeue a local batch's items no thread of this process runs (after a restart)."""
+    if batch.finished or batch.runner != "local" or settings.SVGAI_BATCH_LOCAL_CONCURRENCY <= 0:
+        return 0
+    stale = timezone.now() - timedelta(seconds=settings.SVGAI_BATCH_STALE_S)
+    pending = local_runner.pending()
+    orphans = [
+        str(i)
+        for i in batch.items.filter(
+            Q(status=BatchItem.Status.QUEUED)
+            | Q(status=BatchItem.Status.RUNNING, heartbeat_at__lt=stale)
+        ).values_list("id", flat=True)
+        if str(i) not in pending
+    ]
+    local_runner.submit(orphans)
+    return len(orphans)
+
+
+# -- the download ----------------------------------------------------------------------------
+
+REPORT_FIELDS = [
+    "name", "status", "tier", "measured_ssim", "predicted_ssim", "bytes", "time_s", "error",
+    "svg", "conversion_id",
+]  # fmt: skip
+
+
+def svg_name(name: str, taken: set[str]) -> str:
+    """Return the SVG's name in the download: the input's name with .svg, never repeated."""
+    stem = posixpath.splitext(name)[0] or "image"
+    candidate = f"{stem}.svg"
+    counter = 2
+    while candidate.lower() in taken:
+        candidate = f"{stem}-{counter}.svg"
+        counter += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def write_download(batch: Batch, handle: IO[bytes]) -> None:
+    """Write a ZIP of the batch's SVGs (original names, .svg) and report.csv into `handle`."""
+    report = io.StringIO()
+    writer = csv.DictWriter(report, fieldnames=REPORT_FIELDS)
+    writer.writeheader()
+    taken = {"report.csv"}
+    items = batch.items.select_related("conversion").order_by("position")
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for item in items.iterator(chunk_size=100):
+            conversion = item.conversion
+            row = {
+                "name": item.name,
+                "status": item.status,
+                "error": item.error,
+                "conversion_id": conversion.pk if conversion else "",
+            }
+            if conversion is not None:
+                row.update(
+                    tier=conversion.tier or "",
+                    measured_ssim=_fmt(conversion.ssim),
+                    predicted_ssim=_fmt(conversion.predicted_ssim),
+                    bytes=conversion.svg_bytes or "",
+                    time_s=_fmt(_seconds(conversion.total_ms), 3),
+                )
+                if conversion.succeeded and conversion.svg:
+                    row["svg"] = svg_name(item.name, taken)
+                    archive.writestr(row["svg"], conversion.svg)
+            writer.writerow(row)
+        for refusal in batch.refused:
+            writer.writerow(
+                {"name": refusal["name"], "status": "refused", "error": refusal["reason"]}
+            )
+        archive.writestr("report.csv", report.getvalue())
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,99 @@
+"""Celery tasks: one per batch item. The work is `batches.run_item`, which the local pool runs too.
+
+A message is acknowledged after the item ran (`acks_late`) and put back when the process
+running it dies (`reject_on_worker_lost`); Redis also hands out again a message whose worker
+vanished, after the visibility timeout. Running an item twice is harmless: `run_item` claims
+the item atomically, skips a finished one, and waits while a live runner holds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from conversions import batches
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    name="conversions.convert_item",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.SVGAI_BATCH_SOFT_TIME_LIMIT,
+    time_limit=settings.SVGAI_BATCH_TIME_LIMIT,
+    max_retries=batches.RETRIES,
+)
+def convert_item_task(self: Any, item_id: str) -> str:
+    """Convert one batch item; retry with backoff when the database or the storage failed."""
+    try:
+        outcome = batches.run_item(item_id)
+    except batches.TransientError as exc:
+        logger.warning("batch item %s: %s; retrying", item_id, exc)
+        raise self.retry(exc=exc, countdown=batches.backoff(self.request.retries)) from exc
+    if outcome is batches.Outcome.HELD:
+        # Another live runner holds it (Redis handed the message out again): look once its
+        # heartbeat could have stopped; if it still beats then, the item is skipped or done.
+        convert_item_task.apply_async((item_id,), countdown=settings.SVGAI_BATCH_STALE_S)
+    return str(outcome)
+
+
+app = convert_item_task.app
+
+
+def enqueue(ids: Iterable[uuid.UUID | str]) -> None:
+    """Publish one task per item over one broker connection; fail fast if Redis is away."""
+    policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+    with app.producer_or_acquire() as producer:
+        for item_id in ids:
+            convert_item_task.apply_async(
+                (str(item_id),), producer=producer, retry=True, retry_policy=policy
+            )
+
+
+_status_cache: tuple[float, dict[str, Any]] | None = None
+STATUS_TTL_S = 5.0
+
+
+def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any]:
+    """Return the broker's state, the workers answering a ping and the queue's length."""
+    global _status_cache
+    if not settings.CELERY_BROKER_URL:
+        return {
+            "configured": False,
+            "status": "local",
+            "detail": "no broker: batches run on a local pool in the web process",
+            "local_threads": settings.SVGAI_BATCH_LOCAL_CONCURRENCY,
+        }
+    now = time.monotonic()
+    if cached and _status_cache is not None and now - _status_cache[0] < STATUS_TTL_S:
+        return _status_cache[1]
+    body: dict[str, Any] = {"configured": True}
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+            body["broker"] = connection.as_uri()  # the password, if any, is masked
+            declared = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+            body["queue_length"] = declared.message_count
+    except Exception as exc:  # kombu and redis raise many kinds; all mean "unreachable"
+        body.update(status="unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
+        _status_cache = (now, body)
+        return body
+    try:
+        replies = app.control.ping(timeout=timeout) or []
+    except Exception as exc:
+        replies = []
+        body["error"] = f"ping failed: {exc}"[:300]
+    names = sorted(name for reply in replies for name in reply)
+    body.update(status="healthy" if names else "no_workers", workers=len(names), worker_names=names)
+    _status_cache = (now, body)
+    return body
