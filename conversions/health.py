@@ -7,7 +7,7 @@ and a monitoring scrape all apply the same rules.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psutil
@@ -15,8 +15,35 @@ from django.utils import timezone
 
 from aimodels import registry
 from conversions import reports, services
+from conversions.models import Conversion
 
 RECENT = timedelta(hours=24)
+# Prediction health: the latest AI conversions within this window, at most this many.
+PREDICTION_WINDOW = timedelta(hours=1)
+PREDICTION_SAMPLE = 20
+
+
+def prediction_health(now: datetime) -> dict[str, Any]:
+    """Return how the latest AI conversions' model steps fared (their recorded `problems`).
+
+    Failing when the latest one fell back on a failed step, or a quarter of the recent ones did:
+    conversions still succeed then, on default settings, so only this shows it.
+    """
+    routings = list(
+        Conversion.objects.filter(kind=Conversion.Kind.AI, created_at__gte=now - PREDICTION_WINDOW)
+        .exclude(status=Conversion.Status.RUNNING)
+        .order_by("-created_at")
+        .values_list("routing", flat=True)[:PREDICTION_SAMPLE]
+    )
+    problems = [(r or {}).get("problems") or [] for r in routings]
+    failing = sum(1 for p in problems if p)
+    bad = bool(problems) and (bool(problems[0]) or failing * 4 >= len(problems))
+    return {
+        "status": "failing" if bad else "healthy",
+        "recent": len(problems),
+        "with_problems": failing,
+        "last_problem": next((p[0] for p in problems if p), None),
+    }
 
 
 def _process_memory_mb() -> float:
@@ -65,6 +92,7 @@ def ai_health() -> tuple[dict[str, Any], int]:
     try:
         status_body = model_status()
         performance = reports.recent_performance(now - RECENT)
+        predictions = prediction_health(now)
     except Exception as exc:  # the health endpoint must answer even when a part is broken
         body = {
             "overall_status": "error",
@@ -87,7 +115,9 @@ def ai_health() -> tuple[dict[str, Any], int]:
     components["workers"] = {"status": "healthy", "size": pool.size, "restarts": pool.restarts}
     predictor_ok = models["quality_predictor"]["loaded"]
     classifier_ok = models["logo_type"]["loaded"]
-    overall = "healthy" if predictor_ok and classifier_ok else "degraded"
+    components["predictions"] = predictions
+    predictions_ok = predictions["status"] == "healthy"
+    overall = "healthy" if predictor_ok and classifier_ok and predictions_ok else "degraded"
     if not predictor_ok:
         overall = "unhealthy"
     body = {
@@ -95,7 +125,7 @@ def ai_health() -> tuple[dict[str, Any], int]:
         "components": components,
         "performance_metrics": performance,
         "recommendations": _recommendations(
-            predictor_ok, classifier_ok, performance, pool.restarts
+            predictor_ok, classifier_ok, performance, pool.restarts, predictions
         ),
         "timestamp": now.isoformat(),
     }
@@ -103,9 +133,19 @@ def ai_health() -> tuple[dict[str, Any], int]:
 
 
 def _recommendations(
-    predictor_ok: bool, classifier_ok: bool, performance: dict[str, Any], restarts: int
+    predictor_ok: bool,
+    classifier_ok: bool,
+    performance: dict[str, Any],
+    restarts: int,
+    predictions: dict[str, Any],
 ) -> list[str]:
     advice = []
+    if predictions["status"] != "healthy":
+        advice.append(
+            f"{predictions['with_problems']} of the last {predictions['recent']} AI conversions "
+            f"fell back to default settings ({predictions['last_problem']}): see the logs; "
+            "conversions still succeed, with lower quality."
+        )
     if not predictor_ok:
         advice.append(
             "The quality predictor is not loaded: AI conversion answers 503. Run "

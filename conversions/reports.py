@@ -88,7 +88,7 @@ def recent_performance(since: datetime) -> dict[str, Any]:
         entry = tiers.setdefault(str(row["tier"]), {"count": 0, "failed": 0})
         if row["status"] == Conversion.Status.FAILED:
             entry["failed"] += row["count"]
-        else:
+        elif row["status"] == Conversion.Status.SUCCEEDED:  # running ones are not done yet
             entry.update(
                 count=row["count"],
                 mean_time_ms=round(row["mean_ms"] or 0.0, 1),

@@ -31,18 +31,28 @@ from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
 from vectorizer.tiers import Attempt
 from vectorizer.tracing import TraceParams
-from vectorizer.workers import WorkerError, WorkerPool, shared_pool
+from vectorizer.workers import WorkerBusy, WorkerError, WorkerPool, shared_pool
 
 logger = logging.getLogger(__name__)
 
 
 def worker_pool() -> WorkerPool:
     """Return this process's conversion worker pool."""
-    return shared_pool(settings.SVGAI_WORKERS, settings.SVGAI_WORKER_MEMORY_MB)
+    return shared_pool(
+        settings.SVGAI_WORKERS,
+        settings.SVGAI_WORKER_MEMORY_MB,
+        max_queue=settings.SVGAI_QUEUE_MAX,
+        queue_wait=settings.SVGAI_QUEUE_WAIT,
+    )
 
 
-def store_upload(*, data: bytes, filename: str) -> tuple[Upload, DecodedImage]:
-    """Validate an uploaded image and store it; raise ImageError for anything unusable."""
+def store_upload(
+    *, data: bytes, filename: str, owner: dict[str, Any] | None = None
+) -> tuple[Upload, DecodedImage]:
+    """Validate an uploaded image and store it; raise ImageError for anything unusable.
+
+    `owner`: the owner, client and quota_key fields (conversions.permissions), when known.
+    """
     image = decode_image(data, max_pixels=settings.SVGAI_MAX_PIXELS)
     digest = hashlib.sha256(data).hexdigest()
     upload = Upload(
@@ -53,6 +63,7 @@ def store_upload(*, data: bytes, filename: str) -> tuple[Upload, DecodedImage]:
         height=image.height,
         format=image.format,
         has_alpha=image.has_alpha,
+        **(owner or {}),
     )
     twin = Upload.objects.filter(sha256=digest).only("file").first()
     if twin is not None and twin.file and twin.file.storage.exists(twin.file.name):
@@ -70,12 +81,17 @@ def read_upload(upload: Upload) -> bytes:
 
 
 def convert_image(
-    *, upload: Upload, params: TraceParams, existing: Conversion | None = None
+    *,
+    upload: Upload,
+    params: TraceParams,
+    existing: Conversion | None = None,
+    owner: dict[str, Any] | None = None,
 ) -> Conversion:
     """Convert an upload with explicit vtracer parameters and record the result."""
     started = time.perf_counter()
     conversion = Conversion(upload=upload, kind=Conversion.Kind.LEGACY, parameters=params.as_dict())
     _reuse(conversion, existing)
+    _start(conversion, owner)
     try:
         result = worker_pool().run(
             pipeline.convert_bytes,
@@ -84,6 +100,10 @@ def convert_image(
             max_pixels=settings.SVGAI_MAX_PIXELS,
             timeout=settings.SVGAI_CONVERT_TIMEOUT,
         )
+    except WorkerBusy as exc:  # never started: 503 with Retry-After, no record
+        if existing is None:
+            raise _refuse_busy(conversion, exc, keep=False) from None
+        return record(conversion, exc, started=started)
     except WorkerError as exc:
         return record(conversion, exc, started=started)
     return record(conversion, result, started=started)
@@ -126,6 +146,21 @@ def _reuse(conversion: Conversion, existing: Conversion | None) -> None:
     conversion._state.adding = False
 
 
+def _start(conversion: Conversion, owner: dict[str, Any] | None) -> None:
+    """Record the conversion as running before any work: a process that dies leaves a row."""
+    for name, value in (owner or {}).items():
+        setattr(conversion, name, value)
+    conversion.status = Conversion.Status.RUNNING
+    conversion.save()
+
+
+def _refuse_busy(conversion: Conversion, busy: WorkerBusy, *, keep: bool) -> WorkerBusy:
+    """Return `busy` to raise after dropping the record of work that never started."""
+    if not keep:
+        conversion.delete()
+    return busy
+
+
 class ModelsUnavailable(RuntimeError):
     """The quality predictor is not loaded, so AI conversion cannot run."""
 
@@ -156,6 +191,7 @@ def convert_with_ai(
     time_budget: float | None = None,
     max_bytes: int | None = None,
     existing: Conversion | None = None,
+    owner: dict[str, Any] | None = None,
 ) -> Conversion:
     """Choose a tier and settings for this image, trace, and record prediction and result."""
     started, clock = time.perf_counter(), time.monotonic()
@@ -171,6 +207,7 @@ def convert_with_ai(
         model_versions=registry.versions(),
     )
     _reuse(conversion, existing)
+    _start(conversion, owner)
     timings: dict[str, float] = {}
     with _timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
@@ -179,20 +216,27 @@ def convert_with_ai(
         route = routing.route(analysis.plan, tier=tier, workers=settings.SVGAI_WORKERS, **request)
     conversion.timings = timings
     _describe(conversion, analysis, route)
+    busy: list[WorkerBusy] = []
+
+    def evaluate(candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
+        outcomes = evaluate_candidates(image.rgba, candidates, proxy=route.tier > 1)
+        busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
+        return outcomes
+
     try:
         with _timed(timings, "search"):
             result = tiers.run_tier(
                 route.tier,
                 analysis.plan,
-                lambda candidates: evaluate_candidates(
-                    image.rgba, candidates, proxy=route.tier > 1
-                ),
+                evaluate,
                 max_bytes=max_bytes,
                 deadline=tiers.deadline_for(time_budget, started=clock),
                 workers=settings.SVGAI_WORKERS,
                 has_alpha=image.has_alpha,
             )
     except tiers.TierError as exc:
+        if busy and existing is None:  # nothing traced because no worker was free: 503
+            raise _refuse_busy(conversion, busy[0], keep=False) from None
         return record(conversion, exc, started=started)
     _describe_result(conversion, analysis, result)
     best = result.best

@@ -51,13 +51,6 @@ def get_upload(file_id: object, request: Request) -> Upload:
     return upload
 
 
-def _own(record: Upload | Conversion, owner: dict) -> None:
-    # TEMPORARY until services take the owner: set after the record is stored.
-    for name, value in owner.items():
-        setattr(record, name, value)
-    type(record).objects.filter(pk=record.pk).update(**owner)
-
-
 class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = permissions.UPLOAD_THROTTLES
@@ -70,8 +63,7 @@ class UploadView(APIView):
         quota_key = limits.check_upload_quota(request, file.size)
         owner = {**permissions.owner_fields(request), "quota_key": quota_key}
         try:
-            upload, _ = services.store_upload(data=file.read(), filename=file.name)
-            _own(upload, owner)
+            upload, _ = services.store_upload(data=file.read(), filename=file.name, owner=owner)
         except ImageError as exc:
             raise exceptions.ValidationError({"file": [str(exc)]}) from exc
         return Response(UploadSerializer(upload).data)
@@ -109,8 +101,11 @@ class ConvertView(APIView):
         upload = get_upload(serializer.validated_data["file_id"], request)
         limits.check_pixel_budget(upload, "legacy")
         try:
-            conversion = services.convert_image(upload=upload, params=serializer.trace_params())
-            _own(conversion, permissions.owner_fields(request))
+            conversion = services.convert_image(
+                upload=upload,
+                params=serializer.trace_params(),
+                owner=permissions.owner_fields(request),
+            )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         return conversion_response(conversion)
@@ -134,8 +129,8 @@ class AIConvertView(APIView):
                 target_quality=data["target_quality"],
                 time_budget=data["time_budget"],
                 max_bytes=data["max_bytes"],
+                owner=permissions.owner_fields(request),
             )
-            _own(conversion, permissions.owner_fields(request))
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         except services.ModelsUnavailable as exc:

@@ -247,6 +247,10 @@ SVGAI_RETENTION_DAYS = env_int("SVGAI_RETENTION_DAYS", 30)
 # Jobs waiting for a conversion worker: beyond this many, or this long, answer 503 at once.
 SVGAI_QUEUE_MAX = env_int("SVGAI_QUEUE_MAX", 32)
 SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 20.0)
+# A conversion still `running` this long after it started belongs to a dead process: it is
+# marked failed (0: queue wait + 3 × the conversion timeout). Web processes sweep this often.
+SVGAI_STALE_AFTER = env_float("SVGAI_STALE_AFTER", 0.0)
+SVGAI_SWEEP_INTERVAL = env_float("SVGAI_SWEEP_INTERVAL", 60.0)
 
 # Monitoring: /metrics for a holder of the token, else for these networks only.
 SVGAI_METRICS_TOKEN = os.environ.get("SVGAI_METRICS_TOKEN", "")

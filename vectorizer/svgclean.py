@@ -104,18 +104,25 @@ def clean_svg(
     for name, value in _allowed_attributes(root).items():
         if name not in ("viewBox", "width", "height", "x", "y", "version"):
             attrs[name] = value
-    body = "".join(_serialise(child, precision) for child in root)
+    linked = any("url(" in value for value in attrs.values())
+    body = "".join(_serialise(child, precision, linked) for child in root)
     return f"<svg {_attributes(attrs)}>{body}</svg>\n"
 
 
-def _serialise(element: Element, precision: int) -> str:
-    """Return one allowed element and its allowed children as markup ('' when dropped)."""
+def _serialise(element: Element, precision: int, linked: bool = False) -> str:
+    """Return one allowed element and its allowed children as markup ('' when dropped).
+
+    `linked`: an ancestor refers to a gradient, clip path or mask, which may be laid out in
+    the user space of each shape, transform included.
+    """
     tag = _local(element.tag)
     if tag not in ALLOWED_ELEMENTS or tag == "svg":
         return ""
     attrs = _allowed_attributes(element)
+    linked = linked or any("url(" in value for value in attrs.values())
     if tag == "path" and "d" in attrs:
-        offset = _translation(attrs.get("transform", ""))
+        # Baking a translate into the points would move the shape against what it refers to.
+        offset = None if linked else _translation(attrs.get("transform", ""))
         try:
             attrs["d"] = optimize_path(attrs["d"], precision=precision, offset=offset or (0, 0))
         except PathDataError:
@@ -123,7 +130,7 @@ def _serialise(element: Element, precision: int) -> str:
         else:
             if offset is not None:
                 del attrs["transform"]
-    children = "".join(_serialise(child, precision) for child in element)
+    children = "".join(_serialise(child, precision, linked) for child in element)
     text = _escape(element.text.strip()) if tag in ("title", "desc") and element.text else ""
     inner = text + children
     open_tag = f"<{tag} {_attributes(attrs)}" if attrs else f"<{tag}"

@@ -110,6 +110,16 @@ def test_clean_svg_bakes_translate_into_every_command():
     assert '<path d="m3 4h10v10a5 5 0 0 1-10 0z"/>' in svg
 
 
+def test_clean_svg_keeps_the_translate_of_a_path_that_refers_to_a_gradient():
+    # A userSpaceOnUse gradient is laid out in the path's own space, translate included.
+    svg = clean_svg(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24"><g fill="url(#a)">'
+        '<path transform="translate(3,4)" d="M0 0H10V10Z"/></g></svg>'
+    )
+
+    assert '<path transform="translate(3,4)" d="m0 0h10v10z"/>' in svg
+
+
 def test_clean_svg_keeps_bad_path_data_and_its_transform():
     svg = clean_svg(
         '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24">'

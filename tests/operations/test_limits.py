@@ -1,0 +1,165 @@
+"""Cost limits: throttles, the upload quota, the pixel budget per tier, a busy pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import lifecycle_jobs
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from conversions import services
+from conversions.models import Conversion
+from vectorizer.workers import WorkerPool
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def post_upload(client: APIClient, data: bytes, name: str = "logo.png"):
+    file = SimpleUploadedFile(name, data, content_type="image/png")
+    return client.post("/api/upload", {"file": file}, format="multipart")
+
+
+def assert_429(response) -> None:
+    assert response.status_code == 429, response.content
+    assert int(response["Retry-After"]) >= 1
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"]
+
+
+@pytest.mark.django_db
+def test_anonymous_uploads_are_throttled_with_retry_after(settings, logo_png):
+    settings.SVGAI_THROTTLE_RATES = {"upload_anon": "2/min"}
+    client = APIClient()
+
+    codes = [post_upload(client, logo_png).status_code for _ in range(2)]
+
+    assert codes == [200, 200]
+    assert_429(post_upload(client, logo_png))
+    assert_429(post_upload(APIClient(), logo_png))  # a new cookie is the same address
+
+
+@pytest.mark.django_db
+def test_users_have_their_own_throttle(settings, logo_png):
+    settings.SVGAI_THROTTLE_RATES = {"upload_anon": "1/min", "upload_user": "3/min"}
+    user = User.objects.create_user("u1", password="a long unusual passphrase")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert post_upload(APIClient(), logo_png).status_code == 200
+    assert post_upload(APIClient(), logo_png).status_code == 429
+
+    codes = [post_upload(client, logo_png).status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_conversions_are_throttled(settings, upload_file_id):
+    settings.SVGAI_THROTTLE_RATES = {"convert_anon": "1/min"}
+    client = APIClient()
+    assert (
+        client.post("/api/convert", {"file_id": upload_file_id}, format="json").status_code == 200
+    )
+
+    assert_429(client.post("/api/convert", {"file_id": upload_file_id}, format="json"))
+    assert_429(client.post("/api/convert-ai", {"file_id": upload_file_id}, format="json"))
+
+
+@pytest.mark.django_db
+def test_upload_quota_per_client(settings, logo_png):
+    settings.SVGAI_UPLOAD_QUOTA_FILES = 2
+    assert post_upload(APIClient(), logo_png).status_code == 200
+    assert post_upload(APIClient(), logo_png).status_code == 200
+
+    response = post_upload(APIClient(), logo_png)
+
+    assert_429(response)
+    assert "Upload quota reached: at most 2 files" in response.json()["error"]
+    assert int(response["Retry-After"]) > 23 * 3600  # the oldest upload leaves the window then
+
+
+@pytest.mark.django_db
+def test_upload_quota_counts_bytes(settings, logo_png):
+    settings.SVGAI_UPLOAD_QUOTA_BYTES = len(logo_png) * 3 // 2
+    assert post_upload(APIClient(), logo_png).status_code == 200
+
+    assert_429(post_upload(APIClient(), logo_png))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("endpoint", "tier", "label"),
+    [
+        ("/api/convert", None, "the legacy converter"),
+        ("/api/convert-ai", 3, "tier 3"),
+        ("/api/convert-ai", "auto", "tier auto"),
+    ],
+)
+def test_pixel_budget_refuses_with_a_clear_message(settings, upload_file_id, endpoint, tier, label):
+    # The drawn logo is 128×128 = 16,384 pixels.
+    settings.SVGAI_PIXEL_BUDGETS = {"legacy": 4096, "1": 20000, "2": 20000, "3": 4096}
+    body = {"file_id": upload_file_id} | ({"tier": tier} if tier else {})
+
+    response = APIClient().post(endpoint, body, format="json")
+
+    assert response.status_code == 413, response.content
+    error = response.json()["error"]
+    assert f"{label} converts at most 0.0 MP" in error
+    assert "downscaled to at most 64×64" in error
+    assert "choose tier 1/2" in error
+    assert not Conversion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_pixel_budget_lets_small_images_through(settings, upload_file_id):
+    settings.SVGAI_PIXEL_BUDGETS = {"legacy": 16384, "1": 16384, "2": 16384, "3": 16384}
+
+    response = APIClient().post("/api/convert", {"file_id": upload_file_id}, format="json")
+
+    assert response.status_code == 200
+
+
+@pytest.fixture
+def busy_pool(monkeypatch):
+    """A one-worker pool with no queue, held by a 2 s job."""
+    pool = WorkerPool(1, max_queue=0, queue_wait=0.2)
+    pool.warm_up()
+    monkeypatch.setattr(services, "worker_pool", lambda: pool)
+    blocker = threading.Thread(
+        target=pool.run, args=(lifecycle_jobs.sleep, 2.0), kwargs={"timeout": 30}
+    )
+    blocker.start()
+    time.sleep(0.3)
+    yield pool
+    blocker.join()
+    pool.close()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("endpoint", "extra"),
+    [("/api/convert", {}), ("/api/convert-ai", {"tier": 1}), ("/api/convert-ai", {"tier": 2})],
+)
+def test_full_queue_answers_503_with_retry_after_at_once(
+    upload_file_id, busy_pool, endpoint, extra
+):
+    started = time.monotonic()
+
+    response = APIClient().post(endpoint, {"file_id": upload_file_id, **extra}, format="json")
+
+    assert time.monotonic() - started < 1.5
+    assert response.status_code == 503, response.content
+    assert int(response["Retry-After"]) >= 1
+    assert "busy" in response.json()["error"]
+    assert not Conversion.objects.exists()  # nothing was done: no record
