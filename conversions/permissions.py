@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from rest_framework import permissions, throttling
+from rest_framework import exceptions, permissions, throttling
 from rest_framework.request import Request
 
 if TYPE_CHECKING:  # rest_framework.views loads this module through its settings
@@ -103,14 +103,13 @@ def may_see(obj: Model, request: HttpRequest | Request) -> bool:
 class ApiAccess(permissions.BasePermission):
     """Anonymous callers are welcome unless SVGAI_REQUIRE_AUTH is on."""
 
-    message = (
-        "Authentication required: send 'Authorization: Token <key>' (manage.py drf_create_token)."
-    )
-
     def has_permission(self, request: Request, view: APIView) -> bool:
-        if not settings.SVGAI_REQUIRE_AUTH:
+        if not settings.SVGAI_REQUIRE_AUTH or (request.user and request.user.is_authenticated):
             return True
-        return bool(request.user and request.user.is_authenticated)
+        raise exceptions.NotAuthenticated(
+            "Authentication required: send 'Authorization: Token <key>' (an operator creates "
+            "one with `manage.py drf_create_token <username>` or in the admin)."
+        )
 
 
 class _RateFromSettings(throttling.SimpleRateThrottle):
