@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
@@ -269,7 +270,9 @@ def read_inputs(files: Iterable[tuple[str, IO[bytes]]], limits: Limits) -> list[
     """Return every image of the uploaded files (zips opened), refused ones with a reason."""
     results: list[Member | Refusal] = []
     for raw_name, handle in files:
-        name = safe_name(posixpath.basename(raw_name.replace("\\", "/"))) or "upload"
+        name = (
+            safe_name(raw_name) or safe_name(posixpath.basename(raw_name.replace("\\", "/")))
+        ) or "upload"
         handle.seek(0)
         head = handle.read(8)
         handle.seek(0)
@@ -316,11 +319,12 @@ def create_batch(
     source: str = "files",
     owner: dict[str, Any] | None = None,
     limits: Limits | None = None,
+    runner: str | None = None,
 ) -> Created:
     """Store every acceptable image and a queued batch of them; raise BatchRefused if none.
 
     `owner` holds the owner fields (`owner`, `client`) given to the batch, its uploads and
-    its conversions.
+    its conversions. `runner`: "celery" or "local"; by default Celery when a broker is set.
     """
     limits = limits or Limits.from_settings()
     owner = owner or {}
@@ -347,7 +351,7 @@ def create_batch(
             item_count=len(stored),
             refused=[asdict(r) for r in refused],
             source=source[:255],
-            runner="celery" if settings.CELERY_BROKER_URL else "local",
+            runner=runner or ("celery" if settings.CELERY_BROKER_URL else "local"),
         )
         BatchItem.objects.bulk_create(
             BatchItem(batch=batch, position=i, name=name, upload=upload)
@@ -881,39 +885,78 @@ def svg_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def write_download(batch: Batch, handle: IO[bytes]) -> None:
-    """Write a ZIP of the batch's SVGs (original names, .svg) and report.csv into `handle`."""
+def download_entries(batch: Batch) -> Iterator[tuple[str, str]]:
+    """Yield (name, text) for each SVG of the batch (original names, .svg), then report.csv."""
     report = io.StringIO()
     writer = csv.DictWriter(report, fieldnames=REPORT_FIELDS)
     writer.writeheader()
     taken = {"report.csv"}
     items = batch.items.select_related("conversion").order_by("position")
-    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for item in items.iterator(chunk_size=100):
-            conversion = item.conversion
-            row = {
-                "name": item.name,
-                "status": item.status,
-                "error": item.error,
-                "conversion_id": conversion.pk if conversion else "",
-            }
-            if conversion is not None:
-                row.update(
-                    tier=conversion.tier or "",
-                    measured_ssim=_fmt(conversion.ssim),
-                    predicted_ssim=_fmt(conversion.predicted_ssim),
-                    bytes=conversion.svg_bytes or "",
-                    time_s=_fmt(_seconds(conversion.total_ms), 3),
-                )
-                if conversion.succeeded and conversion.svg:
-                    row["svg"] = svg_name(item.name, taken)
-                    archive.writestr(row["svg"], conversion.svg)
-            writer.writerow(row)
-        for refusal in batch.refused:
-            writer.writerow(
-                {"name": refusal["name"], "status": "refused", "error": refusal["reason"]}
+    for item in items.iterator(chunk_size=100):
+        conversion = item.conversion
+        row = {
+            "name": item.name,
+            "status": item.status,
+            "error": item.error,
+            "conversion_id": conversion.pk if conversion else "",
+        }
+        if conversion is not None:
+            row.update(
+                tier=conversion.tier or "",
+                measured_ssim=_fmt(conversion.ssim),
+                predicted_ssim=_fmt(conversion.predicted_ssim),
+                bytes=conversion.svg_bytes or "",
+                time_s=_fmt(_seconds(conversion.total_ms), 3),
             )
-        archive.writestr("report.csv", report.getvalue())
+            if item.status == BatchItem.Status.DONE and conversion.svg:
+                row["svg"] = svg_name(item.name, taken)
+                yield row["svg"], conversion.svg
+        writer.writerow(row)
+    for refusal in batch.refused:
+        writer.writerow({"name": refusal["name"], "status": "refused", "error": refusal["reason"]})
+    yield "report.csv", report.getvalue()
+
+
+def write_download(batch: Batch, handle: IO[bytes]) -> None:
+    """Write a ZIP of the batch's SVGs (original names, .svg) and report.csv into `handle`."""
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in download_entries(batch):
+            archive.writestr(name, text)
+
+
+def write_folder(batch: Batch, folder: Path) -> list[Path]:
+    """Write the batch's SVGs and report.csv under `folder`, as in the download; return them."""
+    root = folder.resolve()
+    written = []
+    for name, text in download_entries(batch):
+        target = (root / name).resolve()
+        if not target.is_relative_to(root):  # names are safe already: a second fence
+            raise ValueError(f"{name!r} would leave {root}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def wait_for(
+    batch: Batch,
+    *,
+    on_progress: Callable[[dict[str, int]], None] | None = None,
+    poll_s: float = 0.5,
+    timeout_s: float | None = None,
+) -> Batch:
+    """Poll until the batch finished (or `timeout_s` passed); report counts on each change."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    last: dict[str, int] | None = None
+    while True:
+        batch.refresh_from_db()
+        by_status = counts(batch)
+        if by_status != last and on_progress is not None:
+            on_progress(by_status)
+        last = by_status
+        if batch.finished or (deadline is not None and time.monotonic() > deadline):
+            return batch
+        time.sleep(poll_s)
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:

@@ -6,12 +6,15 @@ and a monitoring scrape all apply the same rules.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime, timedelta
 from typing import Any
 
 import psutil
 from django.utils import timezone
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
 
 from aimodels import registry
 from conversions import reports, services
@@ -113,11 +116,14 @@ def ai_health() -> tuple[dict[str, Any], int]:
     }
     pool = services.worker_pool()
     components["workers"] = {"status": "healthy", "size": pool.size, "restarts": pool.restarts}
+    components["batches"] = batch_health()
     predictor_ok = models["quality_predictor"]["loaded"]
     classifier_ok = models["logo_type"]["loaded"]
     components["predictions"] = predictions
     predictions_ok = predictions["status"] == "healthy"
     overall = "healthy" if predictor_ok and classifier_ok and predictions_ok else "degraded"
+    if components["batches"]["status"] in BATCH_TROUBLE:
+        overall = "degraded" if overall == "healthy" else overall
     if not predictor_ok:
         overall = "unhealthy"
     body = {
@@ -126,7 +132,8 @@ def ai_health() -> tuple[dict[str, Any], int]:
         "performance_metrics": performance,
         "recommendations": _recommendations(
             predictor_ok, classifier_ok, performance, pool.restarts, predictions
-        ),
+        )
+        + _batch_recommendations(components["batches"]),
         "timestamp": now.isoformat(),
     }
     return body, 503 if overall == "unhealthy" else 200
@@ -162,3 +169,61 @@ def _recommendations(
     if restarts:
         advice.append(f"{restarts} conversion workers were restarted (timeouts or crashes).")
     return advice
+
+
+# Batch states that need an operator: Redis away, or items waiting with no worker to run them.
+BATCH_TROUBLE = ("unreachable", "stalled")
+
+
+def batch_health() -> dict[str, Any]:
+    """Return the batch runner's state: the broker, its workers and queue, or the local pool."""
+    from conversions import tasks  # Celery loads here, not at import of the health views
+
+    body = dict(tasks.broker_status())
+    if body["status"] == "no_workers" and body.get("queue_length"):
+        body["status"] = "stalled"
+    return body
+
+
+def _batch_recommendations(batches: dict[str, Any]) -> list[str]:
+    if batches["status"] == "unreachable":
+        return [
+            f"The batch broker is unreachable ({batches.get('error')}): POST /api/batches answers "
+            "503. Check Redis and CELERY_BROKER_URL."
+        ]
+    if batches["status"] == "stalled":
+        return [
+            f"{batches['queue_length']} batch items wait and no Celery worker answers: start "
+            "workers with `make worker`."
+        ]
+    return []
+
+
+@dataclasses.dataclass(repr=False)
+class BrokerCheck(HealthCheck):
+    """/health/: the batch broker and its workers, when CELERY_BROKER_URL is set.
+
+    Fails when Redis is unreachable, or when items wait and no worker answers; no workers
+    and an empty queue is only reported (the fields show in the check's name).
+    """
+
+    runner: str | None = None
+    workers: int | None = None
+    queue_length: int | None = None
+
+    def __repr__(self) -> str:  # the report's key: what is known, e.g. runner and workers
+        known = {"runner": self.runner, "workers": self.workers, "queue": self.queue_length}
+        shown = ", ".join(f"{k}={v!r}" for k, v in known.items() if v is not None)
+        return f"BrokerCheck({shown})"
+
+    def run(self) -> None:
+        body = batch_health()
+        self.runner = "celery" if body["configured"] else "local"
+        self.workers = body.get("workers")
+        self.queue_length = body.get("queue_length")
+        if body["status"] == "unreachable":
+            raise ServiceUnavailable(f"batch broker unreachable: {body.get('error')}")
+        if body["status"] == "stalled":
+            raise ServiceUnavailable(
+                f"{self.queue_length} batch items wait and no Celery worker answers"
+            )

@@ -16,6 +16,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from kombu.exceptions import ChannelError
 
 from conversions import batches
 
@@ -51,10 +52,11 @@ app = convert_item_task.app
 def enqueue(ids: Iterable[uuid.UUID | str]) -> None:
     """Publish one task per item over one broker connection; fail fast if Redis is away."""
     policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
-    with app.producer_or_acquire() as producer:
+    # The broker named in settings now, not the one the app read when it first loaded.
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
         for item_id in ids:
             convert_item_task.apply_async(
-                (str(item_id),), producer=producer, retry=True, retry_policy=policy
+                (str(item_id),), connection=connection, retry=True, retry_policy=policy
             )
 
 
@@ -77,19 +79,17 @@ def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any
         return _status_cache[1]
     body: dict[str, Any] = {"configured": True}
     try:
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
             body["broker"] = connection.as_uri()  # the password, if any, is masked
-            declared = connection.default_channel.queue_declare(
-                queue=app.conf.task_default_queue, passive=True
-            )
-            body["queue_length"] = declared.message_count
+            body["queue_length"] = _queue_length(connection)
     except Exception as exc:  # kombu and redis raise many kinds; all mean "unreachable"
         body.update(status="unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
         _status_cache = (now, body)
         return body
     try:
-        replies = app.control.ping(timeout=timeout) or []
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+            replies = app.control.ping(timeout=timeout, connection=connection) or []
     except Exception as exc:
         replies = []
         body["error"] = f"ping failed: {exc}"[:300]
@@ -97,3 +97,14 @@ def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any
     body.update(status="healthy" if names else "no_workers", workers=len(names), worker_names=names)
     _status_cache = (now, body)
     return body
+
+
+def _queue_length(connection: Any) -> int:
+    """Return how many messages wait in the default queue (Redis drops an empty queue's key)."""
+    try:
+        declared = connection.default_channel.queue_declare(
+            queue=app.conf.task_default_queue, passive=True
+        )
+    except ChannelError:  # no such queue: nothing was ever queued, or it is empty
+        return 0
+    return int(declared.message_count)

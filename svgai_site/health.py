@@ -12,6 +12,7 @@ CHECKS = (
     "health_check.checks.Storage",
     "health_check.checks.Cache",
     "aimodels.health.AIModelsCheck",
+    "conversions.health.BrokerCheck",
 )
 
 
