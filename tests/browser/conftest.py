@@ -86,6 +86,9 @@ def _environment(folder: Path, **extra: str) -> dict[str, str]:
         "SVGAI_WORKERS": "2",
         "DEBUG": "false",
         "PYTHONUNBUFFERED": "1",
+        # One address makes every request here: the anonymous rate limits would count them all.
+        "SVGAI_THROTTLE_UPLOAD_ANON": "off",
+        "SVGAI_THROTTLE_CONVERT_ANON": "off",
     }
     env.update(extra)
     return env
@@ -225,9 +228,14 @@ def open_page(browser: Browser, console: ConsoleLog) -> Iterator[Callable[..., P
     assert not console.unexpected(), f"console errors: {console.unexpected()}"
 
 
+def screenshot_path(name: str) -> Path:
+    """Return where the screenshot `name` goes (the folder CI keeps)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
+
+
 def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     """Save a screenshot of the page's current state for CI's artifacts."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    path = screenshot_path(name)
     page.screenshot(path=str(path), full_page=full_page)
     return path

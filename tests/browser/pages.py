@@ -130,7 +130,7 @@ def zoom_at(page: Page, fx: float, fy: float, percent: int) -> None:
     """Wheel-zoom to at least `percent` around the image point at fractions (fx, fy)."""
     for _ in range(40):
         if zoom_percent(page) >= percent:
-            return
+            break
         stage = page.locator("#pane-svg .stage").bounding_box()
         pane = page.locator("#pane-svg").bounding_box()
         x = min(max(stage["x"] + stage["width"] * fx, pane["x"] + 1), pane["x"] + pane["width"] - 1)
@@ -140,7 +140,15 @@ def zoom_at(page: Page, fx: float, fy: float, percent: int) -> None:
         page.mouse.move(x, y)
         page.mouse.wheel(0, -200)
         page.wait_for_timeout(30)
-    raise AssertionError(f"could not zoom to {percent} %")
+    if zoom_percent(page) < percent:
+        raise AssertionError(f"could not zoom to {percent} %")
+    # Drag the point to the middle of the view (where the overlay's split is).
+    stage = page.locator("#pane-svg .stage").bounding_box()
+    pane = page.locator("#pane-svg").bounding_box()
+    page.mouse.move(stage["x"] + stage["width"] * fx, stage["y"] + stage["height"] * fy)
+    page.mouse.down()
+    page.mouse.move(pane["x"] + pane["width"] / 2, pane["y"] + pane["height"] / 2, steps=5)
+    page.mouse.up()
 
 
 def run_axe(page: Page, axe_source: str) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.browser.conftest import MOBILE, screenshot
+from tests.browser.conftest import MOBILE, screenshot, screenshot_path
 from tests.browser.pages import (
     GRADIENT,
     SIMPLE,
@@ -14,8 +14,11 @@ from tests.browser.pages import (
     drop_generated,
     image_rendered,
     paste,
+    pick,
     use_manual,
     wait_for_result,
+    zoom_at,
+    zoom_percent,
 )
 
 
@@ -50,7 +53,14 @@ def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
     ssim = float(page.locator("#metric-ssim").inner_text())
     assert 0.9 < ssim <= 1.0
     assert "→" in page.locator("#metric-size").inner_text()  # input size → SVG size
-    screenshot(page, "ai-result")
+    page.mouse.move(0, 0)  # the status tooltip closed
+    screenshot(page, "ai-result", full_page=True)
+
+    # The edge at 800 %: the input's pixels against the SVG's curve, split in the middle.
+    pick(page, "view", "overlay")
+    zoom_at(page, 0.133, 0.133, 800)  # the rounded top-left corner
+    assert image_rendered(page, "#svg-preview")
+    page.locator("#workspace").screenshot(path=str(screenshot_path("ai-overlay-800")))
 
 
 def test_manual_mode_hides_ai_panel_and_reconverts_when_a_slider_moves(live_url, open_page):
@@ -143,8 +153,22 @@ def test_files_the_server_would_refuse_are_refused_before_uploading(live_url, op
 
     drop_generated(page, "notes.txt", 120, "text/plain")
     assert "notes.txt is text/plain, not an image" in error.inner_text()
-    assert not error.inner_text().startswith("file:")
     assert uploads == []
+
+
+def test_server_refusals_read_without_the_field_prefix(live_url, open_page, console, tmp_path):
+    console.allow("400")  # the upload's answer
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(SIMPLE.read_bytes()[:3000])  # Chromium still shows the top rows
+    page = open_page(live_url)
+    use_manual(page)
+    with page.expect_response(lambda r: r.url.endswith("/api/upload")) as answer:
+        choose(page, truncated)
+    assert answer.value.status == 400
+    assert answer.value.json()["error"].startswith("file: ")
+    error = page.locator("#error")
+    error.wait_for()
+    assert error.inner_text().startswith("The PNG file is damaged or truncated")
 
 
 def test_mobile_width_scrolls_to_the_result(live_url, open_page):
@@ -160,6 +184,22 @@ def test_mobile_width_scrolls_to_the_result(live_url, open_page):
     assert image_rendered(page, "#svg-preview")
     assert image_rendered(page, "#input-preview")
     screenshot(page, "mobile-result")
+
+    # Two fingers spreading apart zoom in (touch events, as a phone sends them).
+    box = page.locator("#pane-svg").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+
+    def touch(kind: str, spread: float) -> None:
+        points = [{"x": cx - spread, "y": cy, "id": 1}, {"x": cx + spread, "y": cy, "id": 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    before = zoom_percent(page)
+    touch("touchStart", 20)
+    for spread in range(25, 90, 5):
+        touch("touchMove", spread)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    assert zoom_percent(page) > 2 * before
 
 
 def test_progress_counts_time_and_cancel_stops_waiting(live_url, open_page):

@@ -32,7 +32,7 @@ const PRESETS = {
   bw: { colormode: "binary", hierarchical: "stacked", mode: "spline", filter_speckle: 4, color_precision: 6, layer_difference: 16, corner_threshold: 60, length_threshold: 4, max_iterations: 10, splice_threshold: 45, path_precision: 2 },
 };
 
-const COMPONENT_NAMES = { quality_predictor: "the quality predictor", logo_type: "the logo-type classifier", workers: "the conversion workers" };
+const COMPONENT_NAMES = { quality_predictor: "the quality predictor", logo_type: "the logo-type classifier" };
 
 // Typical seconds per tier on this service (benchmarks); replaced by the server's recent means.
 const TYPICAL_SECONDS = { 1: 0.5, 2: 1.2, 3: 4.0, auto: 1.2, manual: 0.3 };
@@ -88,7 +88,8 @@ async function callApi(url, init = {}) {
   }
   const ok = response.ok && body.success !== false;
   if (!ok) body.error = readableError(body, response);
-  return { ok, status: response.status, body };
+  const retryAfter = response.status === 429 ? parseFloat(response.headers.get("Retry-After")) || 5 : 0;
+  return { ok, status: response.status, body, retryAfter };
 }
 
 // The API's error reads "<field>: <message>"; people see the message without the field name.
@@ -120,7 +121,7 @@ async function uploadFile(file, signal) {
   const data = new FormData();
   data.append("file", file, file.name);
   const answer = await callApi(API.upload, { method: "POST", body: data, signal });
-  if (!answer.ok) return { ok: false, error: answer.body.error };
+  if (!answer.ok) return { ok: false, error: answer.body.error, retryAfter: answer.retryAfter };
   state.uploads.set(file, answer.body.file_id);
   rememberInput(answer.body.file_id, { blob: file, name: file.name, type: file.type });
   return { ok: true, fileId: answer.body.file_id };
@@ -160,7 +161,7 @@ function aiActive() {
 async function convertFile(file, signal, onStage) {
   onStage("uploading");
   const upload = await uploadFile(file, signal);
-  if (!upload.ok) return { ok: false, error: upload.error };
+  if (!upload.ok) return { ok: false, error: upload.error, retryAfter: upload.retryAfter };
   onStage("converting");
   if (aiActive()) {
     const request = aiSettings();
@@ -182,7 +183,7 @@ function finish(answer, kind, request, fileId) {
     // The stored upload is gone (retention): the next attempt sends the file again.
     state.uploads = new WeakMap();
   }
-  if (!answer.ok) return { ok: false, error: answer.body.error };
+  if (!answer.ok) return { ok: false, error: answer.body.error, retryAfter: answer.retryAfter };
   return { ok: true, body: answer.body, kind, request, fileId };
 }
 
@@ -197,9 +198,17 @@ async function checkAi() {
   const broken = Object.entries(body.components || {}).filter(
     ([, component]) => component.status && component.status !== "healthy"
   );
-  const names = broken.map(([name]) => COMPONENT_NAMES[name] || name.replaceAll("_", " "));
-  const summary = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} not loaded` : "";
-  const details = broken.map(([, component]) => component.error).filter(Boolean).join(" ");
+  // Model components carry a version; the others (workers, predictions, …) report a state.
+  const models = broken.filter(([, component]) => "version" in component);
+  const others = broken.filter(([, component]) => !("version" in component));
+  const names = models.map(([name]) => COMPONENT_NAMES[name] || name.replaceAll("_", " "));
+  let summary = names.length ? `${names.join(" and ")} ${names.length > 1 ? "are" : "is"} not loaded` : "";
+  if (!summary && others.length) summary = others.map(([name, c]) => `${name.replaceAll("_", " ")} ${c.status}`).join(", ");
+  const details = broken
+    .map(([, component]) => component.error || component.last_problem)
+    .filter(Boolean)
+    .map((text) => capitalise(String(text)).replace(/([^.])$/, "$1."))
+    .join(" ");
   const tiers = (body.performance_metrics && body.performance_metrics.tiers) || {};
   for (const [tier, figures] of Object.entries(tiers)) {
     if (figures.count >= 3 && figures.mean_time_ms) state.ai.typical[tier] = figures.mean_time_ms / 1000;
@@ -714,6 +723,7 @@ $("export-png").addEventListener("click", async () => {
 $("history-refresh").addEventListener("click", refreshHistory);
 
 applyPreset("logo");
+$("target_quality-value").textContent = Number(form.elements.target_quality.value).toFixed(2);
 syncMode();
 checkAi().then(updateTierHint);
 refreshHistory();

@@ -141,14 +141,22 @@ export class BatchView {
     for (const item of items) {
       if (controller.signal.aborted) break;
       this.update(item, { status: "uploading" });
-      const result = await this.api.convertOne(item.file, controller.signal, (stage) => {
-        this.update(item, { status: stage });
-      });
+      let result;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        result = await this.api.convertOne(item.file, controller.signal, (stage) => {
+          this.update(item, { status: stage });
+        });
+        if (!result.retryAfter || controller.signal.aborted) break;
+        // The server's rate limit: wait as long as it asks, then try the same file again.
+        this.update(item, { status: "waiting", error: `rate limit, retrying in ${result.retryAfter} s` });
+        await sleep(result.retryAfter * 1000, controller.signal);
+      }
       if (controller.signal.aborted) break;
       if (result.ok) {
         const body = result.body;
         this.update(item, {
           status: "done",
+          error: "",
           conversionId: body.conversion_id,
           svg: body.svg,
           ssim: typeof body.ssim === "number" ? body.ssim : body.ai_metadata && body.ai_metadata.actual_ssim,
@@ -255,6 +263,7 @@ export class BatchView {
     item.row.dataset.status = item.status;
     let text = {
       queued: "Waiting",
+      waiting: `Waiting: ${item.error}`,
       uploading: "Uploading…",
       converting: "Converting…",
       running: "Converting…",

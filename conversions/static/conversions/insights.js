@@ -10,7 +10,7 @@ const STAGES = [
   ["preparation", "Preparation"],
   ["trace", "Trace"],
   ["measure", "Measure"],
-  ["other_candidates", "Other candidates"],
+  ["other_candidates", "Other search work"],
   ["overhead", "Recording"],
 ];
 
@@ -152,7 +152,9 @@ export function renderInsights(meta, result, request) {
       (result.path_count == null ? "" : `, ${result.path_count} paths`)
   );
   const attempts = (meta.analysis && meta.analysis.attempts) || [];
-  const tried = attempts.length ? ` ${attempts.length} candidates traced.` : "";
+  const tried = attempts.length
+    ? ` ${attempts.length} candidate${attempts.length === 1 ? "" : "s"} traced.`
+    : "";
   setText("ai-reason", (meta.routing && meta.routing.reason ? capitalise(meta.routing.reason) + "." : "–") + tried);
 
   const parts = timeBreakdown(meta.timings || {});
