@@ -79,6 +79,21 @@ def test_trace_layers_draws_largest_colour_first_and_stacks_the_rest_on_it():
 
 
 @needs_potrace
+def test_trace_layers_gives_every_colour_its_own_layer_in_area_order():
+    rng = np.random.default_rng(3)
+    colours = rng.integers(0, 256, size=(8, 3)).astype(np.uint8)
+    rgba = canvas(40, 80)
+    for i, colour in enumerate(colours):  # stripe i is 2 + i px wide: areas all differ
+        left = sum(range(2, 2 + i)) + 2 * i
+        paint(rgba, slice(0, 40), slice(left, left + 2 + i), tuple(colour))
+
+    svg = trace_layers(rgba, colours, SHARP, scale=2)
+
+    expected = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in colours[::-1]]  # widest first
+    assert [fill for fill, _ in paths(svg)] == expected
+
+
+@needs_potrace
 def test_trace_layers_keeps_transparent_holes_open():
     rgba = canvas()
     paint(rgba, slice(5, 35), slice(10, 50), BLUE)
