@@ -42,6 +42,29 @@ def test_ai_unavailable_says_so_and_converts_with_vtracer(no_ai_url, open_page, 
     screenshot(page, "ai-unavailable")
 
 
+def test_ai_failing_mid_session_falls_back_without_a_reload(live_url, open_page, console):
+    """Health said yes, then /api/convert-ai answers 503 (models gone): the page converts anyway."""
+    console.allow("503")
+    page = open_page(live_url)
+    assert page.locator("#ai-toggle").is_checked()
+    body = {
+        "success": False,
+        "error": "AI conversion is unavailable: the quality predictor is not loaded. "
+        "Use the legacy converter.",
+        "fallback_suggestion": '/api/convert {"file_id": "...", "converter": "vtracer"}',
+    }
+    page.route("**/api/convert-ai", lambda route: route.fulfill(status=503, json=body))
+    with page.expect_response(lambda r: r.url.endswith("/api/convert")) as answer:
+        choose(page, SIMPLE)
+    assert answer.value.ok
+    wait_for_result(page)
+    assert page.locator("#ai-status-text").inner_text() == "AI unavailable"
+    assert "the quality predictor is not loaded" in page.locator("#notice").inner_text()
+    assert not page.locator("#ai-toggle").is_checked()
+    assert not page.locator("#insights").is_visible()
+    assert page.locator("#vtracer-options").is_visible()
+
+
 def test_keyboard_reaches_every_control_and_zooms(live_url, open_page):
     page = open_page(live_url)
     page.select_option("#tier", "1")
