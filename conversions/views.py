@@ -11,7 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -20,20 +27,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversions import health, limits, permissions, reports, services
+from conversions.errors import ApiError
 from conversions.models import Conversion, Upload
 from conversions.serializers import (
     AIConvertRequestSerializer,
+    AIConvertResponseSerializer,
+    AIHealthSerializer,
     ConversionDetailSerializer,
+    ConversionFailedSerializer,
     ConversionSerializer,
     ConvertRequestSerializer,
+    ConvertResponseSerializer,
+    ModelStatusSerializer,
+    QualityReportSerializer,
     UploadRequestSerializer,
     UploadSerializer,
     brief,
+    error_responses,
 )
 from vectorizer.images import ImageError
 from vectorizer.tiers import DEFAULT_TIME_BUDGET_S
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 from vectorizer.workers import WorkerBusy
+
+FALLBACK_SUGGESTION = '/api/convert {"file_id": "...", "converter": "vtracer"}'
 
 
 def get_upload(file_id: object, request: Request) -> Upload:
@@ -55,7 +72,10 @@ class UploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = permissions.UPLOAD_THROTTLES
 
-    @extend_schema(request=UploadRequestSerializer, responses=UploadSerializer)
+    @extend_schema(
+        request=UploadRequestSerializer,
+        responses={200: UploadSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
+    )
     def post(self, request: Request) -> Response:
         serializer = UploadRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -69,32 +89,31 @@ class UploadView(APIView):
         return Response(UploadSerializer(upload).data)
 
 
-def conversion_response(conversion: Conversion, **extra: object) -> Response:
+def conversion_response(
+    conversion: Conversion,
+    serializer_class: type[ConvertResponseSerializer] = ConvertResponseSerializer,
+    **context: object,
+) -> Response:
     """Return the API's answer for a stored conversion: its SVG and numbers, or 422."""
     if not conversion.succeeded:
         return Response(
-            {"success": False, "error": conversion.error, "conversion_id": conversion.id},
+            ConversionFailedSerializer(conversion).data,
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
-    return Response(
-        {
-            "success": True,
-            "svg": conversion.svg,
-            "ssim": conversion.ssim,
-            "processing_time": round(conversion.total_ms / 1000, 4),
-            "file_size": conversion.svg_bytes,
-            "path_count": conversion.path_count,
-            "conversion_id": conversion.id,
-            **extra,
-        }
-    )
+    return Response(serializer_class(conversion, context=context).data)
 
 
 class ConvertView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     throttle_classes = permissions.CONVERT_THROTTLES
 
-    @extend_schema(request=ConvertRequestSerializer, responses=ConversionSerializer)
+    @extend_schema(
+        request={"application/json": ConvertRequestSerializer},
+        responses={
+            200: ConvertResponseSerializer,
+            **error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = ConvertRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -115,7 +134,25 @@ class AIConvertView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     throttle_classes = permissions.CONVERT_THROTTLES
 
-    @extend_schema(request=AIConvertRequestSerializer)
+    @extend_schema(
+        request={"application/json": AIConvertRequestSerializer},
+        responses={
+            200: AIConvertResponseSerializer,
+            **error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
+        },
+        examples=[
+            OpenApiExample(
+                "Automatic tier",
+                summary="Upload with POST /api/upload first, then pass its file_id",
+                value={
+                    "file_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "tier": "auto",
+                    "target_quality": 0.9,
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         serializer = AIConvertRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,52 +171,14 @@ class AIConvertView(APIView):
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         except services.ModelsUnavailable as exc:
-            return Response(
-                {
-                    "success": False,
-                    "error": f"AI conversion is unavailable: {exc}. Use the legacy converter.",
-                    "fallback_suggestion": '/api/convert {"file_id": "...", '
-                    '"converter": "vtracer"}',
-                },
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        if not conversion.succeeded:
-            return conversion_response(conversion)
-        metadata = ai_metadata(conversion, include_analysis=data["include_analysis"])
-        return conversion_response(conversion, ai_metadata=metadata)
-
-
-def ai_metadata(conversion: Conversion, *, include_analysis: bool) -> dict:
-    """Return what the AI decided and measured for one conversion (the API's ai_metadata)."""
-    routing = conversion.routing
-    metadata = {
-        "tier_used": conversion.tier,
-        "tier_requested": conversion.requested_tier,
-        "routing": {
-            "reason": routing.get("reason", ""),
-            "estimates": routing.get("estimates", {}),
-        },
-        "quality_prediction": conversion.predicted_ssim,
-        "predicted": conversion.prediction,
-        "actual_ssim": conversion.ssim,
-        "logo_type": conversion.logo_type or None,
-        "confidence": conversion.logo_type_confidence,
-        "parameters": conversion.parameters,
-        "preparation": conversion.preparation,
-        "model_versions": conversion.model_versions,
-        "fallback_used": conversion.fallback_used,
-        "problems": routing.get("problems", []),
-        "timings": {
-            **{k: round(v, 1) for k, v in conversion.timings.items() if v is not None},
-            "total": round(conversion.total_ms or 0.0, 1),
-        },
-    }
-    if include_analysis:
-        metadata["analysis"] = {
-            "features": conversion.features,
-            "attempts": routing.get("attempts", []),
-        }
-    return metadata
+            raise ApiError(
+                f"AI conversion is unavailable: {exc}. Use the legacy converter.",
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                extra={"fallback_suggestion": FALLBACK_SUGGESTION},
+            ) from exc
+        return conversion_response(
+            conversion, AIConvertResponseSerializer, include_analysis=data["include_analysis"]
+        )
 
 
 class ConversionFilter(django_filters.FilterSet):
@@ -203,6 +202,14 @@ class ConversionFilter(django_filters.FilterSet):
         return queryset.filter(upload_id=key)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: ConversionSerializer(many=True), **error_responses(400, 401, 403, 404)}
+    ),
+    retrieve=extend_schema(
+        responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404)}
+    ),
+)
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Conversion.objects.select_related("upload").defer("svg")
     filterset_class = ConversionFilter
@@ -218,7 +225,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         return permissions.visible(super().get_queryset(), self.request)
 
-    @extend_schema(responses={(200, "image/svg+xml"): bytes})
+    @extend_schema(responses={(200, "image/svg+xml"): bytes, **error_responses(400, 401, 403, 404)})
     @action(detail=True, methods=["get"])
     def svg(self, request: Request, pk: str | None = None) -> HttpResponse:
         conversion = self.get_object()
@@ -252,6 +259,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class ModelStatusView(APIView):
+    @extend_schema(
+        responses={
+            200: ModelStatusSerializer,
+            503: OpenApiResponse(ModelStatusSerializer, description="A model is not loaded."),
+            **error_responses(401, 403),
+        }
+    )
     def get(self, request: Request) -> Response:
         body = health.model_status()
         code = (
@@ -261,12 +275,27 @@ class ModelStatusView(APIView):
 
 
 class AIHealthView(APIView):
+    @extend_schema(
+        responses={
+            200: AIHealthSerializer,
+            503: OpenApiResponse(AIHealthSerializer, description="AI conversion cannot run."),
+            **error_responses(401, 403),
+        }
+    )
     def get(self, request: Request) -> Response:
         body, code = health.ai_health()
         return Response(body, status=code)
 
 
 class QualityReportView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, description="Only conversions from this moment."
+            )
+        ],
+        responses={200: QualityReportSerializer, **error_responses(400, 401, 403)},
+    )
     def get(self, request: Request) -> Response:
         since = None
         raw = request.query_params.get("since")

@@ -207,6 +207,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Separate request and response components: Swagger then offers a file picker for uploads.
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "conversions.schema.strict_request_bodies",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConversionStatusEnum": "conversions.models.Conversion.Status",
         "BatchStatusEnum": ["queued", "running", "done", "failed", "cancelled"],
@@ -246,7 +250,7 @@ SVGAI_UPLOAD_QUOTA_FILES = env_int("SVGAI_UPLOAD_QUOTA_FILES", 2000)
 SVGAI_RETENTION_DAYS = env_int("SVGAI_RETENTION_DAYS", 30)
 # Jobs waiting for a conversion worker: beyond this many, or this long, answer 503 at once.
 SVGAI_QUEUE_MAX = env_int("SVGAI_QUEUE_MAX", 32)
-SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 20.0)
+SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 45.0)
 # A conversion still `running` this long after it started belongs to a dead process: it is
 # marked failed (0: queue wait + 3 × the conversion timeout). Web processes sweep this often.
 SVGAI_STALE_AFTER = env_float("SVGAI_STALE_AFTER", 0.0)

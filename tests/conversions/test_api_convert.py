@@ -77,11 +77,12 @@ def test_convert_refuses_invalid_params_naming_field_and_range(
 
 
 @pytest.mark.django_db
-def test_convert_refuses_file_id_that_is_not_a_uuid(api_client):
+def test_convert_answers_404_for_file_id_that_is_not_a_uuid(api_client):
+    # Any string naming no upload is "no such file", as the clients' own tests expect.
     response = post_convert(api_client, {"file_id": "logo.png"})
 
-    assert response.status_code == 400
-    assert response.json()["error"].startswith("file_id: must be the file_id returned by")
+    assert response.status_code == 404
+    assert response.json()["error"].startswith("No such file: no upload has file_id logo.png")
 
 
 @pytest.mark.django_db
