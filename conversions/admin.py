@@ -102,7 +102,7 @@ class UploadAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["thumbnail", "original_name"]
     list_filter = ["format", "has_alpha", "created_at"]
-    search_fields = ["original_name", "sha256", "id"]
+    search_fields = ["original_name", "sha256", "id", "owner__username"]
     list_per_page = 50
     readonly_fields = ["preview", "conversions_link"]
     fields = [
@@ -116,6 +116,7 @@ class UploadAdmin(admin.ModelAdmin):
         "height",
         "format",
         "has_alpha",
+        "owner",
         "created_at",
         "conversions_link",
     ]
@@ -265,6 +266,7 @@ class ConversionAdmin(admin.ModelAdmin):
                     "error",
                     "tier",
                     "requested_tier",
+                    "owner",
                     "created_at",
                 ]
             },

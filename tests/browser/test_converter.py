@@ -182,9 +182,12 @@ def test_mobile_width_scrolls_to_the_result(live_url, open_page):
     use_manual(page)
     choose(page, SIMPLE)
     wait_for_result(page)
-    page.wait_for_timeout(600)  # the smooth scroll
-    top = page.evaluate("document.getElementById('workspace').getBoundingClientRect().top")
-    assert -5 <= top < MOBILE["height"] / 2, f"the result is at {top}px, not in view"
+    # The page scrolls (smoothly) until the result's top is in view.
+    in_view = f"""() => {{
+      const top = document.getElementById('workspace').getBoundingClientRect().top;
+      return top >= -5 && top < {MOBILE["height"] / 2};
+    }}"""
+    page.wait_for_function(in_view, timeout=5000)
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= MOBILE["width"], f"the page is {width}px wide at 375px"
     assert image_rendered(page, "#svg-preview")
