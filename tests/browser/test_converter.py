@@ -130,7 +130,8 @@ def test_manual_mode_hides_ai_panel_and_reconverts_when_a_slider_moves(live_url,
     screenshot(page, "manual-bw")
 
 
-def test_drop_and_paste_choose_the_image(live_url, open_page):
+def test_drop_and_paste_choose_the_image(live_url, open_page, console):
+    console.allow("404")  # a server without /api/batches: the page converts them one by one
     page = open_page(live_url)
     use_manual(page)
 
@@ -145,6 +146,15 @@ def test_drop_and_paste_choose_the_image(live_url, open_page):
     assert name.startswith("pasted-")
     assert name.endswith(".png")
     assert image_rendered(page, "#input-preview")
+
+    # Several files dropped at once make a batch: every one is converted, none silently left out.
+    drop(page, TEXT, GRADIENT)
+    page.wait_for_function(
+        "document.querySelector('#batch-summary').textContent.includes('finished')",
+        timeout=60_000,
+    )
+    assert page.locator("#batch-summary").inner_text().startswith("2 of 2 converted")
+    assert page.locator("#batch-list .name").all_inner_texts() == [TEXT.name, GRADIENT.name]
 
 
 def test_files_the_server_would_refuse_are_refused_before_uploading(live_url, open_page):
