@@ -13,10 +13,21 @@ Pure numpy/scipy, no tracing here: the tracer only ever sees flat colours.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import combinations
+from typing import Any
 
 import numpy as np
 from scipy.ndimage import binary_dilation, find_objects, label
+
+from vectorizer.preparation import (
+    Preparation,
+    denoise,
+    estimate_palette,
+    prepare,
+    snap_rgba,
+    upscale,
+)
 
 # Neighbouring pixels inside one region differ by at most this much per channel (0-255); an
 # anti-aliased or hard edge differs by more. JPEG q85 noise stays well under it.
@@ -32,32 +43,41 @@ MAX_RMS = 9.0
 # ...and at most this share of a single flat colour's RMS error.
 MAX_RMS_VS_FLAT = 0.5
 MAX_STOPS = 4
+# A fit whose colour changes mostly within this share of its length is an edge between flat
+# fills (JPEG softens edges enough to join them into one smooth region).
+STEP_WIDTH = 0.1
 # A further stop must remove at least this share of the remaining squared error.
 STOP_GAIN = 0.25
 # The fit uses at most this many pixels of a region (evenly spread): plenty for 2-4 stops.
 SAMPLES = 4096
-_SEARCH_SAMPLES = 1024  # pixels used to search the direction or centre
+_SEARCH_SAMPLES = 512  # pixels used to search the direction or centre
 _BINS = 48
+_GOLDEN = (5**0.5 - 1) / 2
+_STOP_BINS = 32
 # A rim pixel this close (RGB distance) to the fitted gradient counts as inside the region.
 _INSIDE = 24.0
 # A rim pixel further than this from every blend of the gradient and its neighbour stays as is.
-_BLEND_MISS = 32.0
+_BLEND_MISS = 60.0
 _RIM = 3  # pixels around a region where anti-aliasing is re-blended with the placeholder
-_REACH = 4  # how far (pixels) a rim pixel looks for the neighbour it blends with
-_OFFSETS = sorted(
-    (
-        (dy, dx, float(np.hypot(dy, dx)))
-        for dy in range(-_REACH, _REACH + 1)
-        for dx in range(-_REACH, _REACH + 1)
-        if 0 < dy * dy + dx * dx <= _REACH * _REACH
-    ),
-    key=lambda o: o[2],
+_REACH = 6  # how far (pixels) beyond the rim a rim pixel looks for the neighbour it blends with
+_OFFSETS = np.array(
+    sorted(
+        (
+            (dy, dx)
+            for dy in range(-_REACH - _RIM, _REACH + _RIM + 1)
+            for dx in range(-_REACH - _RIM, _REACH + _RIM + 1)
+            if 0 < dy * dy + dx * dx <= (_REACH + _RIM) ** 2
+        ),
+        key=lambda o: o[0] * o[0] + o[1] * o[1],
+    )
 )
+_NEAR_OFFSETS = int(((_OFFSETS**2).sum(axis=1) <= 16).sum())  # within 4 pixels
 # Placeholders keep at least this RGB distance from the image's colours and from each other,
 # beyond palette snapping's merge distance (40), so no other colour snaps to them.
 MIN_PLACEHOLDER_DISTANCE = 56.0
-# vtracer may average a few pixels into a shape's colour: fills this close are placeholders.
-FILL_TOLERANCE = 8
+# The tracer may average a few rim pixels into a shape's colour: a fill this close (RGB
+# distance, under half the placeholders' distance from other colours) is the placeholder.
+FILL_TOLERANCE = 24.0
 _FILL = re.compile(r'fill="#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})"')
 _SVG_OPEN = re.compile(r"<svg\b[^>]*?(/?)>")
 
@@ -118,7 +138,7 @@ def extract_gradients(
     height, width = rgba.shape[:2]
     if min_area is None:
         min_area = max(MIN_PIXELS, round(MIN_AREA_SHARE * height * width))
-    labels, sizes = _smooth_regions(rgba, smooth_step)
+    labels, sizes, loose = _smooth_regions(rgba, smooth_step)
     big = np.flatnonzero(sizes >= min_area) + 1  # label ids
     if big.size == 0:
         return rgba, []
@@ -143,8 +163,12 @@ def extract_gradients(
         return rgba, []
     is_gradient = np.zeros(len(sizes) + 1, dtype=bool)
     is_gradient[[region for region, _, _ in found]] = True
-    # The colours the placeholders must avoid: the other fills' interiors.
-    placeholders = _pick_placeholders(rgba[(labels > 0) & ~is_gradient[labels], :3], len(found))
+    # The colours the placeholders must avoid: all the rest, anti-aliasing ramps included, or
+    # a ramp's pixels could snap to a placeholder and take its gradient.
+    # Every other pixel in each direction is census enough.
+    every = (slice(None, None, 2), slice(None, None, 2))
+    rest = (rgba[every][..., 3] >= 128) & ~is_gradient[labels[every]]
+    placeholders = _pick_placeholders(rgba[every][rest, :3], len(found))
     out = rgba.copy()
     fills: list[GradientFill] = []
     for (region, fit, rms), placeholder in zip(found, placeholders, strict=False):
@@ -161,15 +185,56 @@ def extract_gradients(
                 rms=rms,
             )
         )
-    # Neighbours a rim pixel can blend with: large fills and transparency.
-    reference = (sizes >= min_area)[np.maximum(labels, 1) - 1] & (labels > 0)
-    reference |= rgba[..., 3] == 0
+    # Large regions keep their pixels; a rim pixel blends with a nearby flat-ish or
+    # transparent pixel.
+    is_large = np.zeros(len(sizes) + 1, dtype=bool)
+    is_large[1:] = sizes >= min_area
     done = np.zeros((height, width), dtype=bool)
     for (region, _, _), fill in zip(found, fills, strict=False):
         box = boxes[region - 1]
         assert box is not None
-        _blend_rim(rgba, out, labels, reference, region, box, fill, done)
+        _blend_rim(rgba, out, labels, is_large, loose, region, box, fill, done)
     return out, fills
+
+
+def prepare_with_gradients(
+    rgba: np.ndarray, prep: Preparation, **options: Any
+) -> tuple[np.ndarray, list[GradientFill]]:
+    """Return `prepare(rgba, prep)` with gradient regions as flat placeholder shapes, and fills.
+
+    The palette is the one `prepare` would use plus the placeholders; only pixels the
+    placeholders were painted or blended into may snap to them, so no other part of the logo
+    turns into a gradient. `options` go to `extract_gradients`. Trace the array, then call
+    `apply_gradients(svg, fills, scale=prep.factor(height, width))`.
+    """
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    if rgba.ndim == 3 and rgba.shape[2] == 3:
+        rgba = np.dstack([rgba, np.full(rgba.shape[:2], 255, dtype=np.uint8)])
+    if prep.denoise:
+        rgba = denoise(rgba)
+    painted, fills = extract_gradients(rgba, **options)
+    if not fills or prep.palette_size == 0:
+        return prepare(painted, replace(prep, denoise=False)), fills
+    limit = prep.max_colors if prep.palette_size < 0 else prep.palette_size
+    palette = estimate_palette(
+        rgba,
+        limit,
+        min_share=prep.min_share if prep.palette_size < 0 else 0.0,
+        merge_distance=prep.merge_distance,
+        flat_tolerance=prep.flat_tolerance,
+        alpha_threshold=prep.alpha_threshold,
+    )
+    placeholders = np.array([f.placeholder for f in fills], dtype=np.uint8)
+    height, width = rgba.shape[:2]
+    k = prep.factor(height, width)
+    big = upscale(painted, k, prep.resample) if k > 1 else painted
+    # Where upscaling spread placeholder colour: painted pixels and one pixel around them.
+    touched = binary_dilation((painted != rgba).any(axis=2))
+    if k > 1:
+        touched = touched.repeat(k, axis=0).repeat(k, axis=1)
+    rest = snap_rgba(big, palette, prep.alpha_threshold)
+    with_placeholders = snap_rgba(big, np.vstack([palette, placeholders]), prep.alpha_threshold)
+    return np.where(touched[..., None], with_placeholders, rest), fills
 
 
 def apply_gradients(svg: str, fills: list[GradientFill], *, scale: float = 1.0) -> str:
@@ -189,7 +254,7 @@ def apply_gradients(svg: str, fills: list[GradientFill], *, scale: float = 1.0) 
         if len(digits) == 3:
             digits = "".join(c * 2 for c in digits)
         rgb = np.array([int(digits[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.int32)
-        distance = np.abs(keys - rgb).max(axis=1)
+        distance = np.sqrt(((keys - rgb) ** 2).sum(axis=1))
         nearest = int(distance.argmin())
         if distance[nearest] > FILL_TOLERANCE:
             return match.group(0)
@@ -226,53 +291,77 @@ def gradient_markup(fill: GradientFill, gradient_id: str, scale: float = 1.0) ->
     return f'<{tag} id="{gradient_id}" gradientUnits="userSpaceOnUse" {attrs}>{stops}</{tag}>'
 
 
-def _smooth_regions(rgba: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return labels of the opaque regions without edges (4-connected) and each label's size."""
+def _smooth_regions(rgba: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return labels of the opaque regions without edges (4-connected), each label's size, and
+    where pixels are at least loosely smooth (neighbours within twice the step)."""
     opaque = rgba[..., 3] >= 250
     across = opaque[:, 1:] & opaque[:, :-1]
     down = opaque[1:] & opaque[:-1]
+    loose_across, loose_down = across.copy(), down.copy()
     for c in range(3):
         plane = np.ascontiguousarray(rgba[..., c])
         # max - min of two uint8 values: their absolute difference without a wider copy.
         left, right = plane[:, :-1], plane[:, 1:]
-        across &= np.maximum(left, right) - np.minimum(left, right) <= step
+        gap = np.maximum(left, right) - np.minimum(left, right)
+        across &= gap <= step
+        loose_across &= gap <= 2 * step
         top, bottom = plane[:-1], plane[1:]
-        down &= np.maximum(top, bottom) - np.minimum(top, bottom) <= step
-    smooth = opaque.copy()
-    smooth[:, :-1] &= across
-    smooth[:, 1:] &= across
-    smooth[:-1] &= down
-    smooth[1:] &= down
+        gap = np.maximum(top, bottom) - np.minimum(top, bottom)
+        down &= gap <= step
+        loose_down &= gap <= 2 * step
+    smooth, loose = opaque.copy(), opaque.copy()
+    for mask, horizontal, vertical in ((smooth, across, down), (loose, loose_across, loose_down)):
+        mask[:, :-1] &= horizontal
+        mask[:, 1:] &= horizontal
+        mask[:-1] &= vertical
+        mask[1:] &= vertical
     labels, count = label(smooth)
     sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    return labels, sizes
+    return labels, sizes, loose
 
 
 def _fit_region(xy: np.ndarray, colours: np.ndarray, max_rms: float) -> tuple[_Fit, float] | None:
-    """Return the better of a linear and a radial gradient for a region, if one explains it."""
+    """Return the better of a linear and a radial gradient for a region, if one explains it.
+
+    The search compares orderings by the colour spread within bins of the offset (cheap, and
+    no fit of stops can beat it by much); only the winner gets its stops fitted.
+    """
     sample_xy, sample_rgb = _spread(xy, SAMPLES), _spread(colours, SAMPLES)
     search_xy, search_rgb = _spread(xy, _SEARCH_SAMPLES), _spread(colours, _SEARCH_SAMPLES)
-    n = len(sample_xy)
+    linear = _search_linear(search_xy, search_rgb)
+    radial = _search_radial(search_xy, search_rgb)
+    # A radial ordering can mimic a linear one (far centre): it must be clearly better.
+    kind, (search_sse, geometry) = ("linear", linear)
+    if radial is not None and (linear is None or radial[0] < 0.8 * linear[0]):
+        kind, (search_sse, geometry) = ("radial", radial)
+    elif linear is None:
+        return None
+    flat_search = float(((search_rgb - search_rgb.mean(axis=0)) ** 2).sum())
+    slack = 1.2  # the binned search error is a little below what stops achieve
+    if search_sse > slack**2 * max_rms**2 * len(search_xy) or search_sse > (
+        slack * MAX_RMS_VS_FLAT
+    ) ** 2 * max(flat_search, 1e-9):
+        return None  # no ordering explains the colours: a texture, an illustration
+    geometry = _fit_extent(kind, geometry, sample_xy)
+    model = GradientFill((0, 0, 0), kind, geometry, ((0.0, (0, 0, 0)), (1.0, (0, 0, 0))))
+    t = model.offsets_at(sample_xy[:, 0], sample_xy[:, 1])
+    stops, sse = _fit_stops(t, sample_rgb, float(t.min()) if kind == "radial" else 0.0)
+    rms = (sse / len(sample_xy)) ** 0.5
     flat_sse = float(((sample_rgb - sample_rgb.mean(axis=0)) ** 2).sum())
-    best: tuple[_Fit, float] | None = None
-    for kind in ("linear", "radial"):
-        t, first, geometry = (_search_linear if kind == "linear" else _search_radial)(
-            search_xy, search_rgb, sample_xy
-        )
-        if t is None:
-            continue
-        stops, sse = _fit_stops(t, sample_rgb, first)
-        # A radial fit can mimic a linear one (far centre): it must be clearly better.
-        if best is None or sse < (0.8 if kind == "radial" else 1.0) * best[1]:
-            best = (_Fit(kind, geometry, stops), sse)
-    if best is None:
+    span = max(float(np.linalg.norm(np.subtract(a[1], b[1]))) for a in stops for b in stops)
+    if rms > max_rms or sse > MAX_RMS_VS_FLAT**2 * flat_sse or span < MIN_SPAN or _is_step(stops):
         return None
-    fit, sse = best
-    rms = (sse / n) ** 0.5
-    span = max(float(np.linalg.norm(np.subtract(a[1], b[1]))) for a in fit.stops for b in fit.stops)
-    if rms > max_rms or sse > MAX_RMS_VS_FLAT**2 * flat_sse or span < MIN_SPAN:
-        return None
-    return fit, rms
+    return _Fit(kind, geometry, stops), rms
+
+
+def _is_step(stops: _Stops) -> bool:
+    """Return True when most of the colour change happens over a short stretch: two flat
+    fills meeting at a soft edge, not a gradient."""
+    offsets = np.array([s[0] for s in stops])
+    colours = np.array([s[1] for s in stops], dtype=np.float64)
+    change = np.linalg.norm(np.diff(colours, axis=0), axis=1)
+    width = np.diff(offsets) / max(offsets[-1] - offsets[0], 1e-9)
+    return bool((change[width <= STEP_WIDTH].sum()) > 0.5 * change.sum())
 
 
 def _spread(values: np.ndarray, count: int) -> np.ndarray:
@@ -281,16 +370,31 @@ def _spread(values: np.ndarray, count: int) -> np.ndarray:
 
 
 def _spread_index(length: int, count: int) -> np.ndarray:
-    """Return at most `count` indices evenly spread over range(length)."""
+    """Return at most `count` indices spread over range(length), sorted.
+
+    A golden-ratio (Weyl) sequence: evenly spaced indices would alias with the image's width
+    and sample only a few columns of a region.
+    """
     if length <= count:
         return np.arange(length)
-    return np.linspace(0, length - 1, count).astype(np.int64)
+    return np.sort((np.arange(count) * _GOLDEN % 1.0 * length).astype(np.int64))
 
 
-def _search_linear(
-    xy: np.ndarray, rgb: np.ndarray, sample_xy: np.ndarray
-) -> tuple[np.ndarray | None, float, tuple[float, ...]]:
-    """Return offsets of the sample pixels along the best direction, 0.0, and (x1, y1, x2, y2)."""
+def _fit_extent(kind: str, geometry: tuple[float, ...], xy: np.ndarray) -> tuple[float, ...]:
+    """Return the geometry stretched so offsets 0..1 cover exactly these points."""
+    if kind == "radial":
+        cx, cy = geometry[:2]
+        return cx, cy, max(float(np.hypot(xy[:, 0] - cx, xy[:, 1] - cy).max()), 1.0)
+    x1, y1, x2, y2 = geometry
+    start, axis = np.array([x1, y1]), np.array([x2 - x1, y2 - y1])
+    t = (xy - start) @ axis / float(axis @ axis)
+    low, high = float(t.min()), float(t.max())
+    a, b = start + low * axis, start + high * axis
+    return float(a[0]), float(a[1]), float(b[0]), float(b[1])
+
+
+def _search_linear(xy: np.ndarray, rgb: np.ndarray) -> tuple[float, tuple[float, ...]] | None:
+    """Return the binned error and (x1, y1, x2, y2) of the direction that best orders colours."""
     centre = xy.mean(axis=0)
     rel = xy - centre
     # Every 6 degrees plus the direction of steepest colour change (affine fit), then refined.
@@ -298,44 +402,46 @@ def _search_linear(
     coef = np.linalg.lstsq(design, rgb, rcond=None)[0][:2]  # (2, 3): d colour / d(x, y)
     steepest = np.linalg.svd(coef, full_matrices=False)[0][:, 0]
     angles = np.append(np.deg2rad(np.arange(0.0, 180.0, 6.0)), np.arctan2(steepest[1], steepest[0]))
-    angle = angles[int(np.argmin(_profile_sse(rel @ _units(angles), rgb)))]
+    errors = _profile_sse(rel @ _units(angles), rgb)
+    angle, error = angles[int(errors.argmin())], float(errors.min())
     for delta in np.deg2rad([3.0, 1.5, 0.75]):
-        trials = angle + np.array([-delta, 0.0, delta])
-        angle = trials[int(np.argmin(_profile_sse(rel @ _units(trials), rgb)))]
+        trials = angle + np.array([-delta, delta])
+        errors = _profile_sse(rel @ _units(trials), rgb)
+        if errors.min() < error:
+            angle, error = trials[int(errors.argmin())], float(errors.min())
     direction = _units(np.array([angle]))[:, 0]
-    t = (sample_xy - centre) @ direction
+    t = rel @ direction
     low, high = float(t.min()), float(t.max())
     if high - low < 1.0:
-        return None, 0.0, ()
+        return None
     start, end = centre + low * direction, centre + high * direction
-    return (t - low) / (high - low), 0.0, (*map(float, start), *map(float, end))
+    return error, (*map(float, start), *map(float, end))
 
 
-def _search_radial(
-    xy: np.ndarray, rgb: np.ndarray, sample_xy: np.ndarray
-) -> tuple[np.ndarray | None, float, tuple[float, ...]]:
-    """Return offsets of the sample pixels from the best centre, the first offset, (cx, cy, r)."""
+def _search_radial(xy: np.ndarray, rgb: np.ndarray) -> tuple[float, tuple[float, ...]] | None:
+    """Return the binned error and (cx, cy, r) of the centre that best orders colours."""
     low, high = xy.min(axis=0), xy.max(axis=0)
     size = float((high - low).max())
     if size < 2.0:
-        return None, 0.0, ()
+        return None
     # Centres on a grid over the region's box widened by half its size, then refined.
-    grid = np.linspace(-0.5, 1.5, 9)
+    grid = np.linspace(-0.5, 1.5, 7)
     gx, gy = np.meshgrid(grid, grid)
     centres = low + (high - low) * np.column_stack([gx.ravel(), gy.ravel()])
-    centre = centres[int(np.argmin(_profile_sse(_distances(xy, centres), rgb)))]
+    errors = _profile_sse(_distances(xy, centres), rgb)
+    centre, error = centres[int(errors.argmin())], float(errors.min())
     step = 0.25 * size
-    moves = np.array([(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)], dtype=np.float64)
+    moves = np.array([(1, 0), (-1, 0), (0, 1), (0, -1)], dtype=np.float64)
     for _ in range(6):
         trials = centre + step * moves
-        centre = trials[int(np.argmin(_profile_sse(_distances(xy, trials), rgb)))]
+        errors = _profile_sse(_distances(xy, trials), rgb)
+        if errors.min() < error:
+            centre, error = trials[int(errors.argmin())], float(errors.min())
         step /= 2
-    distance = _distances(sample_xy, centre[None])[:, 0]
-    radius = float(distance.max())
+    radius = float(_distances(xy, centre[None]).max())
     if radius < 1.0:
-        return None, 0.0, ()
-    t = distance / radius
-    return t, float(t.min()), (float(centre[0]), float(centre[1]), radius)
+        return None
+    return error, (float(centre[0]), float(centre[1]), radius)
 
 
 def _units(angles: np.ndarray) -> np.ndarray:
@@ -371,44 +477,71 @@ def _profile_sse(t: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 def _fit_stops(t: np.ndarray, rgb: np.ndarray, first: float) -> tuple[_Stops, float]:
     """Return 2..MAX_STOPS stops (piecewise-linear in t, least squares) and their squared error.
 
-    Stops are added where the error is largest while each removes STOP_GAIN of what is left.
+    The fit runs on the colours' means in _STOP_BINS bins of t (exact up to the spread within
+    each bin, which no stop placement changes) and tries every placement of the inner stops on
+    the bin edges. Each stop beyond two must remove STOP_GAIN of the error left.
     """
-    knots = [first, 1.0] if first < 1.0 else [0.0, 1.0]
-    colours, sse = _solve_knots(t, rgb, knots)
-    while len(knots) < MAX_STOPS:
-        residual = ((rgb - _eval_knots(t, knots, colours)) ** 2).sum(axis=1)
-        bins = np.minimum((t * _BINS).astype(np.int64), _BINS - 1)
-        per_bin = np.bincount(bins, weights=residual, minlength=_BINS)
-        for k in knots:  # no new knot right beside an existing one
-            per_bin[max(0, int(k * _BINS) - 1) : int(k * _BINS) + 2] = 0
-        if per_bin.max() <= 0:
-            break
-        candidate = sorted([*knots, (int(per_bin.argmax()) + 0.5) / _BINS])
-        new_colours, new_sse = _solve_knots(t, rgb, candidate)
-        if new_sse > (1 - STOP_GAIN) * sse:
-            break
-        knots, colours, sse = candidate, new_colours, new_sse
+    if first >= 1.0:
+        first = 0.0
+    bins = np.clip(((t - first) * (_STOP_BINS / (1.0 - first))).astype(np.int64), 0, _STOP_BINS - 1)
+    counts = np.bincount(bins, minlength=_STOP_BINS).astype(np.float64)
+    used = counts > 0
+    weight = counts[used]
+    centres = np.bincount(bins, weights=t, minlength=_STOP_BINS)[used] / weight
+    means = (
+        np.column_stack(
+            [np.bincount(bins, weights=rgb[:, c], minlength=_STOP_BINS)[used] for c in range(3)]
+        )
+        / weight[:, None]
+    )
+    within = float((rgb * rgb).sum() - (weight[:, None] * means * means).sum())
+    places = first + (1.0 - first) * np.arange(1, _STOP_BINS) / _STOP_BINS
+    best: tuple[float, np.ndarray, float, np.ndarray] | None = None  # score, knots, sse, colours
+    for inner in range(MAX_STOPS - 1):
+        picks = np.array(list(combinations(range(len(places)), inner)), dtype=np.int64)
+        knots = np.column_stack(
+            [
+                np.full(len(picks), first),
+                places[picks.reshape(len(picks), inner)],
+                np.ones(len(picks)),
+            ]
+        )
+        sse, colours = _knot_fits(centres, means, weight, knots)
+        i = int(sse.argmin())
+        # Each further stop must earn its place: the error is weighed up per stop.
+        score = float(sse[i] + within) / (1 - STOP_GAIN) ** inner
+        if best is None or score < best[0]:
+            best = (score, knots[i], float(sse[i]), colours[i])
+    assert best is not None
+    _, knots, sse, colours = best
     rounded = np.clip(np.rint(colours), 0, 255).astype(int)
     stops = tuple(
         (round(float(k), 3), (int(c[0]), int(c[1]), int(c[2])))
         for k, c in zip(knots, rounded, strict=True)
     )
-    return stops, sse
+    return stops, sse + within
 
 
-def _solve_knots(t: np.ndarray, rgb: np.ndarray, knots: list[float]) -> tuple[np.ndarray, float]:
-    """Return the knot colours of the least-squares piecewise-linear fit, and its squared error."""
-    basis = _hat_basis(t, knots)
-    colours = np.linalg.lstsq(basis, rgb, rcond=None)[0]
-    colours = np.clip(colours, 0, 255)
-    residual = rgb - basis @ colours
-    return colours, float((residual * residual).sum())
-
-
-def _hat_basis(t: np.ndarray, knots: list[float]) -> np.ndarray:
-    """Return the (n, k) piecewise-linear interpolation weights of t over the knots (padded)."""
-    eye = np.eye(len(knots))
-    return np.column_stack([np.interp(t, knots, eye[i]) for i in range(len(knots))])
+def _knot_fits(
+    t: np.ndarray, means: np.ndarray, weight: np.ndarray, knots: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per row of knots (m, k), the weighted squared error and knot colours (m, k, 3)
+    of the least-squares piecewise-linear fit of the bin means."""
+    m, k = knots.shape
+    # Hat-function weights of every t for every knot set: (m, n, k).
+    segment = np.clip((knots[:, None, :] <= t[None, :, None]).sum(axis=2) - 1, 0, k - 2)
+    left = np.take_along_axis(knots, segment, axis=1)
+    right = np.take_along_axis(knots, segment + 1, axis=1)
+    frac = np.clip((t[None] - left) / np.maximum(right - left, 1e-12), 0.0, 1.0)
+    basis = np.zeros((m, len(t), k))
+    rows, cols = np.arange(m)[:, None], np.arange(len(t))[None]
+    basis[rows, cols, segment] = 1 - frac
+    basis[rows, cols, segment + 1] += frac
+    weighted = basis * weight[None, :, None]
+    normal = np.einsum("mnk,mnl->mkl", weighted, basis) + 1e-9 * np.eye(k)
+    colours = np.linalg.solve(normal, np.einsum("mnk,nc->mkc", weighted, means))
+    residual = means[None] - basis @ colours
+    return (weight[None, :, None] * residual * residual).sum(axis=(1, 2)), colours
 
 
 def _eval_knots(t: np.ndarray, knots: list[float], colours: np.ndarray) -> np.ndarray:
@@ -427,7 +560,7 @@ def _pick_placeholders(colours: np.ndarray, count: int) -> list[tuple[int, int, 
     cells = colours >> 4  # 4-bit cells: 4096 bins
     keys = (cells[:, 0].astype(np.int64) << 8) | (cells[:, 1].astype(np.int64) << 4) | cells[:, 2]
     counts = np.bincount(keys, minlength=4096)
-    occupied = np.flatnonzero(counts >= max(2, 0.0002 * len(keys)))
+    occupied = np.flatnonzero(counts >= max(3, 0.00005 * len(keys)))
     taken = np.column_stack([occupied >> 8, (occupied >> 4) & 15, occupied & 15]) * 16.0 + 8.0
     # Odd colours are the least likely in a logo: a grid nudged off the round levels.
     levels = np.array([0, 51, 102, 153, 204, 255], dtype=np.float64)
@@ -452,7 +585,8 @@ def _blend_rim(
     rgba: np.ndarray,
     out: np.ndarray,
     labels: np.ndarray,
-    reference: np.ndarray,
+    is_large: np.ndarray,
+    loose: np.ndarray,
     region: int,
     box: tuple[slice, slice],
     fill: GradientFill,
@@ -465,16 +599,18 @@ def _blend_rim(
     the upscaled edge keeps its sub-pixel position. Pixels that fit the gradient join it.
     """
     height, width = labels.shape
-    y0, y1 = max(0, box[0].start - _RIM), min(height, box[0].stop + _RIM)
-    x0, x1 = max(0, box[1].start - _RIM), min(width, box[1].stop + _RIM)
-    inside = labels[y0:y1, x0:x1] == region
-    rim = binary_dilation(inside, iterations=_RIM) & ~inside
-    rim &= ~reference[y0:y1, x0:x1] & ~done[y0:y1, x0:x1]
+    margin = _RIM + _REACH
+    y0, y1 = max(0, box[0].start - margin), min(height, box[0].stop + margin)
+    x0, x1 = max(0, box[1].start - margin), min(width, box[1].stop + margin)
+    crop = (slice(y0, y1), slice(x0, x1))
+    inside = labels[crop] == region
+    zone = binary_dilation(inside, iterations=_RIM)
+    rim = zone & ~inside & ~is_large[labels[crop]] & ~done[crop]
     ry, rx = np.nonzero(rim)
     if ry.size == 0:
         return
-    ry += y0
-    rx += x0
+    reference = (loose[crop] | (rgba[crop][..., 3] == 0)) & ~zone
+    ry, rx = ry + y0, rx + x0
     q = _premultiplied(rgba[ry, rx].astype(np.float64))
     g = np.column_stack([fill.colours_at(rx + 0.5, ry + 0.5), np.full(len(ry), 255.0)])
     p4 = np.array([*fill.placeholder, 255], dtype=np.float64)
@@ -483,19 +619,19 @@ def _blend_rim(
     opacity = rgba[ry, rx, 3] / 255.0
     joins = np.linalg.norm(q - g * opacity[:, None], axis=1) <= _INSIDE
     new[joins] = p4 * opacity[joins, None]
-    ny, nx = _nearest_reference(reference, labels, region, ry, rx)
-    near = ~joins & (ny >= 0)
-    if near.any():
-        ny, nx = ny[near], nx[near]
+    # The others are a blend of the gradient and their nearest neighbour outside the rim.
+    blends = np.flatnonzero(~joins)
+    ny, nx = _nearest(reference, ry[blends] - y0, rx[blends] - x0)
+    blends, ny, nx = blends[ny >= 0], ny[ny >= 0] + y0, nx[ny >= 0] + x0
+    if blends.size:
         n_source = _premultiplied(rgba[ny, nx].astype(np.float64))
         n_out = _premultiplied(out[ny, nx].astype(np.float64))
-        axis = g[near] - n_source
-        offset = q[near] - n_source
+        axis = g[blends] - n_source
+        offset = q[blends] - n_source
         share = np.clip((offset * axis).sum(1) / np.maximum((axis * axis).sum(1), 1e-9), 0, 1)
         miss = np.linalg.norm(offset - share[:, None] * axis, axis=1)
         ok = miss <= _BLEND_MISS
-        blended = share[:, None] * p4 + (1 - share[:, None]) * n_out
-        new[np.flatnonzero(near)[ok]] = blended[ok]
+        new[blends[ok]] = (share[:, None] * p4 + (1 - share[:, None]) * n_out)[ok]
     changed = ~np.isnan(new[:, 0])
     alpha = new[changed, 3]
     rgb = new[changed, :3] / np.maximum(alpha, 1e-9)[:, None] * 255.0
@@ -504,20 +640,25 @@ def _blend_rim(
     done[ry[changed], rx[changed]] = True
 
 
-def _nearest_reference(
-    reference: np.ndarray, labels: np.ndarray, region: int, ry: np.ndarray, rx: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return, per pixel, the nearest reference pixel outside `region` within _REACH (or -1)."""
-    height, width = reference.shape
+def _nearest(mask: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per pixel (ry, rx), the nearest True pixel of `mask` within reach, else -1."""
+    padded = np.pad(mask, _RIM + _REACH)  # out of bounds reads False
     ny = np.full(len(ry), -1)
     nx = np.full(len(rx), -1)
-    best = np.full(len(ry), np.inf)
-    for dy, dx, dist in _OFFSETS:
-        y, x = ry + dy, rx + dx
-        valid = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-        y, x = np.where(valid, y, 0), np.where(valid, x, 0)
-        hit = valid & reference[y, x] & (labels[y, x] != region) & (dist < best)
-        ny[hit], nx[hit], best[hit] = y[hit], x[hit], dist
+    todo = np.arange(len(ry))
+    # Nearest offsets first for every pixel; the far ones only for pixels still looking.
+    for offsets in (_OFFSETS[:_NEAR_OFFSETS], _OFFSETS[_NEAR_OFFSETS:]):
+        y = ry[todo, None] + offsets[None, :, 0]
+        x = rx[todo, None] + offsets[None, :, 1]
+        hits = padded[y + _RIM + _REACH, x + _RIM + _REACH]
+        first = hits.argmax(axis=1)
+        found = hits[np.arange(len(todo)), first]
+        rows = np.flatnonzero(found)
+        ny[todo[rows]] = y[rows, first[rows]]
+        nx[todo[rows]] = x[rows, first[rows]]
+        todo = todo[~found]
+        if todo.size == 0:
+            break
     return ny, nx
 
 
