@@ -88,7 +88,10 @@ async function callApi(url, init = {}) {
   }
   const ok = response.ok && body.success !== false;
   if (!ok) body.error = readableError(body, response);
-  const retryAfter = response.status === 429 ? parseFloat(response.headers.get("Retry-After")) || 5 : 0;
+  // A rate limit (429) or a full queue (503 with Retry-After) says when to try again.
+  const wait = parseFloat(response.headers.get("Retry-After"));
+  const busy = response.status === 429 || (response.status === 503 && Number.isFinite(wait));
+  const retryAfter = busy ? (Number.isFinite(wait) ? wait : 5) : 0;
   return { ok, status: response.status, body, retryAfter };
 }
 
@@ -159,6 +162,12 @@ function aiActive() {
  * Resolves to {ok, body, kind, request, fileId} or {ok: false, error}.
  */
 async function convertFile(file, signal, onStage) {
+  let result = await convertOnce(file, signal, onStage);
+  if (result.gone) result = await convertOnce(file, signal, onStage); // uploaded again
+  return result;
+}
+
+async function convertOnce(file, signal, onStage) {
   onStage("uploading");
   const upload = await uploadFile(file, signal);
   if (!upload.ok) return { ok: false, error: upload.error, retryAfter: upload.retryAfter };
@@ -170,18 +179,19 @@ async function convertFile(file, signal, onStage) {
       const match = /unavailable:\s*([^.]+)/.exec(answer.body.error);
       markAiUnavailable(match ? match[1] : answer.body.error);
     } else {
-      return finish(answer, "ai", request, upload.fileId);
+      return finish(answer, file, "ai", request, upload.fileId);
     }
   }
   const request = manualSettings();
   const answer = await postJson(API.convert, { file_id: upload.fileId, ...request }, signal);
-  return finish(answer, "manual", request, upload.fileId);
+  return finish(answer, file, "manual", request, upload.fileId);
 }
 
-function finish(answer, kind, request, fileId) {
-  if (answer.status === 404 && /file_id/.test(answer.body.error)) {
-    // The stored upload is gone (retention): the next attempt sends the file again.
-    state.uploads = new WeakMap();
+function finish(answer, file, kind, request, fileId) {
+  if (answer.status === 404 && /file_id|upload/i.test(answer.body.error)) {
+    // The stored upload is gone (retention, another server): send the file again.
+    state.uploads.delete(file);
+    return { ok: false, gone: true, error: answer.body.error };
   }
   if (!answer.ok) return { ok: false, error: answer.body.error, retryAfter: answer.retryAfter };
   return { ok: true, body: answer.body, kind, request, fileId };
@@ -227,6 +237,10 @@ async function checkAi() {
 }
 
 function setAiStatus(status, label, reason) {
+  if (status !== "unavailable" && state.ai.status === "unavailable") {
+    toggle.disabled = false; // AI is back (re-checked): the user may switch it on again
+    showNotice("");
+  }
   state.ai.status = status;
   state.ai.reason = reason;
   const pill = $("ai-status");
@@ -721,6 +735,11 @@ $("export-png").addEventListener("click", async () => {
   }
 });
 $("history-refresh").addEventListener("click", refreshHistory);
+// Clicking (or pressing Enter on) the AI status asks the server again.
+$("ai-status").addEventListener("click", () => checkAi().then(syncMode));
+$("ai-status").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") checkAi().then(syncMode);
+});
 
 applyPreset("logo");
 $("target_quality-value").textContent = Number(form.elements.target_quality.value).toFixed(2);
