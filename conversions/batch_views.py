@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aimodels import registry
-from conversions import batches, permissions
+from conversions import batches, limits, permissions
 from conversions.batch_serializers import (
     BatchCreatedSerializer,
     BatchRequestSerializer,
@@ -70,12 +70,14 @@ class BatchListView(APIView):
             )
         files = [(f.name or "upload", f) for f in serializer.validated_data["files"]]
         source = files[0][0] if len(files) == 1 else "files"
+        quota_key = limits.check_upload_quota(request, sum(f.size for _, f in files))
         try:
             created = batches.create_batch(
                 files=files,
                 options=options,
                 source=source,
                 owner=permissions.owner_fields(request),
+                quota_key=quota_key,
             )
         except batches.BatchRefused as exc:
             lines = _refusal_lines(exc.refused) or [str(exc)]

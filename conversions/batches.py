@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversions import services
+from conversions.limits import OverPixelBudget, check_pixel_budget
 from conversions.models import Batch, BatchItem, Conversion, Upload
 from vectorizer.images import ImageError
 from vectorizer.tracing import TraceParams
@@ -303,6 +304,23 @@ def read_inputs(files: Iterable[tuple[str, IO[bytes]]], limits: Limits) -> list[
     return results
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+
+
+def folder_images(folder: Path, *, recursive: bool = False, limit: int | None = None) -> list[Path]:
+    """Return the image files of `folder` by name, sorted (sub-folders too when recursive)."""
+    pattern = "**/*" if recursive else "*"
+    found = sorted(
+        p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    return found[:limit] if limit else found
+
+
+def folder_files(folder: Path, paths: Iterable[Path]) -> list[tuple[str, IO[bytes]]]:
+    """Return (name relative to `folder`, bytes) pairs for create_batch."""
+    return [(p.relative_to(folder).as_posix(), io.BytesIO(p.read_bytes())) for p in paths]
+
+
 # -- creating and dispatching ----------------------------------------------------------------
 
 
@@ -318,18 +336,22 @@ def create_batch(
     options: BatchOptions,
     source: str = "files",
     owner: dict[str, Any] | None = None,
+    quota_key: str = "",
     limits: Limits | None = None,
     runner: str | None = None,
 ) -> Created:
     """Store every acceptable image and a queued batch of them; raise BatchRefused if none.
 
     `owner` holds the owner fields (`owner`, `client`) given to the batch, its uploads and
-    its conversions. `runner`: "celery" or "local"; by default Celery when a broker is set.
+    its conversions; `quota_key` counts the uploads against the caller's upload quota.
+    An image over the pixel budget of the batch's tier is refused like a bad member.
+    `runner`: "celery" or "local"; by default Celery when a broker is set.
     """
     limits = limits or Limits.from_settings()
     owner = owner or {}
     inputs = read_inputs(files, limits)
     refused = [r for r in inputs if isinstance(r, Refusal)]
+    budget_tier = "legacy" if options.kind == Conversion.Kind.LEGACY else options.tier
     stored = []
     for member in (m for m in inputs if isinstance(m, Member)):
         try:
@@ -337,8 +359,13 @@ def create_batch(
         except ImageError as exc:
             refused.append(Refusal(member.name, str(exc)))
             continue
-        if owner:
-            Upload.objects.filter(pk=upload.pk).update(**owner)
+        try:
+            check_pixel_budget(upload, budget_tier)
+        except OverPixelBudget as exc:
+            refused.append(Refusal(member.name, str(exc.detail)))
+            continue
+        if owner or quota_key:
+            Upload.objects.filter(pk=upload.pk).update(**owner, quota_key=quota_key)
         stored.append((member.name, upload))
     if not stored:
         detail = "; ".join(f"{r.name}: {r.reason}" for r in refused[:5]) or "no files were sent"

@@ -97,7 +97,10 @@ def test_download_holds_every_svg_under_its_name_and_a_csv_report(
     assert rows[0]["status"] == "done"
     assert rows[0]["tier"] == "1"
     assert 0.5 < float(rows[0]["measured_ssim"]) <= 1
-    assert float(rows[0]["predicted_ssim"]) > 0
+    record = Conversion.objects.get(pk=rows[0]["conversion_id"])
+    assert rows[0]["predicted_ssim"] == (
+        f"{record.predicted_ssim:.4f}" if record.predicted_ssim is not None else ""
+    )
     assert int(rows[0]["bytes"]) > 0
     assert float(rows[0]["time_s"]) > 0
     assert rows[0]["svg"] == "icons/a.svg"
@@ -204,3 +207,30 @@ def test_list_shows_the_callers_batches_without_items(api_client, inline_batches
 
     assert [b["batch_id"] for b in listed["results"]] == [body["batch_id"]]
     assert "items" not in listed["results"][0]
+
+
+def test_images_over_the_tiers_pixel_budget_are_refused_one_by_one(
+    api_client, inline_batches, settings, logos
+):
+    settings.SVGAI_PIXEL_BUDGETS = {**settings.SVGAI_PIXEL_BUDGETS, "1": 60 * 60}
+
+    body = post_batch(api_client, as_files(logos), tier=1).json()
+
+    assert body["items"] == 1
+    refused = {r["name"]: r["reason"] for r in body["refused"]}
+    assert set(refused) == {"logo-64.png", "logo-96.png"}
+    assert "downscaled" in refused["logo-96.png"]
+
+
+def test_batch_uploads_count_against_the_callers_upload_quota(
+    api_client, inline_batches, settings, logos
+):
+    body = post_batch(api_client, as_files(logos), tier=1).json()
+    item = BatchItem.objects.filter(batch_id=body["batch_id"]).select_related("upload").first()
+    assert item.upload.quota_key
+    settings.SVGAI_UPLOAD_QUOTA_BYTES = item.upload.size_bytes
+
+    response = post_batch(api_client, as_files(logos), tier=1)
+
+    assert response.status_code == 429
+    assert "Upload quota reached" in response.json()["error"]

@@ -18,8 +18,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image, ImageOps
 
+from conversions.batch_benchmark import CeleryWorker
 from conversions.models import Batch, BatchItem, Conversion
-from tests.batches.celery_workers import CeleryWorker, flush_broker, wait_until
+from tests.batches.celery_workers import flush_broker, start_worker, wait_until
 from tests.batches.conftest import make_zip, real_logos
 
 pytestmark = [
@@ -46,10 +47,9 @@ def workers(broker, tmp_path):
     """Start workers with start(); every one is stopped after the test."""
     started: list[CeleryWorker] = []
 
-    def start(**env: str) -> CeleryWorker:
-        worker = CeleryWorker(tmp_path, **env)
+    def start() -> CeleryWorker:
+        worker = start_worker(tmp_path)
         started.append(worker)
-        worker.wait_ready()
         return worker
 
     yield start

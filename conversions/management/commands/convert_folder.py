@@ -7,7 +7,6 @@ report.csv land in OUT with the names the batch download uses.
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,6 @@ from tqdm import tqdm
 from conversions import batches
 from conversions.management.commands.convert import parse_settings
 from conversions.models import BatchItem, Conversion
-
-SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
-
-
-def folder_images(folder: Path, *, recursive: bool, limit: int | None = None) -> list[Path]:
-    """Return the image files of `folder` by name, sorted (sub-folders too when recursive)."""
-    pattern = "**/*" if recursive else "*"
-    found = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in SUFFIXES)
-    return found[:limit] if limit else found
 
 
 class Command(BaseCommand):
@@ -56,12 +46,14 @@ class Command(BaseCommand):
         folder: Path = options["folder"]
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")
-        paths = folder_images(folder, recursive=options["recursive"], limit=options["limit"])
+        paths = batches.folder_images(
+            folder, recursive=options["recursive"], limit=options["limit"]
+        )
         if not paths:
             raise CommandError(f"{folder} holds no PNG, JPEG, WebP, GIF or BMP images.")
         output: Path = options["output_dir"] or folder / "svg"
         batch_options = self._options(options)
-        files = [(p.relative_to(folder).as_posix(), io.BytesIO(p.read_bytes())) for p in paths]
+        files = batches.folder_files(folder, paths)
         try:
             created = batches.create_batch(files=files, options=batch_options, source=str(folder))
         except batches.BatchRefused as exc:
