@@ -58,8 +58,8 @@ _STOP_BINS = 32
 _INSIDE = 24.0
 # A rim pixel further than this from every blend of the gradient and its neighbour stays as is.
 _BLEND_MISS = 60.0
-_RIM = 3  # pixels around a region where anti-aliasing is re-blended with the placeholder
-_REACH = 6  # how far (pixels) beyond the rim a rim pixel looks for the neighbour it blends with
+_RIM = 5  # pixels around a region where anti-aliasing is re-blended with the placeholder
+_REACH = 5  # how far (pixels) beyond the rim a rim pixel looks for the neighbour it blends with
 _OFFSETS = np.array(
     sorted(
         (
@@ -526,21 +526,18 @@ def _knot_fits(
     t: np.ndarray, means: np.ndarray, weight: np.ndarray, knots: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return, per row of knots (m, k), the weighted squared error and knot colours (m, k, 3)
-    of the least-squares piecewise-linear fit of the bin means."""
-    m, k = knots.shape
-    # Hat-function weights of every t for every knot set: (m, n, k).
-    segment = np.clip((knots[:, None, :] <= t[None, :, None]).sum(axis=2) - 1, 0, k - 2)
-    left = np.take_along_axis(knots, segment, axis=1)
-    right = np.take_along_axis(knots, segment + 1, axis=1)
-    frac = np.clip((t[None] - left) / np.maximum(right - left, 1e-12), 0.0, 1.0)
-    basis = np.zeros((m, len(t), k))
-    rows, cols = np.arange(m)[:, None], np.arange(len(t))[None]
-    basis[rows, cols, segment] = 1 - frac
-    basis[rows, cols, segment + 1] += frac
-    weighted = basis * weight[None, :, None]
-    normal = np.einsum("mnk,mnl->mkl", weighted, basis) + 1e-9 * np.eye(k)
-    colours = np.linalg.solve(normal, np.einsum("mnk,nc->mkc", weighted, means))
-    residual = means[None] - basis @ colours
+    of the least-squares piecewise-linear fit of the bin means (t within the outer knots)."""
+    k = knots.shape[1]
+    # Hat functions: rising from the previous knot, falling to the next; the outer ones flat.
+    # Laid out (m, k, n) so the long axis is the innermost one numpy loops over.
+    before = np.concatenate([knots[:, :1] - 1e-9, knots[:, :-1]], axis=1)[:, :, None]
+    after = np.concatenate([knots[:, 1:], knots[:, -1:] + 1e-9], axis=1)[:, :, None]
+    at, x = knots[:, :, None], t[None, None, :]
+    basis = np.clip(np.minimum((x - before) / (at - before), (after - x) / (after - at)), 0, 1)
+    weighted = basis * weight[None, None, :]
+    normal = weighted @ basis.transpose(0, 2, 1) + 1e-9 * np.eye(k)
+    colours = np.linalg.solve(normal, weighted @ means)
+    residual = means[None] - basis.transpose(0, 2, 1) @ colours
     return (weight[None, :, None] * residual * residual).sum(axis=(1, 2)), colours
 
 
