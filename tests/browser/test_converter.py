@@ -60,7 +60,15 @@ def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
     pick(page, "view", "overlay")
     zoom_at(page, 0.133, 0.133, 800)  # the rounded top-left corner
     assert image_rendered(page, "#svg-preview")
-    page.locator("#workspace").screenshot(path=str(screenshot_path("ai-overlay-800")))
+    top = page.locator(".workspace-head").bounding_box()
+    bottom = page.locator(".viewer-foot").bounding_box()
+    clip = {
+        "x": top["x"] - 12,
+        "y": top["y"] - 12,
+        "width": top["width"] + 24,
+        "height": bottom["y"] + bottom["height"] - top["y"] + 24,
+    }
+    page.screenshot(path=str(screenshot_path("ai-overlay-800")), clip=clip)
 
 
 def test_manual_mode_hides_ai_panel_and_reconverts_when_a_slider_moves(live_url, open_page):
