@@ -6,6 +6,7 @@ DATABASE_URL switches to PostgreSQL. `.env.example` lists every variable.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -136,7 +137,16 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads go through this storage, so workers on other machines read the same files: the
+    # local MEDIA_ROOT by default; with several machines a shared bucket, e.g.
+    # SVGAI_STORAGE_BACKEND=storages.backends.s3.S3Storage (pip install django-storages[s3])
+    # and SVGAI_STORAGE_OPTIONS='{"bucket_name": "svgai", "endpoint_url": "https://..."}'.
+    "default": {
+        "BACKEND": os.environ.get(
+            "SVGAI_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("SVGAI_STORAGE_OPTIONS") or "{}"),
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # A missing manifest entry (runserver before collectstatic) serves the unhashed file, not a 500.
