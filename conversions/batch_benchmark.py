@@ -131,14 +131,16 @@ class Run:
     records: int  # Conversion records of the batch's items
     duplicates: int  # uploads with more than one record
     stuck: int  # items not finished
+    load: float  # the machine's 1-minute load average at the end (2 cores: above 2 is shared)
+    submit_ms: float  # per item: validating, storing and queueing (the web side's work)
 
     @property
     def exactly_once(self) -> bool:
         return self.records == self.items and self.stuck == 0 and self.duplicates == 0
 
 
-def measure(batch: Batch, label: str, processes: int) -> Run:
-    """Return the figures of a finished batch."""
+def measure(batch: Batch, label: str, processes: int, *, submit_s: float = 0.0) -> Run:
+    """Return the figures of a finished batch (`submit_s`: the time create and dispatch took)."""
     batch.refresh_from_db()
     counts = batches.counts(batch)
     items = batch.item_count
@@ -166,6 +168,8 @@ def measure(batch: Batch, label: str, processes: int) -> Run:
         records=records,
         duplicates=duplicates(batch),
         stuck=counts[BatchItem.Status.QUEUED] + counts[BatchItem.Status.RUNNING],
+        load=round(os.getloadavg()[0], 1),
+        submit_ms=round(submit_s * 1000 / max(items, 1), 1),
     )
 
 
@@ -177,20 +181,26 @@ def run_batch(
     runner: str,
     on_progress: Callable[[dict[str, int]], None] | None = None,
     timeout_s: float = 3600,
-) -> Batch:
-    """Create a batch of `files`, dispatch it on `runner` and wait until it finished."""
+) -> tuple[Batch, float]:
+    """Create a batch of `files`, dispatch it on `runner`, wait until it finished.
+
+    Return the batch and the seconds creating and dispatching it took.
+    """
+    started = time.perf_counter()
     created = batches.create_batch(
         files=batches.folder_files(folder, files), options=options, runner=runner
     )
     batches.dispatch(created.batch)
-    return batches.wait_for(created.batch, on_progress=on_progress, timeout_s=timeout_s)
+    submit_s = time.perf_counter() - started
+    batch = batches.wait_for(created.batch, on_progress=on_progress, timeout_s=timeout_s)
+    return batch, submit_s
 
 
 def local_run(files: list[Path], folder: Path, options: batches.BatchOptions, **kwargs: Any) -> Run:
     """Run the batch on this process's local pool: 1 thread, 1 conversion process."""
     settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 1
-    batch = run_batch(files, folder, options, runner="local", **kwargs)
-    return measure(batch, "local pool (no broker)", 1)
+    batch, submit_s = run_batch(files, folder, options, runner="local", **kwargs)
+    return measure(batch, "local pool (no broker)", 1, submit_s=submit_s)
 
 
 def celery_run(
@@ -208,11 +218,12 @@ def celery_run(
     try:
         for worker in workers:
             worker.wait_ready()
-        batch = run_batch(files, folder, options, runner="celery", **kwargs)
+        batch, submit_s = run_batch(files, folder, options, runner="celery", **kwargs)
     finally:
         for worker in workers:
             worker.stop()
-    return measure(batch, label or f"Celery, {processes} worker process(es)", processes)
+    label = label or f"Celery, {processes} worker process(es)"
+    return measure(batch, label, processes, submit_s=submit_s)
 
 
 def duplicates(batch: Batch) -> int:
@@ -243,14 +254,14 @@ def table(runs: list[Run]) -> str:
     """Return the runs as a Markdown table."""
     lines = [
         "| run | processes | logos | done | failed | wall (s) | logos/min | conversion (s) "
-        "| overhead/item (ms) | records | exactly once |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| overhead/item (ms) | records | exactly once | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         lines.append(
             f"| {r.label} | {r.processes} | {r.items} | {r.done} | {r.failed} | {r.wall_s} "
             f"| {r.logos_per_min} | {r.convert_s} | {r.overhead_ms} | {r.records} "
-            f"| {'yes' if r.exactly_once else 'NO'} |"
+            f"| {'yes' if r.exactly_once else 'NO'} | {r.load} |"
         )
     return "\n".join(lines)
 

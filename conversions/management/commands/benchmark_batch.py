@@ -117,6 +117,8 @@ class Command(BaseCommand):
                 f"1 → 2 worker processes: {two.logos_per_min / one.logos_per_min:.2f}× "
                 "logos per minute."
             )
+        submit = sum(r.submit_ms * r.items for r in runs) / sum(r.items for r in runs)
+        self.stdout.write(f"Submitting: {submit:.1f} ms per logo (validate, store, queue).")
         if local and one:
             self.stdout.write(
                 "Broker overhead per item against the local pool: "
