@@ -39,6 +39,7 @@ def test_ai_unavailable_says_so_and_converts_with_vtracer(no_ai_url, open_page, 
     wait_for_result(page)
     assert not page.locator("#insights").is_visible()
     assert page.locator("#metric-ssim").inner_text() != "–"
+    page.mouse.move(0, 0)  # the status tooltip closed
     screenshot(page, "ai-unavailable")
 
 
