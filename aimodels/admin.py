@@ -1,8 +1,8 @@
 """Admin for trained model versions: what is on disk, how good it is, and which one is active.
 
 Rows mirror the weights folder (aimodels.signals.sync_model_versions), so they are read-only
-here; the one change the admin makes is "Make active", which rewrites active.json through the
-registry (every process notices it on its next `get()`) and moves the DB flag with it.
+here; the one change the admin makes is "Make active", which goes through
+`aimodels.activation.activate` like every switch: active.json, the flags, the registry.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from aimodels import registry
+from aimodels import activation
 from aimodels.models import ModelVersion
 
 SUMMARY_METRICS = 4
@@ -34,7 +33,8 @@ def _format_metric(value: Any) -> str:
     return str(value)
 
 
-def _pretty_json(value: Any) -> SafeString:
+def pretty_json(value: Any) -> SafeString:
+    """Return a JSON field as indented, escaped HTML for a read-only admin field."""
     if not value:
         return format_html("<span>{}</span>", "—")
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
@@ -90,11 +90,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Metrics")
     def metrics_pretty(self, version: ModelVersion) -> SafeString:
-        return _pretty_json(version.metrics)
+        return pretty_json(version.metrics)
 
     @admin.display(description="Trained on")
     def trained_on_pretty(self, version: ModelVersion) -> SafeString:
-        return _pretty_json(version.trained_on)
+        return pretty_json(version.trained_on)
 
     @admin.action(description="Make active", permissions=["activate"])
     def make_active(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
@@ -109,28 +109,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
             )
             return
         models_dir = Path(settings.SVGAI_MODELS_DIR)
-        missing = [
-            str(v)
-            for v in chosen
-            if v.version not in registry.available_versions(models_dir, v.name)
-        ]
-        if missing:
-            self.message_user(
-                request,
-                f"No weights file in {models_dir} for {', '.join(missing)}. Nothing was changed.",
-                messages.ERROR,
-            )
+        try:
+            activation.activate(models_dir, {v.name: v.version for v in chosen})
+        except ValueError as exc:
+            self.message_user(request, f"{exc}. Nothing was changed.", messages.ERROR)
             return
-        with transaction.atomic():
-            for version in chosen:
-                # Clear first: the one-active-per-name constraint is checked per statement.
-                ModelVersion.objects.filter(name=version.name, active=True).exclude(
-                    pk=version.pk
-                ).update(active=False)
-                ModelVersion.objects.filter(pk=version.pk).update(active=True)
-            # Disk last, inside the transaction: if the registry refuses, the flags roll back.
-            for version in chosen:
-                registry.activate(models_dir, version.name, version.version)
         self.message_user(
             request,
             "Active now: " + ", ".join(f"{v.name} {v.version}" for v in chosen) + ".",

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
@@ -8,8 +7,8 @@ class AimodelsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from aimodels import registry, signals
+        from aimodels import signals
 
-        # ready() runs for every manage.py command, so read files here, never the database.
-        registry.load_all(settings.SVGAI_MODELS_DIR)
+        # ready() runs for every manage.py command, so it loads no model: server processes do
+        # at start (svgai_site.wsgi, svgai_site.celery), anything else on first registry.get().
         post_migrate.connect(signals.sync_model_versions, sender=self)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import mimetypes
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from PIL import Image
 
+from aimodels.admin import pretty_json
 from conversions import batches
 from conversions.models import Batch, BatchItem, Conversion, Upload
 from vectorizer.images import ImageError, decode_image
@@ -76,13 +76,6 @@ def _svg_img(conversion: Conversion, size: int) -> SafeString:
         size,
         size,
     )
-
-
-def _pretty_json(value: Any) -> SafeString:
-    if not value:
-        return format_html("<span>{}</span>", "—")
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)
 
 
 def _ms(value: float | None) -> str:
@@ -415,35 +408,35 @@ class ConversionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Every step (ms)")
     def timings_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.timings)
+        return pretty_json(conversion.timings)
 
     @admin.display(description="Parameters")
     def parameters_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.parameters)
+        return pretty_json(conversion.parameters)
 
     @admin.display(description="Preparation")
     def preparation_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.preparation)
+        return pretty_json(conversion.preparation)
 
     @admin.display(description="Request")
     def request_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.request)
+        return pretty_json(conversion.request)
 
     @admin.display(description="Routing")
     def routing_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.routing)
+        return pretty_json(conversion.routing)
 
     @admin.display(description="Prediction")
     def prediction_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.prediction)
+        return pretty_json(conversion.prediction)
 
     @admin.display(description="Image features")
     def features_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.features)
+        return pretty_json(conversion.features)
 
     @admin.display(description="Model versions")
     def model_versions_pretty(self, conversion: Conversion) -> SafeString:
-        return _pretty_json(conversion.model_versions)
+        return pretty_json(conversion.model_versions)
 
 
 # -- batches ---------------------------------------------------------------------------------
@@ -554,11 +547,11 @@ class BatchAdmin(admin.ModelAdmin):
 
     @admin.display(description="Options")
     def options_pretty(self, batch: Batch) -> SafeString:
-        return _batch_json(batch.options)
+        return pretty_json(batch.options)
 
     @admin.display(description="Refused files")
     def refused_pretty(self, batch: Batch) -> SafeString:
-        return _batch_json(batch.refused)
+        return pretty_json(batch.refused)
 
     @admin.display(description="Download")
     def download(self, batch: Batch) -> SafeString:
@@ -574,10 +567,3 @@ class BatchAdmin(admin.ModelAdmin):
     def cancel_batches(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
         count = sum(batches.cancel_batch(batch) for batch in queryset)
         self.message_user(request, f"{count} batch(es) cancelled.")
-
-
-def _batch_json(value: Any) -> SafeString:
-    if not value:
-        return format_html("<span>{}</span>", "—")
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)

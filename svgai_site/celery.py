@@ -1,7 +1,7 @@
 """The Celery application: batch items run as tasks when CELERY_BROKER_URL is set.
 
-`celery -A svgai_site worker` (`make worker`) starts it. Every worker process loads Django, and
-with it the models (`AimodelsConfig.ready`), once, before forking its children, which share them.
+`celery -A svgai_site worker` (`make worker`) starts it. The worker loads Django and the models
+(`worker_init`, below) once, before forking its children, which share them.
 Without a broker nothing here is used: batches run on the local pool (`conversions.batches`).
 """
 
@@ -11,13 +11,21 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "svgai_site.settings")
 
 app = Celery("svgai_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _load_models(**kwargs: Any) -> None:
+    # Before the pool forks: children share the weights, and the first item is not the slow one.
+    from aimodels import registry
+
+    registry.ensure_loaded()
 
 
 @worker_process_init.connect

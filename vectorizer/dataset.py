@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,33 @@ def _record(folder: Path, image_id: str, file: str, source: str, license: str, c
         license=license,
         category=category,
     )
+
+
+def spread(records: Sequence[LogoRecord], limit: int, seed: int = 0) -> list[LogoRecord]:
+    """Return up to `limit` records (0 = all): each split in proportion, categories in turn.
+
+    Within a split, categories are taken round-robin (sorted by name), each in a seeded random
+    order, so a small sample still holds every category — the benchmark and the training set
+    draw the same way.
+    """
+    if limit <= 0 or limit >= len(records):
+        return list(records)
+    rng = np.random.default_rng(seed)
+    picked: list[LogoRecord] = []
+    for split in ("train", "test"):
+        pool = [r for r in records if split_of(r.id) == split]
+        quota = round(limit * len(pool) / len(records))
+        groups: dict[str, list[LogoRecord]] = {}
+        for record in pool:
+            groups.setdefault(record.category, []).append(record)
+        queues = [[g[i] for i in rng.permutation(len(g))] for _, g in sorted(groups.items())]
+        taken: list[LogoRecord] = []
+        while len(taken) < quota and any(queues):
+            for queue in queues:
+                if queue and len(taken) < quota:
+                    taken.append(queue.pop())
+        picked.extend(taken)
+    return picked
 
 
 def split_of(image_id: str) -> str:

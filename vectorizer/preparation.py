@@ -18,6 +18,8 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import maximum_filter, median_filter, minimum_filter
 
+from vectorizer.tracing import binarize_alpha
+
 _LITTLE_ENDIAN = np.little_endian
 _LUT_BITS = 5  # colour lookup grid for snapping: 32 levels per channel, 32768 cells
 _RESAMPLE = {
@@ -35,11 +37,6 @@ class Preparation:
     # positions only when upscaled. With snapping, vs vtracer defaults (TEST): 2x removes
     # ~60 %, 4x ~69 % of the fidelity error; 1x only ~32 % (TRAIN).
     scale: int = 1
-    # When > 0, overrides `scale`: upscale so the long side gets closest to this (a 256 px
-    # upload needs 8x where a 512 px one needs 4x); the factor is clamped to 1..max_scale.
-    target_long_side: int = 0
-    # Upper bound on the factor picked from target_long_side (vtracer time grows with k²).
-    max_scale: int = 8
     # Bicubic keeps edges sharp and is fast (the measured setting; lanczos/bilinear untested).
     resample: str = "bicubic"
     # Palette snapping: 0 = none, -1 = auto (up to max_colors, dropping rare colours),
@@ -64,9 +61,6 @@ class Preparation:
 
     def factor(self, height: int, width: int) -> int:
         """Return the integer upscale factor for an image of this size."""
-        if self.target_long_side > 0:
-            k = round(self.target_long_side / max(height, width, 1))
-            return int(min(max(k, 1), self.max_scale))
         return max(1, int(self.scale))
 
 
@@ -91,11 +85,7 @@ def prepare(rgba: np.ndarray, prep: Preparation) -> np.ndarray:
     big = upscale(rgba, k, prep.resample) if k > 1 else rgba
     if palette is not None and len(palette) > 0:
         return snap_rgba(big, palette, prep.alpha_threshold)
-    out = big.copy()
-    opaque = out[..., 3] >= prep.alpha_threshold
-    out[~opaque] = 0
-    out[..., 3] = np.where(opaque, 255, 0)
-    return out
+    return binarize_alpha(big, prep.alpha_threshold)
 
 
 def snap_rgba(rgba: np.ndarray, palette: np.ndarray, alpha_threshold: int = 128) -> np.ndarray:

@@ -4,6 +4,11 @@
 features, traces vtracer's defaults (the baseline) and a sample of candidates, and measures
 each: SSIM at the input's size, fidelity against the true SVG at 1024 px, bytes, paths, time.
 Rows go to a gzipped JSON-lines file that `train_models` reads.
+
+`build_training_set` sweeps a dataset folder on worker processes; `fit_logo_type` and
+`fit_quality_predictor` train the two models and keep their held-out split, so a new version
+and the active one can be scored on the same rows (`aimodels.activation.release`). The
+management commands only parse arguments, show progress and print.
 """
 
 from __future__ import annotations
@@ -11,18 +16,33 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from vectorizer.candidates import Candidate, candidate_space
-from vectorizer.features import extract_features
+from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of, spread
+from vectorizer.features import FEATURE_NAMES, extract_features
 from vectorizer.images import decode_image
 from vectorizer.pipeline import convert_candidate
 from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
 from vectorizer.tracing import trace_bytes
+from vectorizer.workers import WorkerError, WorkerPool
+
+T = TypeVar("T")
+# Wraps an iterable to show progress (a command passes tqdm); the default shows nothing.
+Progress = Callable[[Iterable[T]], Iterable[T]]
+
+
+class TrainingError(ValueError):
+    """The data given cannot train or measure anything; the message says what to do."""
+
+
+def _quiet(items: Iterable[T]) -> Iterable[T]:
+    return items
 
 
 def sample_candidates(n: int, rng: np.random.Generator) -> list[Candidate]:
@@ -137,3 +157,232 @@ def to_arrays(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[
     )
     keys = [f"{r['id']}/{r['variant']}" for r in rows]
     return x, y, keys
+
+
+# --- building the training set ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSetReport:
+    """What build_training_set measured and wrote."""
+
+    images: int
+    variants: tuple[str, ...]
+    candidates: int
+    rows: int
+    failures: list[str]
+    seconds: float
+
+
+def build_training_set(
+    folder: Path,
+    out: Path,
+    *,
+    limit: int = 0,
+    split: str = "all",
+    candidates: int = 8,
+    variants: Sequence[str] = VARIANTS,
+    seed: int = 0,
+    workers: int = 2,
+    timeout: float = 300.0,
+    progress: Progress = _quiet,
+) -> TrainingSetReport:
+    """Sweep sampled candidates over a folder's logos (with true SVGs) and write measured rows.
+
+    Seeded: the same arguments draw the same images and candidates. Each image variant is one
+    job on the worker pool; a failed one is reported and the rest are written.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise TrainingError(f"{folder} is not a folder")
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise TrainingError(f"unknown variants {sorted(unknown)}; use {VARIANTS}")
+    records = [r for r in load_manifest(folder) if r.svg_path is not None]
+    if split != "all":
+        records = [r for r in records if split_of(r.id) == split]
+    records = spread(records, limit, seed)
+    if not records:
+        raise TrainingError(f"no images with a true SVG in {folder}")
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for record in records:
+        rgba = load_rgba(record.path)
+        assert record.svg_path is not None
+        true_svg = record.svg_path.read_text()
+        for variant in variants:
+            image, _ = make_variant(rgba, variant)
+            sampled = [c.as_dict() for c in sample_candidates(candidates, rng)]
+            meta = {
+                "id": record.id,
+                "variant": variant,
+                "split": split_of(record.id),
+                "category": record.category,
+            }
+            jobs.append((image, true_svg, sampled, meta))
+    started = time.perf_counter()
+    pool = WorkerPool(workers)
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    try:
+        batches = [jobs[i : i + workers] for i in range(0, len(jobs), workers)]
+        for batch in progress(batches):
+            for job, result in zip(
+                batch, pool.map(sweep_image, batch, timeout=timeout), strict=True
+            ):
+                if isinstance(result, WorkerError):
+                    failures.append(f"{job[3]['id']}/{job[3]['variant']}: {result}")
+                else:
+                    rows.extend(result)
+    finally:
+        pool.close()
+    count = write_rows(out, rows)
+    return TrainingSetReport(
+        images=len(records),
+        variants=tuple(variants),
+        candidates=candidates,
+        rows=count,
+        failures=failures,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --- training the models ------------------------------------------------------------------
+
+
+@dataclass
+class TrainedModel:
+    """A freshly trained model, its metrics, and the held-out rows it is judged on."""
+
+    name: str
+    model: Any
+    metrics: dict[str, Any]
+    trained_on: dict[str, Any]
+    # Held-out scores of any version of this model on the same rows (lower regret and MAE,
+    # higher accuracy are better); raises when that version cannot read the rows.
+    score: Callable[[Any], dict[str, float]] = field(repr=False)
+
+
+def fit_logo_type(
+    folder: Path, *, seed: int = 0, epochs: int | None = None, progress: Progress = _quiet
+) -> TrainedModel:
+    """Train the logo-type classifier on every variant of the train split of `folder`."""
+    from aimodels.ml.classifier import DEFAULT_EPOCHS, evaluate, train_logo_type
+
+    records = [r for r in load_manifest(folder) if r.category]
+    if not records:
+        raise TrainingError(f"no manifest.csv images with a category in {folder}")
+    data: dict[str, dict[str, list]] = {
+        "train": {"x": [], "y": [], "v": []},
+        "test": {"x": [], "y": [], "v": []},
+    }
+    started = time.perf_counter()
+    for record in progress(records):
+        rgba = load_rgba(record.path)
+        for variant in VARIANTS:
+            image, _ = make_variant(rgba, variant)
+            part = data[split_of(record.id)]
+            part["x"].append(extract_features(decode_image(image).rgba).as_vector())
+            part["y"].append(record.category)
+            part["v"].append(variant)
+    train, test = data["train"], data["test"]
+    if not train["y"] or not test["y"]:
+        raise TrainingError(f"{folder} needs images in both splits (about one id in five is test)")
+    x_test, y_test = np.array(test["x"]), test["y"]
+    model = train_logo_type(
+        np.array(train["x"]), train["y"], seed=seed, epochs=epochs or DEFAULT_EPOCHS
+    )
+    metrics = evaluate(model, x_test, y_test)
+    metrics["per_variant"] = {
+        variant: evaluate(
+            model,
+            np.array([x for x, v in zip(test["x"], test["v"], strict=True) if v == variant]),
+            [y for y, v in zip(y_test, test["v"], strict=True) if v == variant],
+        )["accuracy"]
+        for variant in VARIANTS
+    }
+    trained_on = {
+        "dataset": str(folder),
+        "split": "sha256(id)[0] % 5 != 0",
+        "train_rows": len(train["y"]),
+        "test_rows": len(y_test),
+        "variants": list(VARIANTS),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+    def score(any_model: Any) -> dict[str, float]:
+        return {"accuracy": evaluate(any_model, x_test, y_test)["accuracy"]}
+
+    return TrainedModel("logo_type", model, metrics, trained_on, score)
+
+
+def fit_quality_predictor(path: Path, *, seed: int = 0, epochs: int = 400) -> TrainedModel:
+    """Train the quality predictor on the train rows of a build_training_set file."""
+    from aimodels.ml.predictor import evaluate_predictor, train_quality_predictor
+
+    path = Path(path)
+    if not path.exists():
+        raise TrainingError(f"{path} does not exist; run manage.py build_training_set first")
+    started = time.perf_counter()
+    rows = list(read_rows(path))
+    train_rows = [r for r in rows if r["split"] == "train"]
+    test_rows = [r for r in rows if r["split"] == "test"]
+    if not train_rows or not test_rows:
+        raise TrainingError(f"{path} needs rows from both splits")
+    x, y, _ = to_arrays(train_rows)
+    names = (
+        *FEATURE_NAMES,
+        *(f"candidate_{i}" for i in range(x.shape[1] - len(FEATURE_NAMES))),
+    )
+    model = train_quality_predictor(x, y, seed=seed, epochs=epochs, feature_names=names)
+    x_test, y_test, keys = to_arrays(test_rows)
+    metrics = evaluate_predictor(model, x_test, y_test)
+    metrics["train"] = evaluate_predictor(model, x, y)
+    metrics["test_images"] = len(set(keys))
+    metrics.update(ranking_quality(model, test_rows))
+    trained_on = {
+        "training_set": path.name,
+        "train_rows": len(train_rows),
+        "test_rows": len(test_rows),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+    def score(any_model: Any) -> dict[str, float]:
+        scores = {"fidelity_mae": evaluate_predictor(any_model, x_test, y_test)["fidelity_mae"]}
+        regret = ranking_quality(any_model, test_rows).get("mean_fidelity_regret")
+        if regret is not None:
+            scores["mean_fidelity_regret"] = regret
+        return scores
+
+    return TrainedModel("quality_predictor", model, metrics, trained_on, score)
+
+
+def ranking_quality(model: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Return how often the predicted-best candidate is the truly best (or within 0.005).
+
+    `mean_fidelity_regret` is the fidelity lost, on average over images, by taking the
+    predicted-best candidate instead of the truly best one among those measured.
+    """
+    by_image: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_image.setdefault(f"{row['id']}/{row['variant']}", []).append(row)
+    hits = near = total = 0
+    regret = []
+    for group in by_image.values():
+        if len(group) < 2:
+            continue
+        x, _, _ = to_arrays(group)
+        predicted = model.predict_rows(x)["fidelity"]
+        truth = np.array([r["fidelity"] for r in group])
+        choice = int(predicted.argmax())
+        total += 1
+        hits += int(choice == int(truth.argmax()))
+        near += int(truth.max() - truth[choice] <= 0.005)
+        regret.append(float(truth.max() - truth[choice]))
+    if not total:
+        return {}
+    return {
+        "top1_hit_rate": hits / total,
+        "within_0.005_rate": near / total,
+        "mean_fidelity_regret": float(np.mean(regret)),
+    }

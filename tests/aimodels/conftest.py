@@ -3,47 +3,30 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from aimodels import registry
+
 _versions = itertools.count(1)
 
 
-@dataclass
 class RegistryControl:
     """Install, replace or remove models in aimodels.registry for one test."""
 
     def install(self, name: str, model: Any, version: str | None = None) -> None:
-        from aimodels import registry
-
-        kind = registry.MODELS[name][0]
-        registry._models[name] = registry.LoadedModel(
-            name=name, kind=kind, version=version or f"fake{next(_versions)}", model=model
-        )
+        registry.install(name, model, version or f"fake{next(_versions)}")
 
     def remove(self, name: str) -> None:
-        from aimodels import registry
-
-        kind = registry.MODELS[name][0]
-        registry._models[name] = registry.LoadedModel(
-            name=name, kind=kind, error=f"{name} removed for this test"
-        )
+        registry.remove(name, f"{name} removed for this test")
 
 
 @pytest.fixture
 def registry_snapshot():
     """Restore aimodels.registry (loaded models and the watched folder) after the test."""
-    from aimodels import registry
-
-    models, state = dict(registry._models), dict(registry._state)
-    yield registry
-    with registry._lock:
-        registry._models.clear()
-        registry._models.update(models)
-        registry._state.clear()
-        registry._state.update(state)
+    with registry.override():
+        yield registry
 
 
 @pytest.fixture
@@ -51,10 +34,9 @@ def ai_models(registry_snapshot, fake_predictor, fake_classifier) -> RegistryCon
     """Install the fake predictor and classifier in the registry for one test.
 
     Versions are fresh per test, so the analysis cache (keyed by versions) never serves a
-    previous test's analysis; the watched folder is unset, so weights written by a training
-    run elsewhere cannot reload the registry mid-test.
+    previous test's analysis; installed models are not watched on disk, so weights written by
+    a training run elsewhere cannot reload the registry mid-test.
     """
-    registry_snapshot._state["dir"] = None
     control = RegistryControl()
     control.install("quality_predictor", fake_predictor)
     control.install("logo_type", fake_classifier)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aimodels import registry, signals
+from aimodels import activation, registry, signals
 from aimodels.ml.classifier import LOGO_TYPES, LogoTypeModel, train_logo_type
 from aimodels.ml.predictor import QualityPredictor, encode_targets, train_quality_predictor
 from aimodels.models import ModelVersion
@@ -91,7 +91,7 @@ def test_activate_rewrites_active_json_and_reloads(models_dir):
     registry.load_all(models_dir)
     before = registry.get("quality_predictor")
 
-    registry.activate(models_dir, "quality_predictor", "v1")
+    activation.activate(models_dir, {"quality_predictor": "v1"})
 
     active = json.loads((models_dir / registry.ACTIVE_FILE).read_text())
     assert active == {"logo_type": "v2", "quality_predictor": "v1"}
@@ -99,32 +99,90 @@ def test_activate_rewrites_active_json_and_reloads(models_dir):
     assert registry.get("quality_predictor") is not before
 
 
-def test_activate_refuses_an_unknown_version(models_dir):
-    with pytest.raises(ValueError, match="no version v9"):
-        registry.activate(models_dir, "logo_type", "v9")
+def test_activate_leaves_a_registry_serving_another_folder_alone(models_dir, tmp_path):
+    other = tmp_path / "other"
+    write_versions(other, ("v7",))
+    registry.load_all(other)
+
+    activation.activate(models_dir, {"logo_type": "v1"})
+
+    assert registry.versions() == {"logo_type": "v7", "quality_predictor": "v7"}
+    assert registry.read_active(models_dir)["logo_type"] == "v1"
+
+
+def test_activate_refuses_an_unknown_version_and_changes_nothing(models_dir):
+    activation.activate(models_dir, {"logo_type": "v1"})
+    before = (models_dir / registry.ACTIVE_FILE).read_text()
+
+    with pytest.raises(ValueError, match="No weights file for logo_type v9"):
+        activation.activate(models_dir, {"quality_predictor": "v1", "logo_type": "v9"})
+    with pytest.raises(ValueError, match="Unknown model"):
+        activation.activate(models_dir, {"styler": "v1"})
+
+    assert (models_dir / registry.ACTIVE_FILE).read_text() == before
 
 
 def test_another_process_switching_the_version_reloads_on_next_get(models_dir):
-    registry.activate(models_dir, "logo_type", "v2")
+    activation.activate(models_dir, {"logo_type": "v2"})
+    registry.load_all(models_dir)
     assert registry.versions()["logo_type"] == "v2"
     active_file = models_dir / registry.ACTIVE_FILE
     # Another process (the admin) rewrites the file; a later mtime is what this one notices.
+    later = active_file.stat().st_mtime + 5
     active_file.write_text(json.dumps({"logo_type": "v1", "quality_predictor": "v2"}))
-    later = registry._state["active_mtime"] + 5
     os.utime(active_file, (later, later))
 
-    registry._refresh_if_switched()
+    assert isinstance(registry.get("logo_type"), LogoTypeModel)
 
     assert registry.status()["logo_type"].version == "v1"
-    assert registry._state["active_mtime"] == later
+
+
+def test_get_loads_the_configured_folder_lazily_and_status_loads_nothing(models_dir, settings):
+    settings.SVGAI_MODELS_DIR = models_dir
+    registry.restore(registry.Snapshot(models={}, folder=None, active_mtime=None, configured=False))
+
+    waiting = registry.status()
+    assert not any(entry.loaded for entry in waiting.values())
+    assert "first use" in waiting["logo_type"].error
+    assert registry.serving() is None
+
+    assert isinstance(registry.get("quality_predictor"), QualityPredictor)
+    assert registry.serving() == models_dir
+    assert registry.versions() == {"logo_type": "v2", "quality_predictor": "v2"}
+
+
+def test_override_installs_and_removes_then_restores(models_dir):
+    registry.load_all(models_dir)
+    real = registry.get("quality_predictor")
+    fake = object()
+
+    with registry.override(quality_predictor=fake, logo_type=None):
+        assert registry.get("quality_predictor") is fake
+        assert registry.get("logo_type") is None
+        assert registry.versions() == {"quality_predictor": "installed"}
+        assert registry.serving() is None  # installed models are not watched on disk
+
+    assert registry.get("quality_predictor") is real
+    assert registry.serving() == models_dir
+
+
+def test_load_version_reads_a_version_without_installing_it(models_dir):
+    registry.load_all(models_dir)
+    served = registry.get("logo_type")
+
+    entry = registry.load_version(models_dir, "logo_type", "v1")
+
+    assert entry.loaded
+    assert entry.version == "v1"
+    assert entry.metrics == {"seed": 0}
+    assert registry.get("logo_type") is served
 
 
 @pytest.mark.django_db
 def test_sync_model_versions_mirrors_the_files_and_the_active_one(models_dir, settings):
     settings.SVGAI_MODELS_DIR = models_dir
-    registry.activate(models_dir, "quality_predictor", "v1")
 
-    signals.sync_model_versions()
+    activation.activate(models_dir, {"quality_predictor": "v1"})  # mirrors the configured folder
 
     rows = ModelVersion.objects.filter(file__endswith=".pt", name__in=list(registry.MODELS))
     mine = {(r.name, r.version): r for r in rows if r.version in ("v1", "v2")}
@@ -143,7 +201,8 @@ def test_sync_model_versions_mirrors_the_files_and_the_active_one(models_dir, se
 def test_sync_model_versions_moves_the_active_flag(models_dir, settings):
     settings.SVGAI_MODELS_DIR = models_dir
     signals.sync_model_versions()
-    registry.activate(models_dir, "logo_type", "v1")
+    # Switched by hand (or by a process without a database): the next sync follows the file.
+    (models_dir / registry.ACTIVE_FILE).write_text(json.dumps({"logo_type": "v1"}))
 
     signals.sync_model_versions()
 

@@ -181,9 +181,8 @@ def models_dir(tmp_path, settings, monkeypatch):
     (folder / "active.json").write_text(json.dumps({"logo_type": "v1"}))
     settings.SVGAI_MODELS_DIR = folder
     monkeypatch.setattr(registry, "MODELS", {"logo_type": ("classifier", lambda p: p.read_bytes())})
-    # The registry keeps module state; give this test its own and restore the real one after.
-    monkeypatch.setattr(registry, "_models", {})
-    monkeypatch.setattr(registry, "_state", {"dir": None, "active_mtime": None})
+    # The registry keeps process state; this test serves its own folder, restored after.
+    saved = registry.snapshot()
     registry.load_all(folder)
     # migrate mirrored the shipped weights into the table; this test has its own folder.
     ModelVersion.objects.all().delete()
@@ -197,7 +196,8 @@ def models_dir(tmp_path, settings, monkeypatch):
             metrics={"accuracy": 0.9 if version == "v1" else 0.95},
             active=version == "v1",
         )
-    return folder
+    yield folder
+    registry.restore(saved)
 
 
 def make_active(client, *versions: ModelVersion):
