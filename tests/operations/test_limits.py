@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -15,7 +16,7 @@ from rest_framework.test import APIClient
 
 from conversions import services
 from conversions.models import Conversion
-from vectorizer.workers import WorkerPool
+from vectorizer.workers import WorkerError, WorkerPool
 
 
 @pytest.fixture(autouse=True)
@@ -132,18 +133,28 @@ def test_pixel_budget_lets_small_images_through(settings, upload_file_id):
 
 @pytest.fixture
 def busy_pool(monkeypatch):
-    """A one-worker pool with no queue, held by a 2 s job."""
+    """A one-worker pool with no queue, held by a long job until the test ends."""
     pool = WorkerPool(1, max_queue=0, queue_wait=0.2)
     pool.warm_up()
     monkeypatch.setattr(services, "worker_pool", lambda: pool)
-    blocker = threading.Thread(
-        target=pool.run, args=(lifecycle_jobs.sleep, 2.0), kwargs={"timeout": 30}
-    )
+
+    def hold() -> None:
+        with contextlib.suppress(WorkerError):  # close() below kills the job
+            pool.run(lifecycle_jobs.sleep, 60.0, timeout=90)
+
+    blocker = threading.Thread(target=hold)
     blocker.start()
-    time.sleep(0.3)
+    assert _wait_for(lambda: pool.running() == 1)
     yield pool
-    blocker.join()
     pool.close()
+    blocker.join()
+
+
+def _wait_for(predicate, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
 
 
 @pytest.mark.django_db
@@ -151,14 +162,11 @@ def busy_pool(monkeypatch):
     ("endpoint", "extra"),
     [("/api/convert", {}), ("/api/convert-ai", {"tier": 1}), ("/api/convert-ai", {"tier": 2})],
 )
-def test_full_queue_answers_503_with_retry_after_at_once(
-    upload_file_id, busy_pool, endpoint, extra
-):
-    started = time.monotonic()
-
+def test_full_queue_answers_503_with_retry_after(upload_file_id, busy_pool, endpoint, extra):
     response = APIClient().post(endpoint, {"file_id": upload_file_id, **extra}, format="json")
 
-    assert time.monotonic() - started < 1.5
+    # Refused while the 60 s job still holds the only worker: the request did not wait for it.
+    assert busy_pool.running() == 1
     assert response.status_code == 503, response.content
     assert int(response["Retry-After"]) >= 1
     assert "busy" in response.json()["error"]
