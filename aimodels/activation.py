@@ -29,13 +29,14 @@ from aimodels import registry
 # Held-out scores a new version must not lose on: (score, higher is better, allowed loss).
 # The losses allowed are what retraining moves a score by for nothing: three seeds on the
 # shipped training set (1800 rows, 420 held out) gave fidelity MAE 0.013–0.020 and regret
-# 0.0013–0.0023. A model trained on a handful of logos loses far more than that.
+# 0.0013–0.0023; on logos-dev the classifier's accuracy was 0.895–0.910 (399 held-out rows).
+# A model trained on a handful of logos loses far more than that.
 CRITERIA: dict[str, tuple[tuple[str, bool, float], ...]] = {
     "quality_predictor": (
         ("mean_fidelity_regret", False, 0.001),
         ("fidelity_mae", False, 0.005),
     ),
-    "logo_type": (("accuracy", True, 0.0),),
+    "logo_type": (("accuracy", True, 0.015),),
 }
 
 
