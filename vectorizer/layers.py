@@ -37,35 +37,34 @@ _TRANSFORM = re.compile(
 _PATH_D = re.compile(r"<path\b[^>]*?\sd=\"([^\"]*)\"", re.S)
 _TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _ARITY = {"m": 2, "l": 2, "c": 6, "z": 0}
+_PARAM_RANGES: dict[str, tuple[float, float]] = {
+    "sigma": (0.0, 8.0),
+    "alphamax": (0.0, 4.0 / 3.0),
+    "opttolerance": (0.0, 5.0),
+    "turdsize": (0.0, 10_000.0),
+}
 
 
 @dataclass(frozen=True)
 class LayerParams:
-    """Settings of one layered potrace conversion (sizes in input pixels unless noted)."""
+    """Settings of one layered potrace conversion, in input pixels whatever the upscale factor."""
 
     # Gaussian blur of each stacked mask before thresholding, in input px (0 = none). It lets
     # the fitter merge wobbly segments (fewer bytes) but closes slits narrower than ~1.4σ:
-    # thin strokes and small text want 0.
+    # thin strokes and small text want 0, gradients, JPEG and flat shapes 0.5-0.65.
     sigma: float = 0.5
-    # potrace's corner threshold: 0 = polygon corners everywhere, 4/3 = no corners at all.
+    # potrace's corner threshold (no unit): 0 = polygon corners everywhere, 4/3 = no corners.
     alphamax: float = 0.8
-    # potrace's curve-merging tolerance, in traced (upscaled) px.
-    opttolerance: float = 0.25
-    # Shapes and holes of at most this area are dropped, in traced (upscaled) px².
-    turdsize: int = 16
+    # How far potrace may move an outline when it merges curves, in input px (×k for potrace).
+    opttolerance: float = 0.125
+    # Shapes and holes of at most this area are dropped, in input px² (×k² for potrace).
+    turdsize: float = 4.0
 
     def __post_init__(self) -> None:
-        checks: list[tuple[str, float, float]] = [
-            ("sigma", 0.0, 8.0),
-            ("alphamax", 0.0, 4.0 / 3.0),
-            ("opttolerance", 0.0, 10.0),
-            ("turdsize", 0, 100_000),
-        ]
-        for name, low, high in checks:
+        for name, (low, high) in _PARAM_RANGES.items():
             value = getattr(self, name)
-            kind = int if name == "turdsize" else (int, float)
-            if isinstance(value, bool) or not isinstance(value, kind):
-                raise ParamError(name, f"must be a number from {low} to {high}; got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParamError(name, f"must be a number from {low:g} to {high:g}; got {value!r}.")
             if not low <= value <= high:
                 raise ParamError(name, f"must be from {low:g} to {high:g}; got {value}.")
 
@@ -113,7 +112,7 @@ def trace_layers(
         position[order] = np.arange(len(order), dtype=np.int16)
         rank = position[labels]  # labels -1 (transparent) index the trailing -1
         for p, colour_index in enumerate(order):
-            d = _trace_mask(rank >= p, params, sigma_px=params.sigma * k, deadline=deadline)
+            d = _trace_mask(rank >= p, params, scale=k, deadline=deadline)
             if d:
                 r, g, b = (int(c) for c in colours[colour_index])
                 paths.append(f'<path fill="#{r:02x}{g:02x}{b:02x}" d="{d}"/>')
@@ -152,8 +151,9 @@ def _label(snapped: np.ndarray, colours: np.ndarray) -> np.ndarray:
     return values[order][np.searchsorted(keys[order], words)]
 
 
-def _trace_mask(mask: np.ndarray, params: LayerParams, *, sigma_px: float, deadline: float) -> str:
-    """Return potrace's outline of a boolean mask as absolute path data ('' when empty)."""
+def _trace_mask(mask: np.ndarray, params: LayerParams, *, scale: int, deadline: float) -> str:
+    """Return potrace's outline of a boolean mask (traced grid) as absolute path data."""
+    sigma_px = params.sigma * scale
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return ""
@@ -168,11 +168,11 @@ def _trace_mask(mask: np.ndarray, params: LayerParams, *, sigma_px: float, deadl
         box = gaussian_filter(box.astype(np.float32), sigma_px, mode="nearest") >= 0.5
         if not box.any():
             return ""
-    svg = _run_potrace(box, params, deadline)
+    svg = _run_potrace(box, params, scale, deadline)
     return _absolute_path(svg, offset=(int(x0), int(y0)))
 
 
-def _run_potrace(mask: np.ndarray, params: LayerParams, deadline: float) -> str:
+def _run_potrace(mask: np.ndarray, params: LayerParams, scale: int, deadline: float) -> str:
     """Return potrace's SVG for a boolean mask (True = filled), sent as a binary PBM."""
     height, width = mask.shape
     pbm = b"P4\n%d %d\n" % (width, height) + np.packbits(mask, axis=1).tobytes()
@@ -181,9 +181,9 @@ def _run_potrace(mask: np.ndarray, params: LayerParams, deadline: float) -> str:
         "--backend=svg",
         "--flat",
         f"--unit={UNIT}",
-        f"--turdsize={params.turdsize}",
+        f"--turdsize={round(params.turdsize * scale * scale)}",
         f"--alphamax={params.alphamax:g}",
-        f"--opttolerance={params.opttolerance:g}",
+        f"--opttolerance={params.opttolerance * scale:g}",
         "--output=-",
     ]
     remaining = deadline - time.monotonic()

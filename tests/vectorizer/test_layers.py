@@ -21,7 +21,7 @@ needs_potrace = pytest.mark.skipif(shutil.which("potrace") is None, reason="potr
 
 RED = (220, 30, 40)
 BLUE = (20, 60, 200)
-SHARP = LayerParams(sigma=0.0, alphamax=0.0, opttolerance=0.2, turdsize=0)  # polygons only
+SHARP = LayerParams(sigma=0.0, alphamax=0.0, opttolerance=0.1, turdsize=0)  # polygons only
 
 
 def canvas(height: int = 40, width: int = 60) -> np.ndarray:
@@ -162,13 +162,16 @@ def test_trace_layers_with_no_colours_draws_nothing():
 def test_trace_layers_drops_specks_up_to_turdsize():
     rgba = canvas()
     paint(rgba, slice(5, 35), slice(5, 30), BLUE)
-    paint(rgba, slice(10, 12), slice(45, 47), BLUE)  # 2×2 px: 16 px² at 2×
+    paint(rgba, slice(10, 12), slice(45, 47), BLUE)  # 2×2 input px
 
-    kept = trace_layers(rgba, np.array([BLUE]), SHARP, scale=2)
-    dropped = trace_layers(rgba, np.array([BLUE]), LayerParams(sigma=0, turdsize=16), scale=2)
+    for scale in (2, 4):  # turdsize is in input px², whatever the grid potrace traces
+        kept = trace_layers(rgba, np.array([BLUE]), LayerParams(sigma=0, turdsize=3), scale=scale)
+        dropped = trace_layers(
+            rgba, np.array([BLUE]), LayerParams(sigma=0, turdsize=4), scale=scale
+        )
 
-    assert paths(kept)[0][1].count("M") == 2
-    assert paths(dropped)[0][1].count("M") == 1
+        assert paths(kept)[0][1].count("M") == 2
+        assert paths(dropped)[0][1].count("M") == 1
 
 
 @pytest.mark.parametrize(
@@ -178,8 +181,9 @@ def test_trace_layers_drops_specks_up_to_turdsize():
         ("sigma", "0.5"),
         ("alphamax", 1.5),
         ("opttolerance", -1),
-        ("turdsize", 2.5),
+        ("turdsize", -1),
         ("turdsize", True),
+        ("opttolerance", None),
     ],
 )
 def test_layer_params_rejects_bad_value_naming_the_field(field, value):
