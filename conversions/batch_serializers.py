@@ -86,52 +86,84 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
         return BatchOptions(kind=Conversion.Kind.AI, **{k: data[k] for k in AI_OPTIONS})
 
 
-class BatchCreatedSerializer(serializers.Serializer):
-    """The 202 answer: where to follow the batch."""
+STATUSES = ["queued", "running", "done", "failed", "cancelled"]
 
-    success = serializers.BooleanField()
+
+class RefusalSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The file's or zip member's name.")
+    reason = serializers.CharField(help_text="Why it is not converted.")
+
+
+class BatchCreatedSerializer(serializers.Serializer):
+    """202 of POST /api/batches: where to follow the batch."""
+
+    success = serializers.BooleanField(help_text="Always true.")
     batch_id = serializers.UUIDField()
     status_url = serializers.CharField()
     download_url = serializers.CharField()
-    items = serializers.IntegerField(help_text="how many images will be converted")
-    refused = serializers.ListField(
-        child=serializers.DictField(), help_text="[{name, reason}] of the files not taken"
-    )
+    items = serializers.IntegerField(help_text="How many images will be converted.")
+    refused = RefusalSerializer(many=True, help_text="The files or members not taken.")
 
 
 class BatchItemSerializer(serializers.Serializer):
     item_id = serializers.UUIDField()
     name = serializers.CharField()
-    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed", "cancelled"])
+    status = serializers.ChoiceField(choices=STATUSES)
     conversion_id = serializers.UUIDField(allow_null=True)
     tier = serializers.IntegerField(allow_null=True)
-    ssim = serializers.FloatField(allow_null=True)
+    ssim = serializers.FloatField(allow_null=True, help_text="Measured colour SSIM.")
     predicted_ssim = serializers.FloatField(allow_null=True)
-    bytes = serializers.IntegerField(allow_null=True)
-    time = serializers.FloatField(allow_null=True, help_text="conversion time, seconds")
+    bytes = serializers.IntegerField(allow_null=True, help_text="Bytes of the SVG.")
+    time = serializers.FloatField(allow_null=True, help_text="Conversion time, seconds.")
     error = serializers.CharField(allow_null=True)
-    attempts = serializers.IntegerField()
+    attempts = serializers.IntegerField(help_text="Runs started (a retry after a lost worker).")
     svg_url = serializers.CharField(allow_null=True)
 
 
-class BatchStatusSerializer(serializers.Serializer):
-    """GET /api/batches/<id>: documentation of the status body (built by batches.batch_status)."""
+class CountsSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    running = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
 
-    success = serializers.BooleanField()
+
+class ThroughputSerializer(serializers.Serializer):
+    elapsed_s = serializers.FloatField(allow_null=True, help_text="Since the first item started.")
+    items_per_minute = serializers.FloatField(allow_null=True)
+
+
+class BatchSummarySerializer(serializers.Serializer):
+    """A batch's state (built by batches.batch_status)."""
+
+    success = serializers.BooleanField(help_text="Always true.")
     batch_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed", "cancelled"])
-    kind = serializers.CharField()
-    options = serializers.DictField()
+    status = serializers.ChoiceField(choices=STATUSES)
+    kind = serializers.ChoiceField(choices=Conversion.Kind.choices)
+    options = serializers.DictField(child=serializers.JSONField())
     runner = serializers.ChoiceField(choices=["celery", "local"])
     items_total = serializers.IntegerField()
-    counts = serializers.DictField(child=serializers.IntegerField())
-    progress = serializers.FloatField(help_text="percent of items finished")
+    counts = CountsSerializer()
+    progress = serializers.FloatField(help_text="Percent of items finished.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
-    throughput = serializers.DictField(help_text="{elapsed_s, items_per_minute}")
-    refused = serializers.ListField(child=serializers.DictField())
-    error = serializers.CharField(allow_null=True)
+    throughput = ThroughputSerializer()
+    refused = RefusalSerializer(many=True)
+    error = serializers.CharField(allow_null=True, help_text="Why the batch could not run.")
     status_url = serializers.CharField()
     download_url = serializers.CharField()
+
+
+class BatchStatusSerializer(BatchSummarySerializer):
+    """GET /api/batches/<id>: the state and every item's result."""
+
     items = BatchItemSerializer(many=True)
+
+
+class BatchListSerializer(serializers.Serializer):
+    """GET /api/batches: the caller's latest batches, without items."""
+
+    success = serializers.BooleanField(help_text="Always true.")
+    count = serializers.IntegerField()
+    results = BatchSummarySerializer(many=True)

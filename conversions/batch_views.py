@@ -18,10 +18,12 @@ from aimodels import registry
 from conversions import batches, limits, permissions
 from conversions.batch_serializers import (
     BatchCreatedSerializer,
+    BatchListSerializer,
     BatchRequestSerializer,
     BatchStatusSerializer,
 )
 from conversions.models import Batch, Conversion
+from conversions.serializers import error_responses
 
 # A download spools to disk past this size rather than holding every SVG in memory.
 SPOOL_BYTES = 16 * 1024 * 1024
@@ -52,8 +54,12 @@ class BatchListView(APIView):
     throttle_classes = permissions.UPLOAD_THROTTLES
 
     @extend_schema(
+        operation_id="batches_create",
         request={"multipart/form-data": BatchRequestSerializer},
-        responses={202: BatchCreatedSerializer},
+        responses={
+            202: BatchCreatedSerializer,
+            **error_responses(400, 401, 403, 413, 415, 429, 503),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = BatchRequestSerializer(data=request.data)
@@ -108,7 +114,10 @@ class BatchListView(APIView):
         }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=BatchStatusSerializer(many=True))
+    @extend_schema(
+        operation_id="batches_list",
+        responses={200: BatchListSerializer, **error_responses(401, 403)},
+    )
     def get(self, request: Request) -> Response:
         """Return the caller's recent batches (without their items), newest first."""
         mine: QuerySet[Batch] = permissions.visible(Batch.objects.all(), request)
@@ -118,7 +127,10 @@ class BatchListView(APIView):
 
 
 class BatchDetailView(APIView):
-    @extend_schema(responses=BatchStatusSerializer)
+    @extend_schema(
+        operation_id="batches_retrieve",
+        responses={200: BatchStatusSerializer, **error_responses(401, 403, 404)},
+    )
     def get(self, request: Request, pk: str) -> Response:
         batch = get_batch(request, pk)
         batches.resume_if_stalled(batch)  # local pool: items a restarted process dropped
@@ -126,7 +138,11 @@ class BatchDetailView(APIView):
 
 
 class BatchCancelView(APIView):
-    @extend_schema(request=None, responses=BatchStatusSerializer)
+    @extend_schema(
+        operation_id="batches_cancel",
+        request=None,
+        responses={200: BatchStatusSerializer, **error_responses(400, 401, 403, 404)},
+    )
     def post(self, request: Request, pk: str) -> Response:
         batch = get_batch(request, pk)
         if not batches.cancel_batch(batch) and batch.status != Batch.Status.CANCELLED:
@@ -138,7 +154,11 @@ class BatchCancelView(APIView):
 
 class BatchDownloadView(APIView):
     @extend_schema(
-        responses={(200, "application/zip"): OpenApiResponse(description="SVGs and report.csv")}
+        operation_id="batches_download",
+        responses={
+            (200, "application/zip"): OpenApiResponse(description="SVGs and report.csv"),
+            **error_responses(401, 403, 404),
+        },
     )
     def get(self, request: Request, pk: str) -> FileResponse:
         batch = get_batch(request, pk)
