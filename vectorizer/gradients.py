@@ -49,7 +49,7 @@ STEP_WIDTH = 0.1
 # A further stop must remove at least this share of the remaining squared error.
 STOP_GAIN = 0.25
 # The fit uses at most this many pixels of a region (evenly spread): plenty for 2-4 stops.
-SAMPLES = 4096
+SAMPLES = 2048
 _SEARCH_SAMPLES = 512  # pixels used to search the direction or centre
 _BINS = 48
 _GOLDEN = (5**0.5 - 1) / 2
@@ -71,7 +71,7 @@ _OFFSETS = np.array(
         key=lambda o: o[0] * o[0] + o[1] * o[1],
     )
 )
-_NEAR_OFFSETS = int(((_OFFSETS**2).sum(axis=1) <= 16).sum())  # within 4 pixels
+_OFFSET_RINGS = np.split(_OFFSETS, np.searchsorted((_OFFSETS**2).sum(axis=1), [5, 17, 50], "right"))
 # Placeholders keep at least this RGB distance from the image's colours and from each other,
 # beyond palette snapping's merge distance (40), so no other colour snaps to them.
 MIN_PLACEHOLDER_DISTANCE = 56.0
@@ -154,9 +154,9 @@ def extract_gradients(
         spread = np.percentile(colours, [2, 98], axis=0)
         if np.ptp(spread, axis=0).max() < MIN_SPAN:
             continue  # flat: most regions stop here
-        fit = _fit_region(np.column_stack([xs + 0.5, ys + 0.5]), colours, max_rms)
-        if fit is not None:
-            found.append((int(region), fit[0], fit[1]))
+        fitted = _fit_region(np.column_stack([xs + 0.5, ys + 0.5]), colours, max_rms)
+        if fitted is not None:
+            found.append((int(region), *fitted))
         if len(found) >= max_regions:
             break
     if not found:
@@ -277,6 +277,7 @@ def apply_gradients(svg: str, fills: list[GradientFill], *, scale: float = 1.0) 
 def gradient_markup(fill: GradientFill, gradient_id: str, scale: float = 1.0) -> str:
     """Return the <linearGradient> or <radialGradient> element of a fill, in user units."""
     coords = [_num(v * scale, 1) for v in fill.geometry]
+    names: tuple[str, ...]
     if fill.kind == "linear":
         names = ("x1", "y1", "x2", "y2")
         tag = "linearGradient"
@@ -331,10 +332,11 @@ def _fit_region(xy: np.ndarray, colours: np.ndarray, max_rms: float) -> tuple[_F
     linear = _search_linear(search_xy, search_rgb)
     radial = _search_radial(search_xy, search_rgb)
     # A radial ordering can mimic a linear one (far centre): it must be clearly better.
-    kind, (search_sse, geometry) = ("linear", linear)
     if radial is not None and (linear is None or radial[0] < 0.8 * linear[0]):
         kind, (search_sse, geometry) = ("radial", radial)
-    elif linear is None:
+    elif linear is not None:
+        kind, (search_sse, geometry) = ("linear", linear)
+    else:
         return None
     flat_search = float(((search_rgb - search_rgb.mean(axis=0)) ** 2).sum())
     slack = 1.2  # the binned search error is a little below what stops achieve
@@ -345,7 +347,9 @@ def _fit_region(xy: np.ndarray, colours: np.ndarray, max_rms: float) -> tuple[_F
     geometry = _fit_extent(kind, geometry, sample_xy)
     model = GradientFill((0, 0, 0), kind, geometry, ((0.0, (0, 0, 0)), (1.0, (0, 0, 0))))
     t = model.offsets_at(sample_xy[:, 0], sample_xy[:, 1])
-    stops, sse = _fit_stops(t, sample_rgb, float(t.min()) if kind == "radial" else 0.0)
+    stops = _fit_stops(t, sample_rgb, float(t.min()) if kind == "radial" else 0.0)
+    residual = sample_rgb - _eval_stops(t, stops)
+    sse = float((residual * residual).sum())
     rms = (sse / len(sample_xy)) ** 0.5
     flat_sse = float(((sample_rgb - sample_rgb.mean(axis=0)) ** 2).sum())
     span = max(float(np.linalg.norm(np.subtract(a[1], b[1]))) for a in stops for b in stops)
@@ -365,7 +369,7 @@ def _is_step(stops: _Stops) -> bool:
 
 
 def _spread(values: np.ndarray, count: int) -> np.ndarray:
-    """Return at most `count` rows evenly spread over `values`."""
+    """Return at most `count` rows spread over `values` (see _spread_index)."""
     return values[_spread_index(len(values), count)]
 
 
@@ -428,8 +432,10 @@ def _search_radial(xy: np.ndarray, rgb: np.ndarray) -> tuple[float, tuple[float,
     grid = np.linspace(-0.5, 1.5, 7)
     gx, gy = np.meshgrid(grid, grid)
     centres = low + (high - low) * np.column_stack([gx.ravel(), gy.ravel()])
-    errors = _profile_sse(_distances(xy, centres), rgb)
-    centre, error = centres[int(errors.argmin())], float(errors.min())
+    coarse = slice(None, None, 2)  # half the pixels tell the grid's centres apart
+    errors = _profile_sse(_distances(xy[coarse], centres), rgb[coarse])
+    centre = centres[int(errors.argmin())]
+    error = float(_profile_sse(_distances(xy, centre[None]), rgb)[0])
     step = 0.25 * size
     moves = np.array([(1, 0), (-1, 0), (0, 1), (0, -1)], dtype=np.float64)
     for _ in range(6):
@@ -474,8 +480,8 @@ def _profile_sse(t: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     return float((rgb * rgb).sum()) - explained
 
 
-def _fit_stops(t: np.ndarray, rgb: np.ndarray, first: float) -> tuple[_Stops, float]:
-    """Return 2..MAX_STOPS stops (piecewise-linear in t, least squares) and their squared error.
+def _fit_stops(t: np.ndarray, rgb: np.ndarray, first: float) -> _Stops:
+    """Return 2..MAX_STOPS stops: a least-squares piecewise-linear fit of the colours along t.
 
     The fit runs on the colours' means in _STOP_BINS bins of t (exact up to the spread within
     each bin, which no stop placement changes) and tries every placement of the inner stops on
@@ -496,7 +502,7 @@ def _fit_stops(t: np.ndarray, rgb: np.ndarray, first: float) -> tuple[_Stops, fl
     )
     within = float((rgb * rgb).sum() - (weight[:, None] * means * means).sum())
     places = first + (1.0 - first) * np.arange(1, _STOP_BINS) / _STOP_BINS
-    best: tuple[float, np.ndarray, float, np.ndarray] | None = None  # score, knots, sse, colours
+    best: tuple[float, np.ndarray, np.ndarray] | None = None  # score, knots, colours
     for inner in range(MAX_STOPS - 1):
         picks = np.array(list(combinations(range(len(places)), inner)), dtype=np.int64)
         knots = np.column_stack(
@@ -511,15 +517,14 @@ def _fit_stops(t: np.ndarray, rgb: np.ndarray, first: float) -> tuple[_Stops, fl
         # Each further stop must earn its place: the error is weighed up per stop.
         score = float(sse[i] + within) / (1 - STOP_GAIN) ** inner
         if best is None or score < best[0]:
-            best = (score, knots[i], float(sse[i]), colours[i])
+            best = (score, knots[i], colours[i])
     assert best is not None
-    _, knots, sse, colours = best
-    rounded = np.clip(np.rint(colours), 0, 255).astype(int)
-    stops = tuple(
+    _, best_knots, best_colours = best
+    rounded = np.clip(np.rint(best_colours), 0, 255).astype(int)
+    return tuple(
         (round(float(k), 3), (int(c[0]), int(c[1]), int(c[2])))
-        for k, c in zip(knots, rounded, strict=True)
+        for k, c in zip(best_knots, rounded, strict=True)
     )
-    return stops, sse + within
 
 
 def _knot_fits(
@@ -541,15 +546,11 @@ def _knot_fits(
     return (weight[None, :, None] * residual * residual).sum(axis=(1, 2)), colours
 
 
-def _eval_knots(t: np.ndarray, knots: list[float], colours: np.ndarray) -> np.ndarray:
-    return np.column_stack([np.interp(t, knots, colours[:, c]) for c in range(3)])
-
-
 def _eval_stops(t: np.ndarray, stops: _Stops) -> np.ndarray:
     """Return colours (n, 3) of stops at offsets t, padded beyond the ends as SVG does."""
+    t = np.asarray(t, dtype=np.float64)
     offsets = [s[0] for s in stops]
-    colours = np.array([s[1] for s in stops], dtype=np.float64)
-    return _eval_knots(np.asarray(t, dtype=np.float64), offsets, colours)
+    return np.column_stack([np.interp(t, offsets, [s[1][c] for s in stops]) for c in range(3)])
 
 
 def _pick_placeholders(colours: np.ndarray, count: int) -> list[tuple[int, int, int]]:
@@ -585,7 +586,7 @@ def _blend_rim(
     is_large: np.ndarray,
     loose: np.ndarray,
     region: int,
-    box: tuple[slice, slice],
+    box: tuple[slice, ...],
     fill: GradientFill,
     done: np.ndarray,
 ) -> None:
@@ -643,8 +644,8 @@ def _nearest(mask: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> tuple[np.ndarr
     ny = np.full(len(ry), -1)
     nx = np.full(len(rx), -1)
     todo = np.arange(len(ry))
-    # Nearest offsets first for every pixel; the far ones only for pixels still looking.
-    for offsets in (_OFFSETS[:_NEAR_OFFSETS], _OFFSETS[_NEAR_OFFSETS:]):
+    # Ring by ring, nearest first; each ring only for the pixels still looking.
+    for offsets in _OFFSET_RINGS:
         y = ry[todo, None] + offsets[None, :, 0]
         x = rx[todo, None] + offsets[None, :, 1]
         hits = padded[y + _RIM + _REACH, x + _RIM + _REACH]
