@@ -75,6 +75,8 @@ _OFFSET_RINGS = np.split(_OFFSETS, np.searchsorted((_OFFSETS**2).sum(axis=1), [5
 # Placeholders keep at least this RGB distance from the image's colours and from each other,
 # beyond palette snapping's merge distance (40), so no other colour snaps to them.
 MIN_PLACEHOLDER_DISTANCE = 56.0
+# With a palette: how much nearer its own palette colour every common colour must stay.
+_SNAP_MARGIN = 16.0
 # The tracer may average a few rim pixels into a shape's colour: a fill this close (RGB
 # distance, under half the placeholders' distance from other colours) is the placeholder.
 FILL_TOLERANCE = 24.0
@@ -121,6 +123,7 @@ class _Fit:
 def extract_gradients(
     rgba: np.ndarray,
     *,
+    palette: np.ndarray | None = None,
     min_area: int | None = None,
     smooth_step: int = SMOOTH_STEP,
     max_rms: float = MAX_RMS,
@@ -128,9 +131,11 @@ def extract_gradients(
 ) -> tuple[np.ndarray, list[GradientFill]]:
     """Return the image with each gradient region painted a placeholder colour, and the fills.
 
-    `min_area` (input pixels) defaults to MIN_AREA_SHARE of the image. The returned RGBA is a
-    copy (the input itself when nothing is found); prepare it and trace it as usual, then give
-    the SVG and the fills to `apply_gradients`.
+    `palette` (n, 3) is what the image will be snapped to (the placeholders are then added to
+    it): given, the placeholders are chosen so that no other pixel snaps to one. `min_area`
+    (input pixels) defaults to MIN_AREA_SHARE of the image. The returned RGBA is a copy (the
+    input itself when nothing is found); snap, trace, then give the SVG and the fills to
+    `apply_gradients`.
     """
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     if rgba.ndim != 3 or rgba.shape[2] != 4:
@@ -168,7 +173,9 @@ def extract_gradients(
     # Every other pixel in each direction is census enough.
     every = (slice(None, None, 2), slice(None, None, 2))
     rest = (rgba[every][..., 3] >= 128) & ~is_gradient[labels[every]]
-    placeholders = _pick_placeholders(rgba[every][rest, :3], len(found))
+    placeholders = _pick_placeholders(rgba[every][rest, :3], len(found), palette)
+    if not placeholders:
+        return rgba, []
     out = rgba.copy()
     fills: list[GradientFill] = []
     for (region, fit, rms), placeholder in zip(found, placeholders, strict=False):
@@ -202,18 +209,17 @@ def prepare_with_gradients(
 ) -> tuple[np.ndarray, list[GradientFill]]:
     """Return `prepare(rgba, prep)` with gradient regions as flat placeholder shapes, and fills.
 
-    The palette is the one `prepare` would use plus the placeholders; only pixels the
-    placeholders were painted or blended into may snap to them, so no other part of the logo
-    turns into a gradient. `options` go to `extract_gradients`. Trace the array, then call
-    `apply_gradients(svg, fills, scale=prep.factor(height, width))`.
+    The palette is the one `prepare` would use plus the placeholders. `options` go to
+    `extract_gradients`. Trace the array, then call `apply_gradients(svg, fills,
+    scale=prep.factor(height, width))`.
     """
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     if rgba.ndim == 3 and rgba.shape[2] == 3:
         rgba = np.dstack([rgba, np.full(rgba.shape[:2], 255, dtype=np.uint8)])
     if prep.denoise:
         rgba = denoise(rgba)
-    painted, fills = extract_gradients(rgba, **options)
-    if not fills or prep.palette_size == 0:
+    if prep.palette_size == 0:
+        painted, fills = extract_gradients(rgba, **options)
         return prepare(painted, replace(prep, denoise=False)), fills
     limit = prep.max_colors if prep.palette_size < 0 else prep.palette_size
     palette = estimate_palette(
@@ -224,17 +230,14 @@ def prepare_with_gradients(
         flat_tolerance=prep.flat_tolerance,
         alpha_threshold=prep.alpha_threshold,
     )
+    painted, fills = extract_gradients(rgba, palette=palette, **options)
+    if not fills:
+        return prepare(painted, replace(prep, denoise=False)), fills
     placeholders = np.array([f.placeholder for f in fills], dtype=np.uint8)
     height, width = rgba.shape[:2]
     k = prep.factor(height, width)
     big = upscale(painted, k, prep.resample) if k > 1 else painted
-    # Where upscaling spread placeholder colour: painted pixels and one pixel around them.
-    touched = binary_dilation((painted != rgba).any(axis=2))
-    if k > 1:
-        touched = touched.repeat(k, axis=0).repeat(k, axis=1)
-    rest = snap_rgba(big, palette, prep.alpha_threshold)
-    with_placeholders = snap_rgba(big, np.vstack([palette, placeholders]), prep.alpha_threshold)
-    return np.where(touched[..., None], with_placeholders, rest), fills
+    return snap_rgba(big, np.vstack([palette, placeholders]), prep.alpha_threshold), fills
 
 
 def apply_gradients(svg: str, fills: list[GradientFill], *, scale: float = 1.0) -> str:
@@ -553,30 +556,54 @@ def _eval_stops(t: np.ndarray, stops: _Stops) -> np.ndarray:
     return np.column_stack([np.interp(t, offsets, [s[1][c] for s in stops]) for c in range(3)])
 
 
-def _pick_placeholders(colours: np.ndarray, count: int) -> list[tuple[int, int, int]]:
-    """Return up to `count` colours far from the given (n, 3) colours and from each other."""
+def _pick_placeholders(
+    colours: np.ndarray, count: int, palette: np.ndarray | None = None
+) -> list[tuple[int, int, int]]:
+    """Return up to `count` placeholder colours for an image of these (n, 3) other colours.
+
+    Each keeps MIN_PLACEHOLDER_DISTANCE from the others and from every palette colour. Without
+    a palette it keeps that distance from every common colour of the image too; with one, every
+    common colour must stay nearer its own palette colour than the placeholder (by
+    _SNAP_MARGIN), so snapping to the palette plus the placeholders never gives an unrelated
+    pixel a gradient.
+    """
     cells = colours >> 4  # 4-bit cells: 4096 bins
     keys = (cells[:, 0].astype(np.int64) << 8) | (cells[:, 1].astype(np.int64) << 4) | cells[:, 2]
     counts = np.bincount(keys, minlength=4096)
     occupied = np.flatnonzero(counts >= max(3, 0.00005 * len(keys)))
-    taken = np.column_stack([occupied >> 8, (occupied >> 4) & 15, occupied & 15]) * 16.0 + 8.0
+    sums = np.column_stack([np.bincount(keys, colours[:, c], minlength=4096) for c in range(3)])
+    common = sums[occupied] / counts[occupied, None]  # mean colour of each common cell
     # Odd colours are the least likely in a logo: a grid nudged off the round levels.
     levels = np.array([0, 51, 102, 153, 204, 255], dtype=np.float64)
     grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
     candidates = np.clip(grid + np.array([7.0, -5.0, 3.0]), 0, 255)
-    if len(taken):
-        gap = np.sqrt(((candidates[:, None, :] - taken[None, :, :]) ** 2).sum(-1)).min(axis=1)
-    else:
-        gap = np.full(len(candidates), np.inf)
+    # score >= 0 means acceptable; the largest score is the safest placeholder.
+    score = np.full(len(candidates), np.inf)
+    if palette is not None and len(palette):
+        own = np.asarray(palette, dtype=np.float64).reshape(-1, 3)
+        score = _distance(candidates, own).min(axis=1) - MIN_PLACEHOLDER_DISTANCE
+        if len(common):
+            nearest = _distance(common, own).min(axis=1)
+            margin = (_distance(candidates, common) - nearest[None, :]).min(axis=1)
+            score = np.minimum(score, margin - _SNAP_MARGIN)
+    elif len(common):
+        score = _distance(candidates, common).min(axis=1) - MIN_PLACEHOLDER_DISTANCE
     chosen: list[tuple[int, int, int]] = []
     for _ in range(count):
-        best = int(gap.argmax())
-        if gap[best] < MIN_PLACEHOLDER_DISTANCE:
+        best = int(score.argmax())
+        if score[best] < 0:
             break
         colour = candidates[best]
         chosen.append((int(colour[0]), int(colour[1]), int(colour[2])))
-        gap = np.minimum(gap, np.sqrt(((candidates - colour) ** 2).sum(-1)))
+        score = np.minimum(
+            score, _distance(candidates, colour[None])[:, 0] - MIN_PLACEHOLDER_DISTANCE
+        )
     return chosen
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the (len(a), len(b)) RGB distances between two sets of colours."""
+    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
 
 
 def _blend_rim(

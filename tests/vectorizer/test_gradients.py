@@ -19,7 +19,7 @@ from vectorizer.gradients import (
 )
 from vectorizer.images import composite_on_white
 from vectorizer.pipeline import trace_clean
-from vectorizer.preparation import prepare
+from vectorizer.preparation import estimate_palette, prepare, snap_rgba
 from vectorizer.quality import fidelity, ssim_rgb
 from vectorizer.render import render_svg
 from vectorizer.svgclean import clean_svg
@@ -168,6 +168,31 @@ def test_extract_gradients_leaves_texture_alone():
     _, fills = extract_gradients(image)
 
     assert fills == []
+
+
+@pytest.mark.parametrize("palette", [None, [[255, 255, 255], [230, 40, 40], [40, 40, 230]]])
+def test_placeholders_chosen_with_the_palette_take_no_other_pixel(palette):
+    image = linear_logo(128, background=(255, 255, 255, 255))
+    snap_to = np.array(palette if palette is not None else estimate_palette(image, 16))
+
+    painted, fills = extract_gradients(image, palette=snap_to)
+    snapped = snap_rgba(painted, np.vstack([snap_to, [f.placeholder for f in fills]]))
+
+    assert len(fills) == 1
+    became_placeholder = (snapped[..., :3] == fills[0].placeholder).all(axis=2)
+    repainted = (painted != image).any(axis=2)
+    assert became_placeholder[~repainted].sum() == 0
+
+
+def test_extract_gradients_drops_a_gradient_no_placeholder_can_stand_for_safely():
+    # Snapping to white alone, every placeholder is nearer the green square (or its
+    # anti-aliased rim) than white is: the gradient stays bands rather than take them.
+    image = linear_logo(128, background=(255, 255, 255, 255))
+
+    painted, fills = extract_gradients(image, palette=np.array([[255, 255, 255]]))
+
+    assert fills == []
+    assert (painted == image).all()
 
 
 PLACEHOLDER_FILL = GradientFill(
