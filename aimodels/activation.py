@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,8 +126,10 @@ class Trained(Protocol):
     model: Any  # has .save(path) and a .metrics dict
     metrics: dict[str, Any]
     trained_on: dict[str, Any]
-    # Held-out scores of any version of this model, on the rows this one was tested on.
-    score: Callable[[Any], dict[str, float]]
+
+    # Held-out scores of any version of this model, on the rows this one was tested on (a
+    # method, so a dataclass field holding a function satisfies it as well).
+    def score(self, model: Any, /) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)

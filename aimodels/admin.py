@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -68,7 +69,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     # Every field describes a file on disk; `active` changes only through the action, so the
     # flag can never disagree with active.json.
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # rows come from the weights folder (post_migrate sync)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import io
 import mimetypes
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -27,6 +29,13 @@ from aimodels.admin import pretty_json
 from conversions import batches
 from conversions.models import Batch, BatchItem, Conversion, Upload
 from vectorizer.images import ImageError, decode_image
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _ConversionCount(TypedDict):
+        _conversion_count: int  # annotated by UploadAdmin.get_queryset
+
 
 LIST_THUMB_PX = 64
 DETAIL_PREVIEW_PX = 360
@@ -135,12 +144,12 @@ class UploadAdmin(admin.ModelAdmin):
         )
         return [image, *super().get_urls()]
 
-    def image_view(self, request: HttpRequest, pk: object) -> HttpResponse:
+    def image_view(self, request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         """Serve the stored input, or a PNG thumbnail of it when ?size= is one we use."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         upload = Upload.objects.filter(pk=pk).only("file", "format").first()
-        if upload is None or not upload.file:
+        if upload is None or not upload.file.name:
             raise Http404("No such upload.")
         try:
             with upload.file.open("rb") as handle:
@@ -177,7 +186,7 @@ class UploadAdmin(admin.ModelAdmin):
         return f"{upload.width}×{upload.height}"
 
     @admin.display(description="Conversions", ordering="_conversion_count")
-    def conversion_count(self, upload: Upload) -> int:
+    def conversion_count(self, upload: WithAnnotations[Upload, _ConversionCount]) -> int:
         return upload._conversion_count
 
     @admin.display(description="Conversions")
@@ -307,7 +316,7 @@ class ConversionAdmin(admin.ModelAdmin):
         ),
     ]
     # Every field shown is computed or a record of what happened: all are read-only.
-    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversion]:
         return super().get_queryset(request).select_related("upload")
@@ -448,7 +457,7 @@ class BatchItemInline(admin.TabularInline):
     model = BatchItem
     fields = ["position", "name", "status", "attempts", "conversion_link", "tier", "ssim",
               "svg_bytes", "error", "runner", "started_at", "finished_at"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
     extra = 0
     can_delete = False
     ordering = ["position"]
@@ -493,7 +502,7 @@ class BatchAdmin(admin.ModelAdmin):
     fields = ["id", "status", "progress", "kind", "options_pretty", "runner", "source",
               "item_count", "refused_pretty", "error", "owner", "client", "created_at",
               "started_at", "finished_at", "rate", "download"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
     inlines = [BatchItemInline]
     actions = ["requeue_items", "cancel_batches"]
 

@@ -147,11 +147,13 @@ def measure(batch: Batch, label: str, processes: int, *, submit_s: float = 0.0) 
     if batch.started_at is None or batch.finished_at is None:
         raise RuntimeError(f"batch {batch.pk} did not finish: {counts}")
     wall = max((batch.finished_at - batch.started_at).total_seconds(), 1e-3)
-    times = list(
-        Conversion.objects.filter(batch_item__batch=batch, total_ms__isnull=False).values_list(
+    times = [
+        ms
+        for ms in Conversion.objects.filter(batch_item__batch=batch).values_list(
             "total_ms", flat=True
         )
-    )
+        if ms is not None
+    ]
     convert_s = mean(times) / 1000 if times else 0.0
     records = Conversion.objects.filter(upload__batch_items__batch=batch).count()
     return Run(

@@ -51,7 +51,7 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
         return {**super().get_fields(), **ai, **trace_param_fields()}
 
     def validate_files(self, files: list[UploadedFile]) -> list[UploadedFile]:
-        total = sum(f.size for f in files)
+        total = sum(f.size or 0 for f in files)
         limit = settings.SVGAI_BATCH_MAX_BYTES
         if total > limit:
             raise serializers.ValidationError(

@@ -566,9 +566,10 @@ def _unclaimed(item_id: uuid.UUID | str) -> Outcome:
             claim=None,
         )
         if gave_up:
-            Conversion.objects.filter(
-                pk=item.conversion_id, status=Conversion.Status.RUNNING
-            ).update(status=Conversion.Status.FAILED, error="the process converting it died")
+            if item.conversion_id is not None:
+                Conversion.objects.filter(
+                    pk=item.conversion_id, status=Conversion.Status.RUNNING
+                ).update(status=Conversion.Status.FAILED, error="the process converting it died")
             finish_batch_if_done(item.batch_id)
             return Outcome.FAILED
     return Outcome.HELD
@@ -921,7 +922,7 @@ def download_entries(batch: Batch) -> Iterator[tuple[str, str]]:
     items = batch.items.select_related("conversion").order_by("position")
     for item in items.iterator(chunk_size=100):
         conversion = item.conversion
-        row = {
+        row: dict[str, object] = {
             "name": item.name,
             "status": item.status,
             "error": item.error,
@@ -936,8 +937,8 @@ def download_entries(batch: Batch) -> Iterator[tuple[str, str]]:
                 time_s=_fmt(_seconds(conversion.total_ms), 3),
             )
             if item.status == BatchItem.Status.DONE and conversion.svg:
-                row["svg"] = svg_name(item.name, taken)
-                yield row["svg"], conversion.svg
+                row["svg"] = name = svg_name(item.name, taken)
+                yield name, conversion.svg
         writer.writerow(row)
     for refusal in batch.refused:
         writer.writerow({"name": refusal["name"], "status": "refused", "error": refusal["reason"]})

@@ -296,7 +296,7 @@ def _measure_variants(
         upscaled = Image.fromarray(composite_on_white(decoded.rgba)).resize(
             size, Image.Resampling.BICUBIC
         )
-        base = {
+        base: dict[str, Any] = {
             "id": record.id,
             "category": record.category,
             "variant": variant,
@@ -306,9 +306,11 @@ def _measure_variants(
         upload = None
         if stored is not None:
             upload, _ = services.store_upload(data=image, filename=f"{record.id}.{fmt.lower()}")
+            assert upload.file.name is not None  # store_upload saved the file
             stored.append(upload.file.name)
         for method in methods:
             row = {**base, "tier": method}
+            svg: str | None
             if method == "default":
                 started = time.perf_counter()
                 svg = trace_bytes(image, {}, img_format=fmt)
@@ -383,8 +385,8 @@ def _delete_unreferenced(names: Iterable[str]) -> None:
 
 
 def _error_removed(rows: list[dict], baseline: dict[tuple, dict]) -> float | None:
-    pairs = [(r, baseline.get((r["id"], r["variant"]))) for r in rows if r.get("ok")]
-    pairs = [(r, b) for r, b in pairs if b is not None]
+    found = [(r, baseline.get((r["id"], r["variant"]))) for r in rows if r.get("ok")]
+    pairs = [(r, b) for r, b in found if b is not None]
     if not pairs:
         return None
     ours = np.mean([1 - r["fidelity"] for r, _ in pairs])
@@ -638,13 +640,13 @@ class ApiResults:
 
 def resized_png(path: Path, long_side: int) -> bytes:
     """Return a logo file as PNG bytes with its long side scaled to `long_side`."""
-    with Image.open(path) as image:
-        image = image.convert("RGBA")
-        scale = long_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        buffer = io.BytesIO()
-        image.resize(size, Image.Resampling.LANCZOS).save(buffer, format="PNG")
-        return buffer.getvalue()
+    with Image.open(path) as opened:
+        image = opened.convert("RGBA")
+    scale = long_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    buffer = io.BytesIO()
+    image.resize(size, Image.Resampling.LANCZOS).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 class ApiClient:

@@ -132,11 +132,11 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     )
 
 
-def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def json_bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Return a 400 outside DRF views (a bad Host header, ...): JSON under /api/, else HTML."""
     if not request.path.startswith("/api/"):
         return defaults.bad_request(request, exception)
-    found = request_limit_message(exception) if exception is not None else None
+    found = request_limit_message(exception)
     message, code = found or ("The request was refused as malformed.", 400)
     return JsonResponse({"success": False, "error": message}, status=code)
 

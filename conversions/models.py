@@ -87,6 +87,8 @@ class Conversion(models.Model):
     timings = models.JSONField(default=dict, blank=True)  # finer steps (features, routing, ...)
     model_versions = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set on the instance by conversions.metrics once its finished record is counted.
+    _svgai_observed: bool
 
     class Meta:
         ordering = ["-created_at"]

@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -31,6 +31,13 @@ _COOKIE_SALT = "svgai.client"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+class _ClientRequest(HttpRequest):
+    """The attributes client_key caches on a request: declared for mypy, never instantiated."""
+
+    svgai_client: str
+    svgai_client_new: bool
+
+
 def _http(request: HttpRequest | Request) -> HttpRequest:
     return request._request if isinstance(request, Request) else request
 
@@ -45,7 +52,7 @@ def client_key(request: HttpRequest | Request, *, create: bool = False) -> str:
 
     With `create`, a caller without an id gets one, sent back as a cookie by ClientIdMiddleware.
     """
-    http = _http(request)
+    http = cast(_ClientRequest, _http(request))
     raw = getattr(http, "svgai_client", None)
     if raw is None:
         raw = http.get_signed_cookie(CLIENT_COOKIE, default=None, salt=_COOKIE_SALT) or ""
@@ -97,7 +104,7 @@ def visible(queryset: QuerySet, request: HttpRequest | Request, *, by_id: bool =
 
 def may_see(obj: Model, request: HttpRequest | Request) -> bool:
     """Return whether the caller may see one record it named by id."""
-    return visible(type(obj).objects.filter(pk=obj.pk), request, by_id=True).exists()
+    return visible(type(obj)._default_manager.filter(pk=obj.pk), request, by_id=True).exists()
 
 
 class ApiAccess(permissions.BasePermission):
@@ -114,6 +121,8 @@ class ApiAccess(permissions.BasePermission):
 
 class _RateFromSettings(throttling.SimpleRateThrottle):
     """A throttle whose rate is read from SVGAI_THROTTLE_RATES at request time ('' = off)."""
+
+    scope: str  # each throttle below names its entry in SVGAI_THROTTLE_RATES
 
     def __init__(self) -> None:  # SimpleRateThrottle reads its rate here; we read it per request
         pass
@@ -224,7 +233,7 @@ class ClientIdMiddleware:
         if getattr(request, "svgai_client_new", False):
             response.set_signed_cookie(
                 CLIENT_COOKIE,
-                request.svgai_client,
+                cast(_ClientRequest, request).svgai_client,
                 salt=_COOKIE_SALT,
                 max_age=settings.SVGAI_RETENTION_DAYS * 86400 or None,
                 secure=settings.SESSION_COOKIE_SECURE,

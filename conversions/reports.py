@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +72,7 @@ def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+def _rounded(row: Mapping[str, object]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 

@@ -77,20 +77,21 @@ def trace_param_fields() -> dict[str, serializers.Field]:
             },
         )
     for name, (low, high) in RANGES.items():
-        cls = StrictFloatField if name in FLOAT_PARAMS else StrictIntegerField
         message = f"must be a number from {low} to {high}."
-        result[name] = cls(
-            min_value=low,
-            max_value=high,
-            required=False,
-            default=getattr(DEFAULT_PARAMS, name),
-            error_messages={
+        options: dict[str, Any] = {
+            "required": False,
+            "default": getattr(DEFAULT_PARAMS, name),
+            "error_messages": {
                 "min_value": message,
                 "max_value": message,
                 "invalid": message,
                 "max_string_length": message,
             },
-        )
+        }
+        if name in FLOAT_PARAMS:
+            result[name] = StrictFloatField(min_value=low, max_value=high, **options)
+        else:
+            result[name] = StrictIntegerField(min_value=int(low), max_value=int(high), **options)
     return result
 
 
@@ -130,7 +131,7 @@ class FileIdField(serializers.Field):
         return str(value)
 
 
-class StrictKeysMixin:
+class StrictKeysMixin(serializers.Serializer):
     """Refuse keys the serializer does not know: a misspelled option must not pass silently."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +164,7 @@ class UploadRequestSerializer(serializers.Serializer):
 
     def validate_file(self, file: UploadedFile) -> UploadedFile:
         limit = settings.SVGAI_MAX_UPLOAD_BYTES
-        if file.size > limit:
+        if file.size is not None and file.size > limit:
             raise serializers.ValidationError(
                 f"The file is {file.size} bytes; the limit is {limit}."
             )
@@ -301,11 +302,16 @@ class ErrorSerializer(serializers.Serializer):
 
     success = serializers.BooleanField(help_text="Always false.")
     error = serializers.CharField(help_text="What is wrong and how to fix it.")
-    errors = serializers.DictField(
-        child=serializers.JSONField(),
-        required=False,
-        help_text="Per field (or dotted path): a list of messages.",
-    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `errors` is also Serializer's own property, so the field is added here, not declared.
+        fields = super().get_fields()
+        fields["errors"] = serializers.DictField(
+            child=serializers.JSONField(),
+            required=False,
+            help_text="Per field (or dotted path): a list of messages.",
+        )
+        return fields
 
 
 class UnavailableErrorSerializer(ErrorSerializer):

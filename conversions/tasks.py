@@ -23,7 +23,8 @@ from conversions import batches
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
+# celery-types declares the limits int; Celery takes float seconds (task_time_limit is a float).
+@shared_task(  # type: ignore[call-overload]
     bind=True,
     name="conversions.convert_item",
     acks_late=True,

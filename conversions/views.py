@@ -58,7 +58,7 @@ def get_upload(file_id: object, request: Request) -> Upload:
     # Any string that is not a UUID names no upload either: the same 404 as an unknown UUID.
     found = Upload.objects.none()
     if isinstance(file_id, uuid.UUID):
-        found = permissions.visible(Upload.objects, request, by_id=True).filter(pk=file_id)
+        found = permissions.visible(Upload.objects.all(), request, by_id=True).filter(pk=file_id)
     upload = found.first()
     if upload is None:
         raise exceptions.NotFound(

@@ -49,7 +49,9 @@ def load_manifest(folder: Path) -> list[LogoRecord]:
         ]
 
 
-def _record(folder: Path, image_id: str, file: str, source: str, license: str, category: str):
+def _record(
+    folder: Path, image_id: str, file: str, source: str, license: str, category: str
+) -> LogoRecord:
     path = folder / file
     svg_path = path.with_suffix(".svg")
     return LogoRecord(

@@ -78,8 +78,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     try:
         image.seek(0)  # animated GIF/WebP: the first frame
         image.load()
-        image = ImageOps.exif_transpose(image)
-        rgba = _to_rgba(image)
+        rgba = _to_rgba(ImageOps.exif_transpose(image))
     except MemoryError as exc:
         raise ImageError(
             f"The image is too large to decode in memory ({width}×{height}); scale it down."

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKEN = re.compile(rf"[A-Za-z]|{_NUMBER}")
@@ -402,6 +402,8 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
     x = y = start_x = start_y = 0
     cubic: tuple[int, int] | None = None
     quad: tuple[int, int] | None = None
+    points: Sequence[int]
+    relative: Sequence[int]
     for seg in segments:
         verb = seg[0]
         next_cubic = next_quad = None
@@ -417,9 +419,9 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
                 str(large),
                 str(sweep),
             ]
-            absolute = _join([*head, number(ex), number(ey)])
-            relative = _join([*head, number(ex - x), number(ey - y)])
-            spellings.append((("A", *absolute), ("a", *relative)))
+            arc_absolute = _join([*head, number(ex), number(ey)])
+            arc_relative = _join([*head, number(ex - x), number(ey - y)])
+            spellings.append((("A", *arc_absolute), ("a", *arc_relative)))
             x, y = ex, ey
         else:
             points = seg[1:]
@@ -496,12 +498,12 @@ def _shortest(spellings: list[tuple[Spelling, Spelling]]) -> str:
         previous = current
     pick = 1 if cost[1] <= cost[0] else 0  # a tie goes to relative
     chosen = [pick]
-    for options in reversed(parents):
-        pick = options[pick]
+    for parent in reversed(parents):
+        pick = parent[pick]
         chosen.append(pick)
     chosen.reverse()
     parts = []
-    before: Spelling = ("", "", False)
+    before = ("", "", False)
     for options, pick in zip(spellings, chosen, strict=True):
         letter, text, dot = options[pick]
         if _IMPLIED.get(before[0], before[0]) == letter and letter != "z":

@@ -115,6 +115,7 @@ def _serve(inbox: Connection, outbox: Connection, memory_mb: int) -> None:
             fn, args, kwargs = inbox.recv()
         except (EOFError, OSError):
             return
+        result: tuple[str, Any] | tuple[str, str, str]
         try:
             result = ("ok", fn(*args, **kwargs))
         except BaseException as exc:  # a Rust panic arrives as PanicException, a BaseException
