@@ -43,6 +43,8 @@ MAX_RMS = 9.0
 # ...and at most this share of a single flat colour's RMS error.
 MAX_RMS_VS_FLAT = 0.5
 MAX_STOPS = 4
+# Another region's gradient draws this one too when its error is at most this times its own.
+_SHARE_SLACK = 1.25
 # A fit whose colour changes mostly within this share of its length is an edge between flat
 # fills (JPEG softens edges enough to join them into one smooth region).
 STEP_WIDTH = 0.1
@@ -77,6 +79,15 @@ _OFFSET_RINGS = np.split(_OFFSETS, np.searchsorted((_OFFSETS**2).sum(axis=1), [5
 MIN_PLACEHOLDER_DISTANCE = 56.0
 # With a palette: how much nearer its own palette colour every common colour must stay.
 _SNAP_MARGIN = 16.0
+# Placeholder candidates: odd colours are the least likely in a logo, so a 6-level grid nudged
+# off the round levels.
+_LEVELS = np.array([0, 51, 102, 153, 204, 255], dtype=np.float64)
+_CANDIDATES = np.clip(
+    np.stack(np.meshgrid(_LEVELS, _LEVELS, _LEVELS, indexing="ij"), -1).reshape(-1, 3)
+    + np.array([7.0, -5.0, 3.0]),
+    0,
+    255,
+)
 # The tracer may average a few rim pixels into a shape's colour: a fill this close (RGB
 # distance, under half the placeholders' distance from other colours) is the placeholder.
 FILL_TOLERANCE = 24.0
@@ -149,6 +160,7 @@ def extract_gradients(
         return rgba, []
     boxes = find_objects(labels)
     found: list[tuple[int, _Fit, float]] = []
+    groups: list[int] = []  # per found region: the index of the region whose gradient it uses
     for region in big[np.argsort(sizes[big - 1])[::-1]]:
         box = boxes[region - 1]
         assert box is not None
@@ -160,48 +172,86 @@ def extract_gradients(
         if np.ptp(spread, axis=0).max() < MIN_SPAN:
             continue  # flat: most regions stop here
         fitted = _fit_region(np.column_stack([xs + 0.5, ys + 0.5]), colours, max_rms)
-        if fitted is not None:
-            found.append((int(region), *fitted))
+        if fitted is None:
+            continue
+        found.append((int(region), *fitted))
+        groups.append(_shared_gradient(found, groups, xs + 0.5, ys + 0.5, colours))
         if len(found) >= max_regions:
             break
     if not found:
         return rgba, []
     is_gradient = np.zeros(len(sizes) + 1, dtype=bool)
     is_gradient[[region for region, _, _ in found]] = True
-    # The colours the placeholders must avoid: all the rest, anti-aliasing ramps included, or
-    # a ramp's pixels could snap to a placeholder and take its gradient.
-    # Every other pixel in each direction is census enough.
-    every = (slice(None, None, 2), slice(None, None, 2))
-    rest = (rgba[every][..., 3] >= 128) & ~is_gradient[labels[every]]
-    placeholders = _pick_placeholders(rgba[every][rest, :3], len(found), palette)
-    if not placeholders:
-        return rgba, []
-    out = rgba.copy()
-    fills: list[GradientFill] = []
-    for (region, fit, rms), placeholder in zip(found, placeholders, strict=False):
+    # Each region's rim: which pixels join it, which blend with which neighbour.
+    is_large = np.zeros(len(sizes) + 1, dtype=bool)
+    is_large[1:] = sizes >= min_area
+    claimed = np.zeros((height, width), dtype=bool)
+    rims = []
+    for region, fit, _ in found:
         box = boxes[region - 1]
         assert box is not None
-        out[box][labels[box] == region, :3] = placeholder
+        model = GradientFill((0, 0, 0), fit.kind, fit.geometry, fit.stops)
+        rims.append(_plan_rim(rgba, labels, is_large, loose, region, box, model, claimed))
+    # The colours the placeholders must avoid: all the rest, anti-aliasing ramps included
+    # (every other pixel in each direction is census enough).
+    every = (slice(None, None, 2), slice(None, None, 2))
+    rest = (rgba[every][..., 3] >= 128) & ~is_gradient[labels[every]]
+    leaders = sorted(set(groups))
+    around = [rgba[0:0, 0, :3]] * len(found)
+    for rim, group in zip(rims, groups, strict=True):
+        around[group] = np.vstack(
+            [around[group], _neighbour_colours(rgba, labels, is_gradient, rim)]
+        )
+    placeholders = _pick_placeholders(rgba[every][rest, :3], [around[g] for g in leaders], palette)
+    if not placeholders:
+        return rgba, []
+    colour_of = dict(zip(leaders, placeholders, strict=False))
+    out = rgba.copy()
+    fills: list[GradientFill] = []
+    for leader, placeholder in colour_of.items():
+        _, fit, rms = found[leader]
+        members = [found[i][0] for i, g in enumerate(groups) if g == leader]
+        for region in members:
+            box = boxes[region - 1]
+            assert box is not None
+            out[box][labels[box] == region, :3] = placeholder
         fills.append(
             GradientFill(
                 placeholder=placeholder,
                 kind=fit.kind,
                 geometry=fit.geometry,
                 stops=fit.stops,
-                area=int(sizes[region - 1]),
+                area=int(sizes[np.array(members) - 1].sum()),
                 rms=rms,
             )
         )
-    # Large regions keep their pixels; a rim pixel blends with a nearby flat-ish or
-    # transparent pixel.
-    is_large = np.zeros(len(sizes) + 1, dtype=bool)
-    is_large[1:] = sizes >= min_area
-    done = np.zeros((height, width), dtype=bool)
-    for (region, _, _), fill in zip(found, fills, strict=False):
-        box = boxes[region - 1]
-        assert box is not None
-        _blend_rim(rgba, out, labels, is_large, loose, region, box, fill, done)
+    # Rims after every region is painted: a rim between two gradients blends two placeholders.
+    source = out.copy()
+    for rim, group in zip(rims, groups, strict=True):
+        if group in colour_of:
+            _paint_rim(rim, source, out, colour_of[group])
     return out, fills
+
+
+def _shared_gradient(
+    found: list[tuple[int, _Fit, float]],
+    groups: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    colours: np.ndarray,
+) -> int:
+    """Return the index of an earlier region whose gradient also draws the newest one (several
+    shapes filled with one gradient: one shape to trace and one definition), else its own."""
+    own = len(found) - 1
+    rms = found[own][2]
+    for leader in sorted(set(groups)):
+        _, fit, _ = found[leader]
+        model = GradientFill((0, 0, 0), fit.kind, fit.geometry, fit.stops)
+        residual = colours - model.colours_at(x, y)
+        shared = float(np.sqrt((residual * residual).sum(axis=1).mean()))
+        if shared <= max(_SHARE_SLACK * rms, rms + 1.5):
+            return leader
+    return own
 
 
 def prepare_with_gradients(
@@ -557,15 +607,17 @@ def _eval_stops(t: np.ndarray, stops: _Stops) -> np.ndarray:
 
 
 def _pick_placeholders(
-    colours: np.ndarray, count: int, palette: np.ndarray | None = None
+    colours: np.ndarray, neighbours: list[np.ndarray], palette: np.ndarray | None = None
 ) -> list[tuple[int, int, int]]:
-    """Return up to `count` placeholder colours for an image of these (n, 3) other colours.
+    """Return a placeholder colour per region (fewer when no safe one is left).
 
-    Each keeps MIN_PLACEHOLDER_DISTANCE from the others and from every palette colour. Without
-    a palette it keeps that distance from every common colour of the image too; with one, every
-    common colour must stay nearer its own palette colour than the placeholder (by
-    _SNAP_MARGIN), so snapping to the palette plus the placeholders never gives an unrelated
-    pixel a gradient.
+    `colours` (n, 3) are the image's other colours, `neighbours` the colours each region's
+    rim blends with. Each placeholder keeps MIN_PLACEHOLDER_DISTANCE from the others and from
+    every palette colour. Without a palette it keeps that distance from every common colour
+    too; with one, every common colour must stay nearer its own palette colour than the
+    placeholder (by _SNAP_MARGIN), so snapping to the palette plus the placeholders gives no
+    unrelated pixel a gradient, and of those the placeholder is preferred whose blends with
+    the region's neighbours snap to either end, not to a third colour (no slivers).
     """
     cells = colours >> 4  # 4-bit cells: 4096 bins
     keys = (cells[:, 0].astype(np.int64) << 8) | (cells[:, 1].astype(np.int64) << 4) | cells[:, 2]
@@ -573,32 +625,52 @@ def _pick_placeholders(
     occupied = np.flatnonzero(counts >= max(3, 0.00005 * len(keys)))
     sums = np.column_stack([np.bincount(keys, colours[:, c], minlength=4096) for c in range(3)])
     common = sums[occupied] / counts[occupied, None]  # mean colour of each common cell
-    # Odd colours are the least likely in a logo: a grid nudged off the round levels.
-    levels = np.array([0, 51, 102, 153, 204, 255], dtype=np.float64)
-    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
-    candidates = np.clip(grid + np.array([7.0, -5.0, 3.0]), 0, 255)
     # score >= 0 means acceptable; the largest score is the safest placeholder.
-    score = np.full(len(candidates), np.inf)
+    score = np.full(len(_CANDIDATES), np.inf)
+    own = np.zeros((0, 3))
     if palette is not None and len(palette):
         own = np.asarray(palette, dtype=np.float64).reshape(-1, 3)
-        score = _distance(candidates, own).min(axis=1) - MIN_PLACEHOLDER_DISTANCE
+        score = _distance(_CANDIDATES, own).min(axis=1) - MIN_PLACEHOLDER_DISTANCE
         if len(common):
             nearest = _distance(common, own).min(axis=1)
-            margin = (_distance(candidates, common) - nearest[None, :]).min(axis=1)
+            margin = (_distance(_CANDIDATES, common) - nearest[None, :]).min(axis=1)
             score = np.minimum(score, margin - _SNAP_MARGIN)
     elif len(common):
-        score = _distance(candidates, common).min(axis=1) - MIN_PLACEHOLDER_DISTANCE
+        score = _distance(_CANDIDATES, common).min(axis=1) - MIN_PLACEHOLDER_DISTANCE
     chosen: list[tuple[int, int, int]] = []
-    for _ in range(count):
-        best = int(score.argmax())
-        if score[best] < 0:
+    for colours_around in neighbours:
+        allowed = score >= 0
+        if not allowed.any():
             break
-        colour = candidates[best]
+        preference = np.where(allowed, score, -np.inf)
+        if len(own) and len(colours_around):
+            preference = np.minimum(preference, _blend_margin(own, colours_around))
+        colour = _CANDIDATES[int(preference.argmax())]
         chosen.append((int(colour[0]), int(colour[1]), int(colour[2])))
         score = np.minimum(
-            score, _distance(candidates, colour[None])[:, 0] - MIN_PLACEHOLDER_DISTANCE
+            score, _distance(_CANDIDATES, colour[None])[:, 0] - MIN_PLACEHOLDER_DISTANCE
         )
     return chosen
+
+
+def _blend_margin(palette: np.ndarray, around: np.ndarray) -> np.ndarray:
+    """Return, per candidate placeholder, how safely its blends with a region's neighbours
+    snap to one of the two ends: the least margin over the neighbours' palette colours (the
+    common ones) and over blends at 10 %..90 % (negative: some blend snaps to a third colour).
+    """
+    snapped = _distance(around.astype(np.float64), palette).argmin(axis=1)
+    counts = np.bincount(snapped, minlength=len(palette))
+    ends = np.flatnonzero(counts >= max(1, 0.05 * len(snapped)))
+    steps = np.linspace(0.1, 0.9, 9)[None, None, :, None]
+    far = palette[ends][None, :, None, :]
+    points = steps * _CANDIDATES[:, None, None, :] + (1 - steps) * far  # (c, e, s, 3)
+    to_ends = np.minimum(
+        np.linalg.norm(points - _CANDIDATES[:, None, None, :], axis=-1),
+        np.linalg.norm(points - far, axis=-1),
+    )
+    to_palette = np.linalg.norm(points[..., None, :] - palette[None, None, None], axis=-1)
+    to_palette[:, np.arange(len(ends)), :, ends] = np.inf  # the neighbour's own colour
+    return (to_palette.min(axis=-1) - to_ends).min(axis=(1, 2))
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -606,22 +678,33 @@ def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
 
 
-def _blend_rim(
+@dataclass(frozen=True)
+class _Rim:
+    """The pixels around a region that take its placeholder, wholly or blended."""
+
+    ry: np.ndarray  # rim pixels that change
+    rx: np.ndarray
+    share: np.ndarray  # the gradient's share of each (its opacity for pixels that join)
+    ny: np.ndarray  # the neighbour each blends with (-1: none, the pixel joins the region)
+    nx: np.ndarray
+
+
+def _plan_rim(
     rgba: np.ndarray,
-    out: np.ndarray,
     labels: np.ndarray,
     is_large: np.ndarray,
     loose: np.ndarray,
     region: int,
     box: tuple[slice, ...],
-    fill: GradientFill,
-    done: np.ndarray,
-) -> None:
-    """Repaint a region's anti-aliased rim as blends of its placeholder and its neighbours.
+    model: GradientFill,
+    claimed: np.ndarray,
+) -> _Rim:
+    """Return how a region's anti-aliased rim blends with its placeholder.
 
     A rim pixel mixes the gradient's colour there with its neighbour's (another fill, or
     transparency): the mix's share is kept and the gradient's part becomes the placeholder, so
     the upscaled edge keeps its sub-pixel position. Pixels that fit the gradient join it.
+    Large regions keep their pixels, and a pixel belongs to the first rim that claims it.
     """
     height, width = labels.shape
     margin = _RIM + _REACH
@@ -630,39 +713,61 @@ def _blend_rim(
     crop = (slice(y0, y1), slice(x0, x1))
     inside = labels[crop] == region
     zone = binary_dilation(inside, iterations=_RIM)
-    rim = zone & ~inside & ~is_large[labels[crop]] & ~done[crop]
-    ry, rx = np.nonzero(rim)
-    if ry.size == 0:
-        return
+    ry, rx = np.nonzero(zone & ~inside & ~is_large[labels[crop]] & ~claimed[crop])
     reference = (loose[crop] | (rgba[crop][..., 3] == 0)) & ~zone
     ry, rx = ry + y0, rx + x0
     q = _premultiplied(rgba[ry, rx].astype(np.float64))
-    g = np.column_stack([fill.colours_at(rx + 0.5, ry + 0.5), np.full(len(ry), 255.0)])
-    p4 = np.array([*fill.placeholder, 255], dtype=np.float64)
-    new = np.full((len(ry), 4), np.nan)
-    # Pixels that are the gradient's own colour (at their opacity) join the region.
+    g = np.column_stack([model.colours_at(rx + 0.5, ry + 0.5), np.full(len(ry), 255.0)])
     opacity = rgba[ry, rx, 3] / 255.0
+    share = np.full(len(ry), np.nan)
+    ny = np.full(len(ry), -1)
+    nx = np.full(len(ry), -1)
+    # Pixels that are the gradient's own colour (at their opacity) join the region.
     joins = np.linalg.norm(q - g * opacity[:, None], axis=1) <= _INSIDE
-    new[joins] = p4 * opacity[joins, None]
+    share[joins] = opacity[joins]
     # The others are a blend of the gradient and their nearest neighbour outside the rim.
     blends = np.flatnonzero(~joins)
-    ny, nx = _nearest(reference, ry[blends] - y0, rx[blends] - x0)
-    blends, ny, nx = blends[ny >= 0], ny[ny >= 0] + y0, nx[ny >= 0] + x0
-    if blends.size:
-        n_source = _premultiplied(rgba[ny, nx].astype(np.float64))
-        n_out = _premultiplied(out[ny, nx].astype(np.float64))
-        axis = g[blends] - n_source
-        offset = q[blends] - n_source
-        share = np.clip((offset * axis).sum(1) / np.maximum((axis * axis).sum(1), 1e-9), 0, 1)
-        miss = np.linalg.norm(offset - share[:, None] * axis, axis=1)
-        ok = miss <= _BLEND_MISS
-        new[blends[ok]] = (share[:, None] * p4 + (1 - share[:, None]) * n_out)[ok]
-    changed = ~np.isnan(new[:, 0])
-    alpha = new[changed, 3]
-    rgb = new[changed, :3] / np.maximum(alpha, 1e-9)[:, None] * 255.0
+    by, bx = _nearest(reference, ry[blends] - y0, rx[blends] - x0)
+    found = by >= 0
+    blends, by, bx = blends[found], by[found] + y0, bx[found] + x0
+    neighbour = _premultiplied(rgba[by, bx].astype(np.float64))
+    axis = g[blends] - neighbour
+    offset = q[blends] - neighbour
+    mix = np.clip((offset * axis).sum(1) / np.maximum((axis * axis).sum(1), 1e-9), 0, 1)
+    ok = np.linalg.norm(offset - mix[:, None] * axis, axis=1) <= _BLEND_MISS
+    blends = blends[ok]
+    share[blends], ny[blends], nx[blends] = mix[ok], by[ok], bx[ok]
+    keep = ~np.isnan(share)
+    claimed[ry[keep], rx[keep]] = True
+    return _Rim(ry[keep], rx[keep], share[keep], ny[keep], nx[keep])
+
+
+def _neighbour_colours(
+    rgba: np.ndarray, labels: np.ndarray, is_gradient: np.ndarray, rim: _Rim
+) -> np.ndarray:
+    """Return the (m, 3) opaque colours a rim blends with, other gradients left out."""
+    blends = rim.ny >= 0
+    ny, nx = rim.ny[blends], rim.nx[blends]
+    keep = (rgba[ny, nx, 3] == 255) & ~is_gradient[labels[ny, nx]]
+    return rgba[ny[keep], nx[keep], :3]
+
+
+def _paint_rim(
+    rim: _Rim, source: np.ndarray, out: np.ndarray, placeholder: tuple[int, int, int]
+) -> None:
+    """Write a rim's pixels: its share of the placeholder over its neighbour's new colour."""
+    p4 = np.array([*placeholder, 255], dtype=np.float64)
+    share = rim.share[:, None]
+    joins = rim.ny < 0
+    new = np.empty((len(rim.ry), 4))
+    new[joins] = p4 * share[joins]  # premultiplied, at the pixel's own opacity
+    blends = ~joins
+    neighbour = _premultiplied(source[rim.ny[blends], rim.nx[blends]].astype(np.float64))
+    new[blends] = share[blends] * p4 + (1 - share[blends]) * neighbour
+    alpha = new[:, 3]
+    rgb = new[:, :3] / np.maximum(alpha, 1e-9)[:, None] * 255.0
     values = np.clip(np.rint(np.column_stack([rgb, alpha])), 0, 255).astype(np.uint8)
-    out[ry[changed], rx[changed]] = values
-    done[ry[changed], rx[changed]] = True
+    out[rim.ry, rim.rx] = values
 
 
 def _nearest(mask: np.ndarray, ry: np.ndarray, rx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
