@@ -161,6 +161,7 @@ def extract_gradients(
     boxes = find_objects(labels)
     found: list[tuple[int, _Fit, float]] = []
     groups: list[int] = []  # per found region: the index of the region whose gradient it uses
+    samples: list[tuple[np.ndarray, np.ndarray]] = []  # per found region: pixels, colours
     for region in big[np.argsort(sizes[big - 1])[::-1]]:
         box = boxes[region - 1]
         assert box is not None
@@ -175,7 +176,8 @@ def extract_gradients(
         if fitted is None:
             continue
         found.append((int(region), *fitted))
-        groups.append(_shared_gradient(found, groups, xs + 0.5, ys + 0.5, colours))
+        samples.append((np.column_stack([xs + 0.5, ys + 0.5]), colours))
+        groups.append(_share_gradient(found, groups, samples, max_rms))
         if len(found) >= max_regions:
             break
     if not found:
@@ -233,25 +235,53 @@ def extract_gradients(
     return out, fills
 
 
-def _shared_gradient(
+def _share_gradient(
     found: list[tuple[int, _Fit, float]],
     groups: list[int],
-    x: np.ndarray,
-    y: np.ndarray,
-    colours: np.ndarray,
+    samples: list[tuple[np.ndarray, np.ndarray]],
+    max_rms: float,
 ) -> int:
     """Return the index of an earlier region whose gradient also draws the newest one (several
-    shapes filled with one gradient: one shape to trace and one definition), else its own."""
+    shapes filled with one gradient: one shape to trace, one definition), else its own.
+
+    The earlier gradient, its end segments extended, must explain the new region about as
+    well as its own fit; it is then refitted over both (stretched to cover them).
+    """
     own = len(found) - 1
-    rms = found[own][2]
+    xy, colours = samples[own]
+    limit = max(_SHARE_SLACK * found[own][2], found[own][2] + 1.5)
     for leader in sorted(set(groups)):
-        _, fit, _ = found[leader]
+        region, fit, _ = found[leader]
         model = GradientFill((0, 0, 0), fit.kind, fit.geometry, fit.stops)
-        residual = colours - model.colours_at(x, y)
-        shared = float(np.sqrt((residual * residual).sum(axis=1).mean()))
-        if shared <= max(_SHARE_SLACK * rms, rms + 1.5):
-            return leader
+        residual = colours - _extend_stops(model.offsets_at(xy[:, 0], xy[:, 1]), fit.stops)
+        if float(np.sqrt((residual * residual).sum(axis=1).mean())) > limit:
+            continue
+        members = [leader, own, *(i for i, g in enumerate(groups) if g == leader and i != leader)]
+        union_xy = _spread(np.vstack([samples[i][0] for i in members]), SAMPLES)
+        union_rgb = _spread(np.vstack([samples[i][1] for i in members]), SAMPLES)
+        geometry = _fit_extent(fit.kind, fit.geometry, union_xy)
+        model = GradientFill((0, 0, 0), fit.kind, geometry, fit.stops)
+        t = model.offsets_at(union_xy[:, 0], union_xy[:, 1])
+        stops = _fit_stops(t, union_rgb, float(t.min()) if fit.kind == "radial" else 0.0)
+        residual = union_rgb - _eval_stops(t, stops)
+        rms = float(np.sqrt((residual * residual).sum(axis=1).mean()))
+        if rms > max(limit, found[leader][2] * _SHARE_SLACK) or rms > max_rms:
+            continue
+        found[leader] = (region, _Fit(fit.kind, geometry, stops), rms)
+        return leader
     return own
+
+
+def _extend_stops(t: np.ndarray, stops: _Stops) -> np.ndarray:
+    """Return colours (n, 3) of stops at offsets t, the end segments extended beyond the ends."""
+    offsets = np.array([s[0] for s in stops])
+    colours = np.array([s[1] for s in stops], dtype=np.float64)
+    inside = _eval_stops(np.clip(t, offsets[0], offsets[-1]), stops)
+    low_slope = (colours[1] - colours[0]) / max(offsets[1] - offsets[0], 1e-9)
+    high_slope = (colours[-1] - colours[-2]) / max(offsets[-1] - offsets[-2], 1e-9)
+    below = np.minimum(t - offsets[0], 0.0)[:, None]
+    above = np.maximum(t - offsets[-1], 0.0)[:, None]
+    return np.clip(inside + below * low_slope + above * high_slope, 0, 255)
 
 
 def prepare_with_gradients(

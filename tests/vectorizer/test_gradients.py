@@ -123,6 +123,19 @@ def test_extract_gradients_fits_a_radial_gradient_with_its_centre():
     assert fills[0].rms < 4
 
 
+def test_extract_gradients_gives_shapes_under_one_gradient_one_fill():
+    def paint(x, y):
+        t = np.clip(x / 96, 0, 1)[..., None]
+        ramp = (1 - t) * np.array(LEFT, dtype=np.float64) + t * np.array(RIGHT)
+        discs = (np.hypot(x - 25, y - 48) < 20) | (np.hypot(x - 72, y - 48) < 20)
+        return ramp, discs
+
+    painted, fills = extract_gradients(draw(96, paint))
+
+    assert len(fills) == 1
+    assert tuple(painted[48, 25, :3]) == tuple(painted[48, 72, :3]) == fills[0].placeholder
+
+
 def test_extract_gradients_finds_the_gradient_through_jpeg_noise():
     _, fills = extract_gradients(as_jpeg(linear_logo(128)))
 
