@@ -8,7 +8,12 @@ WORKERS ?= 1
 THREADS ?= 16
 STAMP := $(VENV)/.installed
 
-.PHONY: run worker test install lint format benchmark clean
+.PHONY: run worker test install system browser lint format benchmark clean
+
+# Debian packages, installed when absent (we run as root here; elsewhere use sudo or your
+# package manager): potrace is the layers tracer, run as a separate program (GPL-2, never
+# linked); chromium drives the browser tests.
+APT_INSTALL = { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); }
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +21,15 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system
 
-run: $(STAMP)
+system:
+	@command -v potrace >/dev/null || $(call APT_INSTALL,potrace)
+
+browser:
+	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium)
+
+run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn svgai_site.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
@@ -26,12 +37,13 @@ run: $(STAMP)
 
 # A Celery worker for batches: CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL) must be
 # set; CELERY_WORKER_CONCURRENCY processes (default 2), each converting in one process of its own.
-worker: $(STAMP)
+worker: install
 	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0, and DATABASE_URL first."; exit 1; }
 	SVGAI_WORKERS=$${SVGAI_WORKERS:-1} $(BIN)/celery -A svgai_site worker --loglevel INFO
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not browser"'.
+test: install browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -40,7 +40,7 @@ from vectorizer.dataset import LogoRecord, load_manifest, load_rgba, make_varian
 from vectorizer.images import composite_on_white, decode_image
 from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
 from vectorizer.render import fit_long_side
-from vectorizer.tiers import FALLBACK_CANDIDATE, Attempt
+from vectorizer.tiers import FALLBACK_CANDIDATE, TIER1_TRACE_LIMIT_MS, Attempt
 from vectorizer.tracing import DEFAULT_PARAMS, trace_bytes
 
 T = TypeVar("T")
@@ -119,14 +119,16 @@ def best_fixed_recipe(
     true_bytes: Mapping[str, int],
     *,
     max_median_bytes_ratio: float | None = None,
+    max_median_time_ms: float | None = None,
     min_images: int = RECIPE_MIN_IMAGES,
 ) -> Recipe | None:
-    """Return the candidate removing most error on the training rows within a bytes cap.
+    """Return the candidate removing most error on the training rows within the caps.
 
     `rows` are a training set's (build_training_set); only the train split counts. Candidates
     were measured on different images, so each is compared with vtracer's defaults on its own
     images (share of 1 − fidelity removed): on a common set of images this ranks exactly as
-    mean fidelity does. The cap applies to the median of bytes ÷ the true SVG's bytes.
+    mean fidelity does. The bytes cap applies to the median of bytes ÷ the true SVG's bytes;
+    the time cap to the median trace time, and only when some candidate meets it.
     """
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
@@ -135,7 +137,11 @@ def best_fixed_recipe(
             continue
         groups.setdefault(json.dumps(row["candidate"], sort_keys=True), []).append(row)
     best: Recipe | None = None
-    for group in groups.values():
+    fast = [
+        g for g in groups.values() if max_median_time_ms is None
+        or float(np.median([r["time_ms"] for r in g])) <= max_median_time_ms
+    ]  # fmt: skip
+    for group in fast or list(groups.values()):
         images = {(r["id"], r["variant"]) for r in group}
         if len(images) < min_images:
             continue
@@ -237,15 +243,14 @@ def _choose_recipe(
     path = options.training_set
     if path is None or not Path(path).exists():
         return None, f"no training set at {path}: no recipe row (run build_training_set)"
-    tier1 = [r["bytes_ratio"] for r in rows if r["tier"] == "1" and r.get("ok")]
-    cap = float(np.median(tier1)) if tier1 else None
+    # Tier 1's rival: the best one setting for every image that traces as fast as tier 1 may.
     recipe = best_fixed_recipe(
         read_rows(Path(path)),
         true_svg_bytes(folder),
-        max_median_bytes_ratio=cap,
+        max_median_time_ms=TIER1_TRACE_LIMIT_MS,
         min_images=options.recipe_min_images,
     )
-    within = f"within tier 1's median bytes ÷ true SVG ({cap:.2f}×)" if cap else "(no bytes cap)"
+    within = f"within tier 1's trace time ({TIER1_TRACE_LIMIT_MS:g} ms median)"
     if recipe is None:
         return None, (
             f"no candidate of {Path(path).name} measured on ≥ {options.recipe_min_images} "

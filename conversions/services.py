@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from aimodels import registry
+from aimodels.ml.training import predictor_inputs
 from conversions.models import Conversion, Upload
 from vectorizer import pipeline, routing, tiers
 from vectorizer.candidates import Candidate
@@ -66,7 +67,7 @@ def store_upload(
         **(owner or {}),
     )
     twin = Upload.objects.filter(sha256=digest).only("file").first()
-    if twin is not None and twin.file and twin.file.storage.exists(twin.file.name):
+    if twin is not None and twin.file.name and twin.file.storage.exists(twin.file.name):
         upload.file.name = twin.file.name  # same bytes: share the stored file
     else:
         upload.file.save("upload", ContentFile(data), save=False)
@@ -100,10 +101,8 @@ def convert_image(
             max_pixels=settings.SVGAI_MAX_PIXELS,
             timeout=settings.SVGAI_CONVERT_TIMEOUT,
         )
-    except WorkerBusy as exc:  # never started: 503 with Retry-After, no record
-        if existing is None:
-            raise _refuse_busy(conversion, exc, keep=False) from None
-        return record(conversion, exc, started=started)
+    except WorkerBusy as exc:  # never started: 503 with Retry-After (a batch retries the item)
+        raise _refuse_busy(conversion, exc, keep=existing is not None) from None
     except WorkerError as exc:
         return record(conversion, exc, started=started)
     return record(conversion, result, started=started)
@@ -213,7 +212,15 @@ def convert_with_ai(
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
     analysis = _analyse(image.rgba, upload.sha256, predictor, timings)
     with _timed(timings, "routing"):
-        route = routing.route(analysis.plan, tier=tier, workers=settings.SVGAI_WORKERS, **request)
+        route = routing.route(
+            analysis.plan,
+            tier=tier,
+            target_quality=target_quality,
+            time_budget=time_budget,
+            max_bytes=max_bytes,
+            workers=settings.SVGAI_WORKERS,
+            pace=pace,
+        )
     conversion.timings = timings
     _describe(conversion, analysis, route)
     busy: list[WorkerBusy] = []
@@ -233,12 +240,15 @@ def convert_with_ai(
                 deadline=tiers.deadline_for(time_budget, started=clock),
                 workers=settings.SVGAI_WORKERS,
                 has_alpha=image.has_alpha,
+                # A client's time budget is a promise: every tier picks what fits in it.
+                pace=pace if time_budget is not None else None,
             )
     except tiers.TierError as exc:
-        if busy and existing is None:  # nothing traced because no worker was free: 503
-            raise _refuse_busy(conversion, busy[0], keep=False) from None
+        if busy:  # nothing traced because no worker was free: 503 (a batch retries the item)
+            raise _refuse_busy(conversion, busy[0], keep=existing is not None) from None
         return record(conversion, exc, started=started)
     _describe_result(conversion, analysis, result)
+    _keep_pace(analysis.plan, result)
     best = result.best
     assert best is not None  # run_tier raises when nothing was traced
     outcome = ConversionResult(
@@ -253,6 +263,15 @@ def convert_with_ai(
         },
     )
     return record(conversion, outcome, started=started)
+
+
+def _keep_pace(plan: tiers.Plan | None, result: tiers.TierResult) -> None:
+    """Teach the pace how long this machine really took for what the predictor foresaw."""
+    if plan is None:
+        return
+    for attempt in result.attempts:
+        observed = sum(attempt.timings.get(k, 0.0) for k in ("prepare", "trace", "measure"))
+        pace.update(plan.prediction_for(attempt.candidate)["time_ms"], observed)
 
 
 def _describe(conversion: Conversion, analysis: Analysis, route: routing.Route) -> None:
@@ -328,6 +347,7 @@ def _analyse(
         else:
             with _timed(timings, "classify"):
                 analysis.logo_type, analysis.confidence = classifier.predict(features)
+        analysis.vector = predictor_inputs(predictor, analysis.vector, classifier)
     except Exception as exc:  # one AI component failing must not fail the conversion
         logger.exception("AI analysis failed")
         problems.append(f"analysis failed: {exc}")
@@ -402,3 +422,6 @@ class AnalysisCache:
 
 
 analysis_cache = AnalysisCache()
+
+# Observed ÷ predicted trace time in this process, so time budgets hold under load.
+pace = tiers.Pace()

@@ -7,13 +7,20 @@ These are the functions a worker process runs: they take and return frozen value
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from vectorizer.candidates import Candidate
+from vectorizer.gradients import (
+    GradientFill,
+    apply_gradients,
+    extract_gradients,
+    prepare_with_gradients,
+)
 from vectorizer.images import DEFAULT_MAX_PIXELS, decode_image
-from vectorizer.preparation import prepare
+from vectorizer.layers import trace_layers
+from vectorizer.preparation import denoise, palette_for, prepare
 from vectorizer.quality import proxy_quality, score
 from vectorizer.svgclean import clean_svg
 from vectorizer.tracing import TraceParams, binarize_alpha, trace_rgba
@@ -91,12 +98,7 @@ def convert_candidate(
     input's size; `proxy` also measures the 2× quality that tiers compare candidates by.
     """
     started = time.perf_counter()
-    height, width = rgba.shape[:2]
-    prep, trace_params = candidate.materialize(height, width)
-    prepared = prepare(rgba, prep)
-    ready = time.perf_counter()
-    svg = trace_clean(prepared, trace_params, out_size=(width, height))
-    traced = time.perf_counter()
+    svg, ready, traced = _draw(rgba, candidate)
     measured = score(rgba, svg)
     estimate = proxy_quality(rgba, svg) if proxy else None
     done = time.perf_counter()
@@ -112,3 +114,39 @@ def convert_candidate(
             "measure": (done - traced) * 1000,
         },
     )
+
+
+def _draw(rgba: np.ndarray, candidate: Candidate) -> tuple[str, float, float]:
+    """Return the candidate's clean SVG and when preparation and tracing ended."""
+    height, width = rgba.shape[:2]
+    prep, params = candidate.materialize(height, width)
+    k = prep.factor(height, width)
+    fills: list[GradientFill] = []
+    if candidate.tracer == "layers":
+        source = denoise(rgba) if prep.denoise else rgba
+        palette = palette_for(source, replace(prep, palette_size=prep.palette_size or -1))
+        if candidate.gradients:
+            source, fills = extract_gradients(source)
+            if fills:
+                extra = np.array([f.placeholder for f in fills], dtype=np.uint8)
+                palette = np.vstack([palette, extra]) if palette is not None else extra
+        ready = time.perf_counter()
+        raw = trace_layers(
+            source,
+            palette if palette is not None else np.zeros((0, 3), np.uint8),
+            candidate.layer_params(height, width),
+            scale=k,
+            alpha_threshold=prep.alpha_threshold,
+        )
+        view_box = (0, 0, width * k, height * k)
+        svg = clean_svg(raw, view_box=view_box, width=width, height=height, precision=0)
+    else:
+        if candidate.gradients:
+            prepared, fills = prepare_with_gradients(rgba, prep)
+        else:
+            prepared = prepare(rgba, prep)
+        ready = time.perf_counter()
+        svg = trace_clean(prepared, params, out_size=(width, height))
+    if fills:
+        svg = apply_gradients(svg, fills, scale=k)
+    return svg, ready, time.perf_counter()

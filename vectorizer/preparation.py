@@ -70,22 +70,27 @@ def prepare(rgba: np.ndarray, prep: Preparation) -> np.ndarray:
     height, width = rgba.shape[:2]
     if prep.denoise:
         rgba = denoise(rgba)
-    palette = None
-    if prep.palette_size != 0:
-        limit = prep.max_colors if prep.palette_size < 0 else prep.palette_size
-        palette = estimate_palette(
-            rgba,
-            limit,
-            min_share=prep.min_share if prep.palette_size < 0 else 0.0,
-            merge_distance=prep.merge_distance,
-            flat_tolerance=prep.flat_tolerance,
-            alpha_threshold=prep.alpha_threshold,
-        )
+    palette = palette_for(rgba, prep)
     k = prep.factor(height, width)
     big = upscale(rgba, k, prep.resample) if k > 1 else rgba
     if palette is not None and len(palette) > 0:
         return snap_rgba(big, palette, prep.alpha_threshold)
     return binarize_alpha(big, prep.alpha_threshold)
+
+
+def palette_for(rgba: np.ndarray, prep: Preparation) -> np.ndarray | None:
+    """Return the palette `prep` snaps to (None when it does not snap)."""
+    if prep.palette_size == 0:
+        return None
+    limit = prep.max_colors if prep.palette_size < 0 else prep.palette_size
+    return estimate_palette(
+        _as_rgba(rgba),
+        limit,
+        min_share=prep.min_share if prep.palette_size < 0 else 0.0,
+        merge_distance=prep.merge_distance,
+        flat_tolerance=prep.flat_tolerance,
+        alpha_threshold=prep.alpha_threshold,
+    )
 
 
 def snap_rgba(rgba: np.ndarray, palette: np.ndarray, alpha_threshold: int = 128) -> np.ndarray:

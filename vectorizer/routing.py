@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vectorizer.tiers import DEFAULT_TIME_BUDGET_S, Plan, first_batch
+from vectorizer.tiers import DEFAULT_TIME_BUDGET_S, MEASURE_MS, Pace, Plan, first_batch
 
 # What a client that names no target gets (the API's default too).
 DEFAULT_TARGET_QUALITY = 0.9
@@ -54,10 +54,13 @@ def route(
     time_budget: float | None = None,
     max_bytes: int | None = None,
     workers: int = 2,
+    pace: Pace | None = None,
 ) -> Route:
     """Return the tier to run: the one requested, else the one the estimates call for."""
     estimates = (
-        estimate_tiers(plan, workers=workers, max_bytes=max_bytes) if plan is not None else ()
+        estimate_tiers(plan, workers=workers, max_bytes=max_bytes, pace=pace)
+        if plan is not None
+        else ()
     )
     if tier != "auto":
         return Route(int(tier), f"tier {tier} requested", estimates)
@@ -67,15 +70,16 @@ def route(
 
 
 def estimate_tiers(
-    plan: Plan, *, workers: int = 2, max_bytes: int | None = None
+    plan: Plan, *, workers: int = 2, max_bytes: int | None = None, pace: Pace | None = None
 ) -> tuple[TierEstimate, ...]:
-    """Return predicted quality and time for each tier on this image."""
+    """Return predicted quality and time for each tier on this image (times the pace)."""
     first = plan.candidates.index(first_batch(1, plan, max_bytes)[0])
     ranked = [plan.candidates.index(c) for c in first_batch(2, plan, max_bytes)]
     quality, fidelity = plan.predicted["ssim"], plan.predicted["fidelity"]
-    seconds = plan.predicted["time_ms"] / 1000.0
-    # Measuring one result renders it twice and compares: ~1/3 of a 2× trace.
-    measure = 0.1
+    factor = pace.factor if pace is not None else 1.0
+    # Measuring one result renders it twice and compares: MEASURE_MS beyond the trace.
+    seconds = (plan.predicted["time_ms"] + MEASURE_MS) * factor / 1000.0
+    measure = 0.0
     # Two workers: the slowest trace runs beside the others, so it sets the pace.
     tier2_traces = seconds[ranked] + measure
     tier2_time = max(float(tier2_traces.max()), float(tier2_traces.sum()) / max(1, workers))

@@ -15,13 +15,15 @@ so this module stays free of processes and Django.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from vectorizer.candidates import Candidate, candidate_space, neighbours
+from vectorizer.candidates import ANCHORS, Candidate, candidate_space, neighbours
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
 
@@ -37,10 +39,46 @@ TIER3_SEED = 4
 SLOW_TRACE_MS = 400.0
 # Tier 3 tries a move only when its predicted fidelity is at most this far below the current.
 MOVE_TOLERANCE = 0.003
-# The default when no predictor is available: 2× trace resolution, palette snapping.
-FALLBACK_CANDIDATE = Candidate(long_side=1024, palette=-1, max_colors=16, speckle=4)
+# The default when no predictor is available, and the fixed recipe tier 1 must beat: potrace
+# per colour layer at ~1024 px, 16 colours, σ 0.5 — on the training split the best single
+# setting within tier 1's time (ANCHORS in candidates.py are measured on every image).
+FALLBACK_CANDIDATE = ANCHORS[1]
 # Tier 3 searches until this many seconds after the request started, unless told otherwise.
 DEFAULT_TIME_BUDGET_S = 4.0
+# Measuring a traced candidate (two renders and SSIM) beyond its predicted trace time.
+MEASURE_MS = 120.0
+
+
+class Pace:
+    """How much slower traces run here and now than the predictor expects: observed ÷ predicted.
+
+    The predictor learned trace times on a quiet machine; under load they run 2–4× longer, so
+    a time budget kept with raw predictions is overrun. Every traced candidate updates this
+    factor (a moving average in log space, so one outlier moves it little), and every time
+    prediction is multiplied by it before a budget is checked.
+    """
+
+    def __init__(self, factor: float = 1.0, weight: float = 0.3) -> None:
+        self.factor = factor
+        self.weight = weight
+        self._lock = threading.Lock()
+
+    def update(self, predicted_ms: float, observed_ms: float) -> None:
+        """Fold one observed trace (prepare + trace + measure) into the factor."""
+        if not (predicted_ms > 0 and observed_ms > 0):
+            return
+        ratio = min(20.0, max(0.25, observed_ms / (predicted_ms + MEASURE_MS)))
+        with self._lock:
+            mixed = (1 - self.weight) * math.log(self.factor) + self.weight * math.log(ratio)
+            self.factor = math.exp(mixed)
+
+    def seconds(self, predicted_ms: float) -> float:
+        """Return how long a trace predicted at `predicted_ms` takes now, measuring included."""
+        return (predicted_ms + MEASURE_MS) * self.factor / 1000.0
+
+    def limit_ms(self, seconds: float) -> float:
+        """Return the predicted trace time that fits in `seconds` now (the inverse)."""
+        return max(0.0, seconds * 1000.0 / self.factor - MEASURE_MS)
 
 
 @dataclass(frozen=True)
@@ -85,12 +123,19 @@ class Plan:
     def order(
         self, *, max_bytes: int | None = None, time_limit_ms: float | None = None
     ) -> list[int]:
-        """Return candidate indices, best first: predicted fidelity, then fewer bytes."""
+        """Return candidate indices, best first: predicted fidelity, then fewer bytes.
+
+        With `time_limit_ms`, only candidates predicted to trace within it; when none is, the
+        fastest alone (a time limit is a promise, quality comes second).
+        """
         fidelity = self.predicted["fidelity"]
         size = self.predicted["bytes"]
+        times = self.predicted["time_ms"]
         allowed = np.ones(len(self.candidates), dtype=bool)
-        if time_limit_ms is not None and (self.predicted["time_ms"] <= time_limit_ms).any():
-            allowed &= self.predicted["time_ms"] <= time_limit_ms
+        if time_limit_ms is not None:
+            if not (times <= time_limit_ms).any():
+                return [int(np.argmin(times))]
+            allowed &= times <= time_limit_ms
         if max_bytes is not None and (allowed & (size <= max_bytes)).any():
             allowed &= size <= max_bytes
         # Fidelity bucketed to NEAR_EQUAL, so near-equal candidates sort by bytes.
@@ -149,14 +194,27 @@ def deadline_for(time_budget: float | None, *, started: float) -> float:
     return started + max(0.0, budget)
 
 
-def first_batch(tier: int, plan: Plan | None, max_bytes: int | None = None) -> list[Candidate]:
-    """Return what a tier traces first: the one place this choice is made."""
+def first_batch(
+    tier: int,
+    plan: Plan | None,
+    max_bytes: int | None = None,
+    time_limit_ms: float | None = None,
+) -> list[Candidate]:
+    """Return what a tier traces first: the one place this choice is made.
+
+    `time_limit_ms` is the predicted trace time that still fits the client's time budget.
+    """
     if plan is None:
         return [FALLBACK_CANDIDATE]
     if tier == 1:
-        order = plan.order(max_bytes=max_bytes, time_limit_ms=TIER1_TRACE_LIMIT_MS)
+        limit = TIER1_TRACE_LIMIT_MS if time_limit_ms is None else time_limit_ms
+        order = plan.order(max_bytes=max_bytes, time_limit_ms=limit)
         return [plan.candidates[order[0]]]
-    return shortlist(plan, TIER2_TRIES if tier == 2 else TIER3_SEED, max_bytes)
+    n = TIER2_TRIES if tier == 2 else TIER3_SEED
+    # Higher tiers always measure tier 1's pick too, so they can only do better than it.
+    own = first_batch(1, plan, max_bytes, time_limit_ms)
+    rest = [c for c in shortlist(plan, n, max_bytes, time_limit_ms=time_limit_ms) if c not in own]
+    return [*own, *rest][:n]
 
 
 def run_tier(
@@ -168,10 +226,18 @@ def run_tier(
     deadline: float | None = None,
     workers: int = 2,
     has_alpha: bool = True,
+    pace: Pace | None = None,
 ) -> TierResult:
-    """Return the chosen conversion of one image for tier 1, 2 or 3."""
+    """Return the chosen conversion of one image for tier 1, 2 or 3.
+
+    With `pace`, the deadline binds every tier: only candidates predicted (times the pace) to
+    finish before it are traced. Without it, only tier 3's search stops at the deadline.
+    """
     result = TierResult(tier=tier)
-    _try(first_batch(tier, plan, max_bytes), evaluate, result)
+    limit = None
+    if pace is not None and deadline is not None:
+        limit = pace.limit_ms(deadline - time.monotonic())
+    _try(first_batch(tier, plan, max_bytes, time_limit_ms=limit), evaluate, result)
     if not result.attempts:
         raise TierError("; ".join(result.failures) or "no candidate could be traced")
     result.best = best = pick_best(result.attempts, max_bytes)
@@ -186,6 +252,9 @@ def run_tier(
             break
         moves = [c for c in neighbours(best.candidate, has_alpha=has_alpha) if c not in tried]
         moves = _promising(moves, best.candidate, plan)
+        if pace is not None and plan is not None:
+            fits = pace.limit_ms(remaining)
+            moves = [c for c in moves if plan.prediction_for(c)["time_ms"] <= fits]
         if not moves:
             break
         moves = moves[:workers]
@@ -205,7 +274,9 @@ def _try(candidates: Sequence[Candidate], evaluate: Evaluator, result: TierResul
             result.attempts.append(outcome)
 
 
-def shortlist(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
+def shortlist(
+    plan: Plan, n: int, max_bytes: int | None, *, time_limit_ms: float | None = None
+) -> list[Candidate]:
     """Return the n best-predicted candidates, at most one of them slow to trace.
 
     With two workers the slowest trace is the critical path, so one slow candidate (usually the
@@ -213,7 +284,8 @@ def shortlist(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
     """
     picked: list[Candidate] = []
     slow = 0
-    for i in plan.order(max_bytes=max_bytes):
+    order = plan.order(max_bytes=max_bytes, time_limit_ms=time_limit_ms)
+    for i in order:
         if len(picked) >= n:
             break
         is_slow = float(plan.predicted["time_ms"][i]) > SLOW_TRACE_MS
@@ -221,6 +293,13 @@ def shortlist(plan: Plan, n: int, max_bytes: int | None) -> list[Candidate]:
             continue
         slow += int(is_slow)
         picked.append(plan.candidates[i])
+    # When every candidate is slow (a tiny upload traced at 8×), there is nothing faster to
+    # run beside the slow one: take the best of them.
+    for i in order:
+        if len(picked) >= n:
+            break
+        if plan.candidates[i] not in picked:
+            picked.append(plan.candidates[i])
     return picked
 
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from vectorizer.candidates import Candidate, candidate_space
+from vectorizer.candidates import Candidate, training_sample
 from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of, spread
 from vectorizer.features import FEATURE_NAMES, extract_features
 from vectorizer.images import decode_image
@@ -43,23 +43,6 @@ class TrainingError(ValueError):
 
 def _quiet(items: Iterable[T]) -> Iterable[T]:
     return items
-
-
-def sample_candidates(n: int, rng: np.random.Generator) -> list[Candidate]:
-    """Return `n` distinct candidates drawn from the space, always including its anchors."""
-    space = candidate_space()
-    # One anchor per trace resolution, so every image is measured at every scale.
-    anchors = [
-        c
-        for c in space
-        if c.max_colors == 16
-        and c.speckle == 4
-        and c.corner_threshold == 60
-        and c.length_threshold == 4.0
-    ][: max(0, n // 2)]
-    rest = [c for c in space if c not in anchors]
-    picked = rng.choice(len(rest), size=max(0, min(n - len(anchors), len(rest))), replace=False)
-    return anchors + [rest[i] for i in sorted(picked)]
 
 
 def fidelity_of(svg: str, truth: np.ndarray) -> float:
@@ -133,15 +116,21 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-def to_arrays(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Return predictor inputs (N, F + C), encoded targets (N, 4) and each row's image key."""
+def to_arrays(
+    rows: list[dict[str, Any]], logo_type: Any = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return predictor inputs (N, F [+ T] + C), encoded targets (N, 4) and each row's image key.
+
+    With a logo-type classifier, its class probabilities join each image's features (the
+    `image_inputs` a served predictor receives: see `image_inputs`).
+    """
     from aimodels.ml.predictor import encode_targets
 
     x = np.array(
         [
             np.concatenate(
                 [
-                    np.asarray(r["features"], dtype=np.float32),
+                    image_inputs(np.asarray(r["features"], dtype=np.float32), logo_type),
                     Candidate(**r["candidate"]).encode(r["height"], r["width"]),
                 ]
             )
@@ -157,6 +146,37 @@ def to_arrays(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[
     )
     keys = [f"{r['id']}/{r['variant']}" for r in rows]
     return x, y, keys
+
+
+# Predictor inputs named so are the logo-type classifier's probabilities (see image_inputs).
+LOGO_TYPE_PREFIX = "logo_type_"
+
+
+def image_inputs(features: np.ndarray, logo_type: Any = None) -> np.ndarray:
+    """Return what the predictor learns an image by: its features, then logo-type odds.
+
+    The classifier was trained on every image variant's true category; its probabilities are
+    how the logo type steers the choice of tracer, blur and gradients per image.
+    """
+    if logo_type is None:
+        return features
+    odds = logo_type.predict_proba(features[None, :].astype(np.float32))[0]
+    return np.concatenate([features, odds.astype(np.float32)])
+
+
+def predictor_inputs(predictor: Any, features: np.ndarray, classifier: Any = None) -> np.ndarray:
+    """Return the image inputs a trained `predictor` expects: features, then logo-type odds.
+
+    The logo type steers the choice when the predictor learned with it; without a classifier
+    its inputs are unknown (NaN), which the predictor replaces by their training mean.
+    """
+    names = getattr(predictor, "feature_names", ())
+    wanted = sum(1 for name in names if name.startswith(LOGO_TYPE_PREFIX))
+    if not wanted:
+        return features
+    if classifier is None:
+        return np.concatenate([features, np.full(wanted, np.nan, dtype=np.float32)])
+    return image_inputs(features, classifier)
 
 
 # --- building the training set ----------------------------------------------------------------
@@ -212,7 +232,7 @@ def build_training_set(
         true_svg = record.svg_path.read_text()
         for variant in variants:
             image, _ = make_variant(rgba, variant)
-            sampled = [c.as_dict() for c in sample_candidates(candidates, rng)]
+            sampled = [c.as_dict() for c in training_sample(candidates, rng)]
             meta = {
                 "id": record.id,
                 "variant": variant,
@@ -316,8 +336,14 @@ def fit_logo_type(
     return TrainedModel("logo_type", model, metrics, trained_on, score)
 
 
-def fit_quality_predictor(path: Path, *, seed: int = 0, epochs: int = 400) -> TrainedModel:
-    """Train the quality predictor on the train rows of a build_training_set file."""
+def fit_quality_predictor(
+    path: Path, *, seed: int = 0, epochs: int = 120, logo_type: Any = None
+) -> TrainedModel:
+    """Train the quality predictor on the train rows of a build_training_set file.
+
+    With `logo_type` (a classifier), the predictor also sees its class probabilities.
+    """
+    from aimodels.ml.classifier import LOGO_TYPES
     from aimodels.ml.predictor import evaluate_predictor, train_quality_predictor
 
     path = Path(path)
@@ -329,17 +355,20 @@ def fit_quality_predictor(path: Path, *, seed: int = 0, epochs: int = 400) -> Tr
     test_rows = [r for r in rows if r["split"] == "test"]
     if not train_rows or not test_rows:
         raise TrainingError(f"{path} needs rows from both splits")
-    x, y, _ = to_arrays(train_rows)
+    x, y, _ = to_arrays(train_rows, logo_type)
+    image_names = [*FEATURE_NAMES]
+    if logo_type is not None:
+        image_names += [f"{LOGO_TYPE_PREFIX}{name}" for name in LOGO_TYPES]
     names = (
-        *FEATURE_NAMES,
-        *(f"candidate_{i}" for i in range(x.shape[1] - len(FEATURE_NAMES))),
+        *image_names,
+        *(f"candidate_{i}" for i in range(x.shape[1] - len(image_names))),
     )
     model = train_quality_predictor(x, y, seed=seed, epochs=epochs, feature_names=names)
-    x_test, y_test, keys = to_arrays(test_rows)
+    x_test, y_test, keys = to_arrays(test_rows, logo_type)
     metrics = evaluate_predictor(model, x_test, y_test)
     metrics["train"] = evaluate_predictor(model, x, y)
     metrics["test_images"] = len(set(keys))
-    metrics.update(ranking_quality(model, test_rows))
+    metrics.update(ranking_quality(model, test_rows, logo_type))
     trained_on = {
         "training_set": path.name,
         "train_rows": len(train_rows),
@@ -349,7 +378,7 @@ def fit_quality_predictor(path: Path, *, seed: int = 0, epochs: int = 400) -> Tr
 
     def score(any_model: Any) -> dict[str, float]:
         scores = {"fidelity_mae": evaluate_predictor(any_model, x_test, y_test)["fidelity_mae"]}
-        regret = ranking_quality(any_model, test_rows).get("mean_fidelity_regret")
+        regret = ranking_quality(any_model, test_rows, logo_type).get("mean_fidelity_regret")
         if regret is not None:
             scores["mean_fidelity_regret"] = regret
         return scores
@@ -357,7 +386,9 @@ def fit_quality_predictor(path: Path, *, seed: int = 0, epochs: int = 400) -> Tr
     return TrainedModel("quality_predictor", model, metrics, trained_on, score)
 
 
-def ranking_quality(model: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
+def ranking_quality(
+    model: Any, rows: list[dict[str, Any]], logo_type: Any = None
+) -> dict[str, float]:
     """Return how often the predicted-best candidate is the truly best (or within 0.005).
 
     `mean_fidelity_regret` is the fidelity lost, on average over images, by taking the
@@ -371,7 +402,7 @@ def ranking_quality(model: Any, rows: list[dict[str, Any]]) -> dict[str, float]:
     for group in by_image.values():
         if len(group) < 2:
             continue
-        x, _, _ = to_arrays(group)
+        x, _, _ = to_arrays(group, logo_type)
         predicted = model.predict_rows(x)["fidelity"]
         truth = np.array([r["fidelity"] for r in group])
         choice = int(predicted.argmax())

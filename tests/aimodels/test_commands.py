@@ -128,7 +128,7 @@ def test_train_models_writes_weights_cards_and_active_json(
 def fake_fit(quality: dict[int, dict[str, float]]):
     """Return a fit_quality_predictor whose held-out scores are `quality[id(model)]`."""
 
-    def fit(path, *, seed=0, epochs=400):
+    def fit(path, *, seed=0, epochs=120, logo_type=None):
         model = tiny_predictor(seed)
         quality[id(model)] = quality.pop("new")
         # Scores by identity: the active version (loaded from disk) gets quality["active"].

@@ -8,12 +8,17 @@ import pytest
 from aimodels.ml.predictor import decode_targets
 from aimodels.ml.training import (
     read_rows,
-    sample_candidates,
     sweep_image,
     to_arrays,
     write_rows,
 )
-from vectorizer.candidates import N_CANDIDATE_FEATURES, Candidate, candidate_space
+from vectorizer.candidates import (
+    ANCHORS,
+    N_CANDIDATE_FEATURES,
+    Candidate,
+    candidate_space,
+    training_sample,
+)
 from vectorizer.dataset import make_variant
 from vectorizer.features import FEATURE_NAMES
 
@@ -35,20 +40,20 @@ def square_rgba() -> np.ndarray:
     return rgba
 
 
-def test_sample_candidates_are_distinct_and_include_one_anchor_per_resolution():
-    picked = sample_candidates(8, np.random.default_rng(0))
+def test_training_sample_is_distinct_within_the_space_and_starts_with_the_anchors():
+    picked = training_sample(8, np.random.default_rng(0))
 
     assert len(picked) == 8
     assert len(set(picked)) == 8
     assert set(picked) <= set(candidate_space())
-    assert {c.long_side for c in picked[:3]} == {0, 1024, 2048}
+    assert picked[: len(ANCHORS)] == list(ANCHORS)
 
 
-def test_sample_candidates_is_seeded():
-    first = sample_candidates(6, np.random.default_rng(3))
+def test_training_sample_is_seeded():
+    first = training_sample(6, np.random.default_rng(3))
 
-    assert first == sample_candidates(6, np.random.default_rng(3))
-    assert first != sample_candidates(6, np.random.default_rng(4))
+    assert first == training_sample(6, np.random.default_rng(3))
+    assert first != training_sample(6, np.random.default_rng(4))
 
 
 def test_sweep_image_measures_each_candidate_against_the_true_svg():

@@ -87,7 +87,7 @@ def test_candidate_space_is_distinct_and_snaps_to_the_palette():
 
     assert len(set(space)) == len(space)
     assert all(c.palette == -1 for c in space)
-    assert {c.long_side for c in space} == {0, 1024, 2048}
+    assert {c.long_side for c in space} == {1024, 2048}
 
 
 def test_neighbours_exclude_the_candidate_and_are_distinct():
@@ -105,9 +105,8 @@ def test_neighbours_differ_in_few_fields():
 
     for move in neighbours(candidate):
         changed = {k for k, v in move.as_dict().items() if base[k] != v}
-        # One knob per move; a resolution move also sets the precision that goes with it.
-        assert 1 <= len(changed) <= 2, changed
-        assert len(changed) == 1 or changed <= {"long_side", "path_precision"}
+        # One knob per move; switching to the layers tracer also sets its own knobs.
+        assert len(changed) == 1 or changed <= {"tracer", "sigma", "tolerance"}, changed
 
 
 def test_with_changes_returns_a_new_candidate():
@@ -118,3 +117,36 @@ def test_with_changes_returns_a_new_candidate():
     assert changed.speckle == 8
     assert candidate.speckle == 4
     assert changed.as_dict() == {**candidate.as_dict(), "speckle": 8}
+
+
+def test_layers_candidates_map_speckle_to_potrace_area_at_the_trace_scale():
+    candidate = Candidate(long_side=2048, tracer="layers", speckle=2, sigma=0.8, tolerance=1.5)
+
+    params = candidate.layer_params(512, 512)  # 4× upscale
+
+    assert params.turdsize == 2 * 2  # input px²: potrace gets (2 × 4)² traced px²
+    assert (params.sigma, params.opttolerance) == (0.8, 1.5 / 4)  # 1.5 traced px
+    assert candidate.precision(512, 512) == 0  # integer coordinates on the 4× grid
+    assert candidate.precision(1024, 1024) == 1  # 2×: tenths keep ~1/20 input px
+
+
+def test_candidate_space_offers_both_tracers_with_and_without_gradients():
+    space = candidate_space()
+
+    kinds = {(c.tracer, c.gradients) for c in space}
+
+    assert kinds == {("vtracer", False), ("vtracer", True), ("layers", False), ("layers", True)}
+    assert len(set(space)) == len(space)
+    assert {c.sigma for c in space if c.tracer == "layers"} == {0.0, 0.5, 0.8}
+
+
+def test_training_sample_starts_with_the_anchors_and_draws_distinct_candidates():
+    import numpy as np
+
+    from vectorizer.candidates import ANCHORS, training_sample
+
+    sample = training_sample(10, np.random.default_rng(0))
+
+    assert sample[: len(ANCHORS)] == list(ANCHORS)
+    assert len(set(sample)) == 10
+    assert sum(c.tracer == "layers" for c in sample) >= 5

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw

@@ -89,7 +89,7 @@ def test_choose_tier_takes_the_cheapest_that_reaches_the_target():
 
 
 def test_choose_tier_explains_a_budget_that_rules_out_the_floor():
-    route = choose_tier(estimates_for("easy-128"), target_quality=0.95, time_budget=2.0)
+    route = choose_tier(estimates_for("easy-512"), target_quality=0.95, time_budget=2.0)
 
     assert route.tier in (1, 2)
     assert "budget" in route.reason

@@ -13,6 +13,7 @@ from vectorizer.candidates import Candidate, neighbours
 from vectorizer.tiers import (
     DEFAULT_TIME_BUDGET_S,
     FALLBACK_CANDIDATE,
+    MEASURE_MS,
     MOVE_TOLERANCE,
     NEAR_EQUAL,
     SLOW_TRACE_MS,
@@ -20,10 +21,12 @@ from vectorizer.tiers import (
     TIER2_TRIES,
     TIER3_SEED,
     Attempt,
+    Pace,
     Plan,
     TierError,
     _promising,
     deadline_for,
+    first_batch,
     make_plan,
     pick_best,
     run_tier,
@@ -36,7 +39,7 @@ def _media_root():
     """Shadow the Django-only autouse fixture of tests/conftest.py: these tests need no Django."""
 
 
-SIZE = (128, 128)
+SIZE = (512, 512)  # a 1024 trace is 2× (160 ms for the fake), a 2048 one 4× (640 ms)
 VECTOR = np.zeros(8, dtype=np.float32)
 
 
@@ -147,7 +150,7 @@ def test_pick_best_prefers_the_smaller_svg_among_near_equals():
 
 
 def test_tier2_picks_the_smaller_svg_among_near_equal_proxies(plan):
-    # Finer traces measure a hair better but cost bytes: the as-is trace should win.
+    # Finer traces measure a hair better but cost bytes: the smaller trace should win.
     evaluate = FakeEvaluator(
         proxy=lambda c: 0.95 + NEAR_EQUAL * c.long_side / 4096, size=lambda c: 1000 + c.long_side
     )
@@ -156,7 +159,7 @@ def test_tier2_picks_the_smaller_svg_among_near_equal_proxies(plan):
 
     assert max(a.proxy for a in result.attempts) > result.best.proxy
     assert result.best.svg_bytes == min(a.svg_bytes for a in result.attempts)
-    assert result.best.candidate.long_side == 0
+    assert result.best.candidate.long_side == min(a.candidate.long_side for a in result.attempts)
 
 
 def test_max_bytes_is_honoured_when_an_attempt_meets_it(plan):
@@ -278,14 +281,14 @@ def test_run_tier_without_plan_uses_the_fallback_candidate(tier):
 
 def test_plan_order_puts_best_predicted_first_and_filters_by_limits(plan):
     order = plan.order()
-    limited = plan.order(time_limit_ms=TIER1_TRACE_LIMIT_MS, max_bytes=2500)
+    limited = plan.order(time_limit_ms=TIER1_TRACE_LIMIT_MS, max_bytes=3500)
 
     assert sorted(order) == list(range(len(plan.candidates)))
     fidelity = plan.predicted["fidelity"]
     assert fidelity[order[0]] >= fidelity.max() - NEAR_EQUAL
     assert limited
     assert all(plan.predicted["time_ms"][i] <= TIER1_TRACE_LIMIT_MS for i in limited)
-    assert all(plan.predicted["bytes"][i] <= 2500 for i in limited)
+    assert all(plan.predicted["bytes"][i] <= 3500 for i in limited)
 
 
 def test_prediction_for_an_unplanned_candidate_asks_the_predictor(fake_predictor, plan):
@@ -307,3 +310,41 @@ def test_deadline_counts_from_the_request_start():
     assert deadline_for(1.5, started=100.0) == 101.5
     assert deadline_for(None, started=100.0) == 100.0 + DEFAULT_TIME_BUDGET_S
     assert deadline_for(-3, started=100.0) == 100.0
+
+
+def test_pace_follows_observed_over_predicted_time_and_stays_bounded():
+    pace = Pace()
+
+    for _ in range(20):
+        pace.update(predicted_ms=100.0, observed_ms=3 * (100.0 + MEASURE_MS))
+
+    assert pace.factor == pytest.approx(3.0, rel=0.01)
+    assert pace.seconds(100.0) == pytest.approx(3 * (100.0 + MEASURE_MS) / 1000, rel=0.01)
+    assert pace.limit_ms(pace.seconds(100.0)) == pytest.approx(100.0, rel=0.01)
+    for _ in range(50):
+        pace.update(predicted_ms=1.0, observed_ms=1e9)
+    assert pace.factor <= 20.0
+
+
+def test_a_time_limit_keeps_only_candidates_that_fit_else_the_fastest(plan):
+    times = plan.predicted["time_ms"]
+    limit = float(np.median(times))
+
+    batch = first_batch(2, plan, time_limit_ms=limit)
+    nothing_fits = first_batch(1, plan, time_limit_ms=float(times.min()) / 2)
+
+    assert batch
+    assert all(plan.prediction_for(c)["time_ms"] <= limit for c in batch)
+    assert nothing_fits == [plan.candidates[int(np.argmin(times))]]
+
+
+@pytest.mark.parametrize("tier", [1, 2, 3])
+def test_with_a_pace_every_tier_traces_only_what_fits_the_deadline(plan, tier):
+    pace = Pace(factor=1.5)  # 2× traces (160 ms) fit in 1 s at this pace, 4× (640 ms) do not
+    evaluate = FakeEvaluator()
+    deadline = time.monotonic() + 1.0
+
+    run_tier(tier, plan, evaluate, deadline=deadline, pace=pace)
+
+    fits = pace.limit_ms(1.0)
+    assert all(plan.prediction_for(c)["time_ms"] <= fits for c in evaluate.traced)

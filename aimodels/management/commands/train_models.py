@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from aimodels import activation
+from aimodels import activation, registry
 from aimodels.ml.training import TrainedModel, TrainingError, fit_logo_type, fit_quality_predictor
 
 DEFAULT_SET = Path(settings.BASE_DIR) / "aimodels" / "weights" / "training_set.jsonl.gz"
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--training-set", type=Path, default=DEFAULT_SET)
         parser.add_argument("--out", type=Path, default=None, help="models folder")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--epochs", type=int, default=400, help="quality predictor epochs")
+        parser.add_argument("--epochs", type=int, default=120, help="quality predictor epochs")
         parser.add_argument("--only", choices=["logo_type", "quality_predictor"], default=None)
         parser.add_argument(
             "--activate",
@@ -55,9 +55,17 @@ class Command(BaseCommand):
                     )
                 )
             if options["only"] in (None, "quality_predictor"):
+                # The predictor sees the logo type's odds: the classifier trained just now,
+                # else the active one (which the served predictor will be paired with).
+                classifier = next((t.model for t in trained if t.name == "logo_type"), None)
+                if classifier is None:
+                    classifier = registry.load_version(out, "logo_type").model
                 trained.append(
                     fit_quality_predictor(
-                        options["training_set"], seed=options["seed"], epochs=options["epochs"]
+                        options["training_set"],
+                        seed=options["seed"],
+                        epochs=options["epochs"],
+                        logo_type=classifier,
                     )
                 )
         except TrainingError as exc:

@@ -1,0 +1,25 @@
+"""The budget benchmark's bookkeeping: a budget is kept only by a success within it."""
+
+from __future__ import annotations
+
+from conversions.budgets import BudgetRow, markdown
+
+
+def test_a_budget_is_kept_only_by_a_success_within_it():
+    assert BudgetRow("1", 0.5, 0.49, 1, True).kept
+    assert not BudgetRow("1", 0.5, 0.51, 1, True).kept
+    assert not BudgetRow("1", 0.5, 0.1, 1, False).kept
+
+
+def test_markdown_reports_the_share_kept_per_tier_and_budget():
+    rows = [
+        BudgetRow("2", 1.0, 0.8, 2, True),
+        BudgetRow("2", 1.0, 1.2, 2, True),
+        BudgetRow("3", 2.0, 1.9, 3, True),
+    ]
+
+    table = markdown(rows)
+
+    assert "| 2 | 1 s | 2 | 50% |" in table
+    assert "| 3 | 2 s | 1 | 100% |" in table
+    assert "67% kept of 3 conversions" in table
