@@ -126,7 +126,7 @@ def _draw(rgba: np.ndarray, candidate: Candidate) -> tuple[str, float, float]:
         source = denoise(rgba) if prep.denoise else rgba
         palette = palette_for(source, replace(prep, palette_size=prep.palette_size or -1))
         if candidate.gradients:
-            source, fills = extract_gradients(source)
+            source, fills = extract_gradients(source, palette=palette)
             if fills:
                 extra = np.array([f.placeholder for f in fills], dtype=np.uint8)
                 palette = np.vstack([palette, extra]) if palette is not None else extra
