@@ -28,6 +28,7 @@ from vectorizer.preparation import (
     snap_rgba,
     upscale,
 )
+from vectorizer.svgclean import short_number
 
 # Neighbouring pixels inside one region differ by at most this much per channel (0-255); an
 # anti-aliased or hard edge differs by more. JPEG q85 noise stays well under it.
@@ -359,7 +360,7 @@ def apply_gradients(svg: str, fills: list[GradientFill], *, scale: float = 1.0) 
 
 def gradient_markup(fill: GradientFill, gradient_id: str, scale: float = 1.0) -> str:
     """Return the <linearGradient> or <radialGradient> element of a fill, in user units."""
-    coords = [_num(v * scale, 1) for v in fill.geometry]
+    coords = [short_number(v * scale, 1) for v in fill.geometry]
     names: tuple[str, ...]
     if fill.kind == "linear":
         names = ("x1", "y1", "x2", "y2")
@@ -369,7 +370,7 @@ def gradient_markup(fill: GradientFill, gradient_id: str, scale: float = 1.0) ->
         tag = "radialGradient"
     attrs = " ".join(f'{n}="{v}"' for n, v in zip(names, coords, strict=True))
     stops = "".join(
-        f'<stop offset="{_num(offset, 3)}" stop-color="{_hex(colour)}"/>'
+        f'<stop offset="{short_number(offset, 3)}" stop-color="{_hex(colour)}"/>'
         for offset, colour in fill.stops
     )
     return f'<{tag} id="{gradient_id}" gradientUnits="userSpaceOnUse" {attrs}>{stops}</{tag}>'
@@ -841,15 +842,3 @@ def _hex(colour: tuple[int, int, int]) -> str:
     if all(text[i] == text[i + 1] for i in (0, 2, 4)):
         return "#" + text[0] + text[2] + text[4]
     return "#" + text
-
-
-def _num(value: float, precision: int) -> str:
-    """Return the shortest text for a number rounded to `precision` decimals."""
-    text = f"{value:.{precision}f}".rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        return "0"
-    if text.startswith("0."):
-        return text[1:]
-    if text.startswith("-0."):
-        return "-" + text[2:]
-    return text

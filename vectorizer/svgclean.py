@@ -96,9 +96,9 @@ def clean_svg(
     assert view_box is not None
     attrs = {
         "xmlns": SVG_NS,
-        "viewBox": " ".join(_number(v, 3) for v in view_box),
-        "width": _number(width if width is not None else view_box[2], 3),
-        "height": _number(height if height is not None else view_box[3], 3),
+        "viewBox": " ".join(short_number(v, 3) for v in view_box),
+        "width": short_number(width if width is not None else view_box[2], 3),
+        "height": short_number(height if height is not None else view_box[3], 3),
     }
     # The root's presentation attributes (fill, stroke, ...) are inherited by every shape.
     for name, value in _allowed_attributes(root).items():
@@ -169,7 +169,7 @@ def clean_style(style: str) -> str:
     return ";".join(kept)
 
 
-def _number(value: float, precision: int) -> str:
+def short_number(value: float, precision: int) -> str:
     """Return the shortest text for a number rounded to `precision` decimals."""
     text = f"{value:.{precision}f}".rstrip("0").rstrip(".") if precision > 0 else f"{value:.0f}"
     if text in ("-0", ""):
