@@ -41,6 +41,7 @@ from conversions import services
 from conversions.limits import OverPixelBudget, check_pixel_budget
 from conversions.models import Batch, BatchItem, Conversion, Upload
 from vectorizer.images import ImageError
+from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy
 
@@ -121,7 +122,7 @@ class BatchOptions:
 
     kind: str = Conversion.Kind.AI
     tier: int | str = "auto"
-    target_quality: float = 0.9
+    target_quality: float = DEFAULT_TARGET_QUALITY
     time_budget: float | None = None
     max_bytes: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # legacy only

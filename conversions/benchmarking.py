@@ -40,6 +40,7 @@ from vectorizer.dataset import LogoRecord, load_manifest, load_rgba, make_varian
 from vectorizer.images import composite_on_white, decode_image
 from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
 from vectorizer.render import fit_long_side
+from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tiers import FALLBACK_CANDIDATE, TIER1_TRACE_LIMIT_MS, Attempt
 from vectorizer.tracing import DEFAULT_PARAMS, trace_bytes
 
@@ -179,7 +180,7 @@ class Options:
 
     methods: tuple[str, ...] = TIER_NAMES
     variants: tuple[str, ...] = ("alpha", "jpeg", "small")
-    target_quality: float = 0.9
+    target_quality: float = DEFAULT_TARGET_QUALITY
     record: bool = False  # keep the tiers' conversions (and uploads) in the database
     training_set: Path | None = None  # where the recipe is chosen; None: no recipe row
     recipe_min_images: int = RECIPE_MIN_IMAGES

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from conversions import batches
 from conversions.management.commands.convert import parse_settings
 from conversions.models import BatchItem, Conversion
+from vectorizer.routing import DEFAULT_TARGET_QUALITY
 
 
 class Command(BaseCommand):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("-r", "--recursive", action="store_true", help="sub-folders too")
         parser.add_argument("--limit", type=int, help="only the first N images (by name)")
         parser.add_argument("--tier", default="auto", choices=["auto", "1", "2", "3"])
-        parser.add_argument("--target-quality", type=float, default=0.9)
+        parser.add_argument("--target-quality", type=float, default=DEFAULT_TARGET_QUALITY)
         parser.add_argument("--time-budget", type=float, help="seconds per image (AI tiers)")
         parser.add_argument("--max-bytes", type=int, help="largest SVG wanted (AI tiers)")
         parser.add_argument(
