@@ -44,6 +44,7 @@ def worker_pool() -> WorkerPool:
         settings.SVGAI_WORKER_MEMORY_MB,
         max_queue=settings.SVGAI_QUEUE_MAX,
         queue_wait=settings.SVGAI_QUEUE_WAIT,
+        express=settings.SVGAI_EXPRESS_WORKERS,
     )
 
 
@@ -165,16 +166,24 @@ class ModelsUnavailable(RuntimeError):
 
 
 def evaluate_candidates(
-    rgba: np.ndarray, candidates: Sequence[Candidate], *, proxy: bool = True
+    rgba: np.ndarray,
+    candidates: Sequence[Candidate],
+    *,
+    proxy: bool = True,
+    deadline: float | None = None,
 ) -> list[Attempt | Exception]:
     """Return an Attempt (or the exception) per candidate, traced in parallel workers.
 
     `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
-    nothing to compare, so it skips that render.
+    nothing to compare, so it skips that render. A trace still running at `deadline`
+    (time.monotonic) is stopped and returns a WorkerDeadline.
     """
     jobs = [(rgba, candidate, proxy) for candidate in candidates]
     results = worker_pool().map(
-        pipeline.convert_candidate, jobs, timeout=settings.SVGAI_CONVERT_TIMEOUT
+        pipeline.convert_candidate,
+        jobs,
+        timeout=settings.SVGAI_CONVERT_TIMEOUT,
+        deadline=deadline,
     )
     return [
         outcome if isinstance(outcome, Exception) else Attempt.of(candidate, outcome)
@@ -224,9 +233,14 @@ def convert_with_ai(
     conversion.timings = timings
     _describe(conversion, analysis, route)
     busy: list[WorkerBusy] = []
+    deadline = tiers.deadline_for(time_budget, started=clock)
+    # A client's time budget is a promise: traces stop in time to record the result.
+    stop_at = deadline - tiers.RECORD_RESERVE_S if time_budget is not None else None
 
     def evaluate(candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
-        outcomes = evaluate_candidates(image.rgba, candidates, proxy=route.tier > 1)
+        outcomes = evaluate_candidates(
+            image.rgba, candidates, proxy=route.tier > 1, deadline=stop_at
+        )
         busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
         return outcomes
 
@@ -237,16 +251,23 @@ def convert_with_ai(
                 analysis.plan,
                 evaluate,
                 max_bytes=max_bytes,
-                deadline=tiers.deadline_for(time_budget, started=clock),
+                deadline=stop_at if stop_at is not None else deadline,
                 workers=settings.SVGAI_WORKERS,
                 has_alpha=image.has_alpha,
-                # A client's time budget is a promise: every tier picks what fits in it.
+                # With a budget every tier picks only what is predicted to fit in it.
                 pace=pace if time_budget is not None else None,
             )
     except tiers.TierError as exc:
         if busy:  # nothing traced because no worker was free: 503 (a batch retries the item)
             raise _refuse_busy(conversion, busy[0], keep=existing is not None) from None
-        return record(conversion, exc, started=started)
+        if time_budget is None:
+            return record(conversion, exc, started=started)
+        with _timed(timings, "rescue"):
+            rescued = _rescue(image.rgba, exc)
+        if rescued is None:
+            return record(conversion, exc, started=started)
+        result = rescued
+        conversion.routing["rescued"] = f"every chosen trace was stopped by the budget: {exc}"
     _describe_result(conversion, analysis, result)
     _keep_pace(analysis.plan, result)
     best = result.best
@@ -263,6 +284,24 @@ def convert_with_ai(
         },
     )
     return record(conversion, outcome, started=started)
+
+
+def _rescue(rgba: np.ndarray, failure: tiers.TierError) -> tiers.TierResult | None:
+    """Return the rescue trace of an image whose budgeted traces were all stopped, or None.
+
+    The deadline stopped (or never started) every trace the tier chose: rather than fail a
+    conversion the client gave a budget to, trace the cheapest candidate here, in this process
+    (potrace at the input's own size: tens of milliseconds, no vtracer, so no panic and no GIL
+    held while it runs).
+    """
+    logger.info("budget: every trace was stopped (%s); tracing the rescue candidate", failure)
+    try:
+        outcome = pipeline.convert_candidate(rgba, tiers.RESCUE_CANDIDATE, proxy=False)
+    except Exception:
+        logger.exception("the rescue trace failed")
+        return None
+    attempt = Attempt.of(tiers.RESCUE_CANDIDATE, outcome)
+    return tiers.TierResult(tier=1, attempts=[attempt], failures=[str(failure)], best=attempt)
 
 
 def _keep_pace(plan: tiers.Plan | None, result: tiers.TierResult) -> None:

@@ -161,6 +161,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SVGAI_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = SVGAI_MAX_UPLOAD_BYTES + 1024 * 1024
 # Conversion workers: separate processes, so a vtracer panic or hang fails one conversion only.
 SVGAI_WORKERS = env_int("SVGAI_WORKERS", 2)
+# More workers that take only conversions with a time budget, when the others are all busy: a
+# budget of half a second cannot wait behind a batch.
+SVGAI_EXPRESS_WORKERS = env_int("SVGAI_EXPRESS_WORKERS", 1)
 SVGAI_CONVERT_TIMEOUT = env_float("SVGAI_CONVERT_TIMEOUT", 60.0)
 SVGAI_WORKER_MEMORY_MB = env_int("SVGAI_WORKER_MEMORY_MB", 3072)
 SVGAI_MODELS_DIR = Path(os.environ.get("SVGAI_MODELS_DIR", BASE_DIR / "aimodels" / "weights"))

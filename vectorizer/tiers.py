@@ -47,6 +47,16 @@ FALLBACK_CANDIDATE = ANCHORS[1]
 DEFAULT_TIME_BUDGET_S = 4.0
 # Measuring a traced candidate (two renders and SSIM) beyond its predicted trace time.
 MEASURE_MS = 120.0
+# With a time budget: traces are stopped this long before its end, to record the result...
+RECORD_RESERVE_S = 0.06
+# ...and the traces chosen are predicted (times the pace) to fill at most this share of what
+# remains: predictions are rough and the pace lags a sudden load.
+BUDGET_SHARE = 0.7
+# What a budgeted conversion traces when the deadline stopped every chosen trace: potrace per
+# colour layer at the input's own size, tens of milliseconds (services traces it in-process).
+RESCUE_CANDIDATE = Candidate(
+    long_side=0, max_colors=16, speckle=2, tracer="layers", sigma=0.5, tolerance=0.5
+)
 
 
 class Pace:
@@ -236,7 +246,7 @@ def run_tier(
     result = TierResult(tier=tier)
     limit = None
     if pace is not None and deadline is not None:
-        limit = pace.limit_ms(deadline - time.monotonic())
+        limit = pace.limit_ms((deadline - time.monotonic()) * BUDGET_SHARE)
     _try(first_batch(tier, plan, max_bytes, time_limit_ms=limit), evaluate, result)
     if not result.attempts:
         raise TierError("; ".join(result.failures) or "no candidate could be traced")
@@ -253,7 +263,7 @@ def run_tier(
         moves = [c for c in neighbours(best.candidate, has_alpha=has_alpha) if c not in tried]
         moves = _promising(moves, best.candidate, plan)
         if pace is not None and plan is not None:
-            fits = pace.limit_ms(remaining)
+            fits = pace.limit_ms(remaining * BUDGET_SHARE)
             moves = [c for c in moves if plan.prediction_for(c)["time_ms"] <= fits]
         if not moves:
             break

@@ -18,6 +18,11 @@ worker between jobs).
 Jobs wait for a free worker in a bounded queue: when `max_queue` jobs already wait, or none got
 a worker within `queue_wait` seconds, `run` raises `WorkerBusy` with a retry hint instead of
 holding the caller. A job's timeout counts from when a worker starts it.
+
+A job may also carry a `deadline` (a client's time budget): it then waits for a worker and runs
+only until that moment, and is stopped there like a timed-out job (`WorkerDeadline`). `express`
+workers beyond `size` serve only such jobs, so a request with a budget of half a second is not
+stuck behind a batch that holds every ordinary worker.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ class WorkerError(RuntimeError):
 
 class WorkerTimeout(WorkerError):
     """The job ran past its time limit; its worker was killed."""
+
+
+class WorkerDeadline(WorkerTimeout):
+    """The job's deadline came before a worker was free or before it finished."""
 
 
 class WorkerCrashed(WorkerError):
@@ -257,7 +266,8 @@ class WorkerPool:
     """Run picklable functions in up to `size` worker processes, each job with a timeout.
 
     At most `max_queue` jobs wait for a worker (None: no bound), each at most `queue_wait`
-    seconds (None: until one is free); beyond either, `run` raises WorkerBusy.
+    seconds (None: until one is free); beyond either, `run` raises WorkerBusy. `express` more
+    workers take only jobs with a deadline, when every ordinary worker is busy.
     """
 
     def __init__(
@@ -267,13 +277,16 @@ class WorkerPool:
         memory_mb: int = 0,
         max_queue: int | None = None,
         queue_wait: float | None = None,
+        express: int = 0,
     ) -> None:
         self.size = max(1, size)
+        self.express = max(0, express)
         self.memory_mb = memory_mb
         self.max_queue = max_queue
         self.queue_wait = queue_wait
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._slots = threading.Semaphore(self.size)
+        self._express_slots = threading.Semaphore(self.express)
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
         self._closed = False
@@ -301,9 +314,12 @@ class WorkerPool:
         waves = (self._waiting + self._running) / self.size + 1
         return int(min(60, max(1, math.ceil(self._job_seconds * waves))))
 
-    def _acquire_slot(self) -> None:
+    def _acquire_slot(self, deadline: float | None = None) -> threading.Semaphore:
+        """Return the semaphore of the slot taken: an ordinary one, else (deadline) express."""
         if self._slots.acquire(blocking=False):
-            return
+            return self._slots
+        if deadline is not None and self._express_slots.acquire(blocking=False):
+            return self._express_slots
         with self._lock:
             if self.max_queue is not None and self._waiting >= self.max_queue:
                 self.rejected += 1
@@ -313,22 +329,43 @@ class WorkerPool:
                     retry_after=self.retry_after(),
                 )
             self._waiting += 1
+        wait = self.queue_wait
+        if deadline is not None:
+            wait = max(0.0, deadline - time.monotonic())
+            wait = wait if self.queue_wait is None else min(wait, self.queue_wait)
         try:
-            got = self._slots.acquire(timeout=self.queue_wait)
+            got = self._slots.acquire(timeout=wait)
         finally:
             with self._lock:
                 self._waiting -= 1
-        if not got:
-            with self._lock:
-                self.rejected += 1
-            raise WorkerBusy(
-                f"no conversion worker was free within {self.queue_wait:g} s; retry shortly",
-                retry_after=self.retry_after(),
-            )
+        if got:
+            return self._slots
+        if deadline is not None and time.monotonic() >= deadline:
+            raise WorkerDeadline("Deadline", "no conversion worker was free before the deadline")
+        with self._lock:
+            self.rejected += 1
+        raise WorkerBusy(
+            f"no conversion worker was free within {self.queue_wait:g} s; retry shortly",
+            retry_after=self.retry_after(),
+        )
 
-    def run(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
-        """Return fn(*args, **kwargs) computed in a worker, or raise a WorkerError."""
-        self._acquire_slot()
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout: float,
+        deadline: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Return fn(*args, **kwargs) computed in a worker, or raise a WorkerError.
+
+        `timeout` counts from when a worker starts the job; `deadline` (time.monotonic) bounds
+        the wait for a worker and the job together.
+        """
+        slot = self._acquire_slot(deadline)
+        if deadline is not None and time.monotonic() >= deadline:
+            slot.release()  # no time left to run it: keep the worker warm for the next job
+            raise WorkerDeadline("Deadline", "the deadline passed before the conversion started")
         with self._lock:
             self._running += 1
         try:
@@ -339,10 +376,15 @@ class WorkerPool:
                 self._idle.put(worker)  # nothing was sent: the worker is still good
                 raise WorkerError(type(exc).__name__, f"the job cannot be sent: {exc}") from exc
             started = time.monotonic()  # the job's clock starts now, not when it was queued
+            limit = timeout if deadline is None else max(0.0, min(timeout, deadline - started))
             try:
                 worker.outbox.send_bytes(message)
-                if not worker.inbox.poll(timeout):
+                if not worker.inbox.poll(limit):
                     self._discard(worker)
+                    if limit < timeout:
+                        raise WorkerDeadline(
+                            "Deadline", "the conversion was stopped at its deadline"
+                        )
                     raise WorkerTimeout(
                         "Timeout", f"the conversion took longer than {timeout:g} s and was stopped"
                     )
@@ -360,13 +402,18 @@ class WorkerPool:
         finally:
             with self._lock:
                 self._running -= 1
-            self._slots.release()
+            slot.release()
         if reply[0] == "ok":
             return reply[1]
         raise WorkerError(reply[1], reply[2])
 
     def map(
-        self, fn: Callable[..., Any], items: Iterable[tuple[Any, ...]], *, timeout: float
+        self,
+        fn: Callable[..., Any],
+        items: Iterable[tuple[Any, ...]],
+        *,
+        timeout: float,
+        deadline: float | None = None,
     ) -> list[Any]:
         """Return [fn(*item)] computed in parallel; a failed item holds its WorkerError."""
         items = list(items)
@@ -375,16 +422,18 @@ class WorkerPool:
 
         def one(item: tuple[Any, ...]) -> Any:
             try:
-                return self.run(fn, *item, timeout=timeout)
+                return self.run(fn, *item, timeout=timeout, deadline=deadline)
             except WorkerError as exc:
                 return exc
 
-        with ThreadPoolExecutor(max_workers=min(self.size, len(items))) as threads:
+        width = self.size + (self.express if deadline is not None else 0)
+        with ThreadPoolExecutor(max_workers=min(width, len(items))) as threads:
             return list(threads.map(one, items))
 
     def warm_up(self) -> None:
         """Start every worker now rather than on the first job."""
-        workers = [self._checkout() for _ in range(self.size - self._idle.qsize())]
+        total = self.size + self.express
+        workers = [self._checkout() for _ in range(total - self._idle.qsize())]
         for worker in workers:
             self._idle.put(worker)
 
@@ -426,14 +475,23 @@ _shared_lock = threading.Lock()
 
 
 def shared_pool(
-    size: int, memory_mb: int, *, max_queue: int | None = None, queue_wait: float | None = None
+    size: int,
+    memory_mb: int,
+    *,
+    max_queue: int | None = None,
+    queue_wait: float | None = None,
+    express: int = 0,
 ) -> WorkerPool:
     """Return this process's pool, created on first use (one per web or Celery process)."""
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = WorkerPool(
-                size, memory_mb=memory_mb, max_queue=max_queue, queue_wait=queue_wait
+                size,
+                memory_mb=memory_mb,
+                max_queue=max_queue,
+                queue_wait=queue_wait,
+                express=express,
             )
             atexit.register(_shared.close)
         return _shared

@@ -18,7 +18,13 @@ from aimodels.ml.classifier import LOGO_TYPES
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.quality import fidelity
-from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES, TIER3_SEED
+from vectorizer.tiers import (
+    FALLBACK_CANDIDATE,
+    NEAR_EQUAL,
+    RESCUE_CANDIDATE,
+    TIER2_TRIES,
+    TIER3_SEED,
+)
 
 AI_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",
              "conversion_id", "ai_metadata"}  # fmt: skip
@@ -364,3 +370,19 @@ def test_convert_ai_higher_tiers_are_truer_to_the_vector(api_client, wordmark_fi
     # beyond the margin within which tiers prefer the smaller SVG.
     assert score[2] >= score[1] - NEAR_EQUAL
     assert score[3] >= score[1] - NEAR_EQUAL
+
+
+@pytest.mark.django_db
+def test_convert_ai_with_a_budget_too_short_for_any_trace_returns_the_rescue_trace(
+    api_client, wordmark_file_id, real_models
+):
+    # 50 ms is over before the analysis ends: the tier's traces are stopped unstarted, and the
+    # conversion still answers, with potrace at the input's own size, rather than failing.
+    body = convert_ok(api_client, {"file_id": wordmark_file_id, "tier": 2, "time_budget": 0.05})
+
+    conversion = Conversion.objects.get(pk=body["conversion_id"])
+    assert conversion.status == Conversion.Status.SUCCEEDED
+    assert "stopped by the budget" in conversion.routing["rescued"]
+    assert conversion.preparation["candidate"] == RESCUE_CANDIDATE.as_dict()
+    assert body["svg"].startswith("<svg")
+    assert body["ssim"] > 0.8

@@ -14,7 +14,13 @@ from pathlib import Path
 import lifecycle_jobs
 import pytest
 
-from vectorizer.workers import WorkerBusy, WorkerCrashed, WorkerKilled, WorkerPool
+from vectorizer.workers import (
+    WorkerBusy,
+    WorkerCrashed,
+    WorkerDeadline,
+    WorkerKilled,
+    WorkerPool,
+)
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -160,6 +166,64 @@ def test_queue_wait_is_bounded():
             pool.run(lifecycle_jobs.add, 1, 2, timeout=30)
 
         assert time.monotonic() - started < 1.0
+        blocker.join()
+    finally:
+        pool.close()
+
+
+def test_a_deadline_stops_a_running_job_and_the_pool_carries_on():
+    pool = WorkerPool(1)
+    try:
+        pool.warm_up()
+        started = time.monotonic()
+
+        with pytest.raises(WorkerDeadline, match="deadline"):
+            pool.run(lifecycle_jobs.spin, 10, timeout=30, deadline=started + 0.5)
+
+        assert time.monotonic() - started < 2.0
+        assert pool.run(lifecycle_jobs.add, 1, 2, timeout=30) == 3
+    finally:
+        pool.close()
+
+
+def test_a_deadline_bounds_the_wait_for_a_worker():
+    pool = WorkerPool(1)
+    try:
+        pool.warm_up()
+        blocker = threading.Thread(
+            target=pool.run, args=(lifecycle_jobs.sleep, 2), kwargs={"timeout": 30}
+        )
+        blocker.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+
+        with pytest.raises(WorkerDeadline, match="before the deadline"):
+            pool.run(lifecycle_jobs.add, 1, 2, timeout=30, deadline=started + 0.4)
+
+        assert time.monotonic() - started < 1.5
+        blocker.join()
+    finally:
+        pool.close()
+
+
+def test_express_workers_serve_only_jobs_with_a_deadline():
+    pool = WorkerPool(1, express=1, queue_wait=0.3)
+    try:
+        pool.warm_up()
+        assert len(pool.pids()) == 2
+        blocker = threading.Thread(
+            target=pool.run, args=(lifecycle_jobs.sleep, 2), kwargs={"timeout": 30}
+        )
+        blocker.start()
+        time.sleep(0.3)
+
+        # The ordinary worker is busy: a job without a deadline waits and is refused...
+        with pytest.raises(WorkerBusy):
+            pool.run(lifecycle_jobs.add, 1, 2, timeout=30)
+        # ...while a job with one takes the express worker at once.
+        started = time.monotonic()
+        assert pool.run(lifecycle_jobs.add, 2, 3, timeout=30, deadline=started + 1.0) == 5
+        assert time.monotonic() - started < 0.5
         blocker.join()
     finally:
         pool.close()
