@@ -15,6 +15,7 @@ from vectorizer.tiers import (
     FALLBACK_CANDIDATE,
     MEASURE_MS,
     MOVE_TOLERANCE,
+    BYTE_COST,
     NEAR_EQUAL,
     SLOW_TRACE_MS,
     TIER1_TRACE_LIMIT_MS,
@@ -29,6 +30,7 @@ from vectorizer.tiers import (
     first_batch,
     make_plan,
     pick_best,
+    worth,
     run_tier,
     shortlist,
 )
@@ -140,13 +142,14 @@ def test_tier2_traces_the_best_predicted_with_at_most_one_slow_and_keeps_the_bes
     assert predicted_first in traced
 
 
-def test_pick_best_prefers_the_smaller_svg_among_near_equals():
-    a = attempt(Candidate(speckle=2), 0.950, 5000)
-    b = attempt(Candidate(speckle=4), 0.950 - NEAR_EQUAL / 2, 3000)
-    c = attempt(Candidate(speckle=8), 0.950 - 3 * NEAR_EQUAL, 1000)
+def test_pick_best_weighs_quality_against_bytes():
+    a = attempt(Candidate(speckle=2), 0.950, 4000)
+    b = attempt(Candidate(speckle=4), 0.950 - BYTE_COST / 2, 2000)  # half the bytes, for less
+    c = attempt(Candidate(speckle=8), 0.950 - 3 * BYTE_COST, 1000)  # a quarter, for too much
 
     assert pick_best([a, b, c]) is b
-    assert pick_best([a, c]) is a  # beyond NEAR_EQUAL quality wins over bytes
+    assert pick_best([a, c]) is a  # two doublings are worth 2 × BYTE_COST, not 3
+    assert worth(0.95, 2000) == pytest.approx(worth(0.95 + BYTE_COST, 4000))
 
 
 def test_tier2_picks_the_smaller_svg_among_near_equal_proxies(plan):
@@ -230,9 +233,9 @@ def test_tier3_only_tries_moves_the_predictor_does_not_expect_to_lose(fake_predi
 
     kept = _promising(moves, current, plan)
 
-    def predicted(c: Candidate) -> float:
-        matrix = np.stack([c.encode(*SIZE)])
-        return float(fake_predictor.predict(VECTOR, matrix)["fidelity"][0])
+    def predicted(c: Candidate) -> float:  # predicted fidelity less the price of its bytes
+        outcome = fake_predictor.predict(VECTOR, np.stack([c.encode(*SIZE)]))
+        return worth(float(outcome["fidelity"][0]), float(outcome["bytes"][0]))
 
     floor = predicted(current) - MOVE_TOLERANCE
     assert kept
@@ -284,8 +287,8 @@ def test_plan_order_puts_best_predicted_first_and_filters_by_limits(plan):
     limited = plan.order(time_limit_ms=TIER1_TRACE_LIMIT_MS, max_bytes=3500)
 
     assert sorted(order) == list(range(len(plan.candidates)))
-    fidelity = plan.predicted["fidelity"]
-    assert fidelity[order[0]] >= fidelity.max() - NEAR_EQUAL
+    value = [worth(f, b) for f, b in zip(plan.predicted["fidelity"], plan.predicted["bytes"])]
+    assert value[order[0]] == max(value)
     assert limited
     assert all(plan.predicted["time_ms"][i] <= TIER1_TRACE_LIMIT_MS for i in limited)
     assert all(plan.predicted["bytes"][i] <= 3500 for i in limited)
