@@ -11,11 +11,11 @@ import pytest
 
 from vectorizer.candidates import Candidate, neighbours
 from vectorizer.tiers import (
+    BYTE_COST,
     DEFAULT_TIME_BUDGET_S,
     FALLBACK_CANDIDATE,
     MEASURE_MS,
     MOVE_TOLERANCE,
-    BYTE_COST,
     NEAR_EQUAL,
     SLOW_TRACE_MS,
     TIER1_TRACE_LIMIT_MS,
@@ -30,9 +30,9 @@ from vectorizer.tiers import (
     first_batch,
     make_plan,
     pick_best,
-    worth,
     run_tier,
     shortlist,
+    worth,
 )
 
 
@@ -287,7 +287,8 @@ def test_plan_order_puts_best_predicted_first_and_filters_by_limits(plan):
     limited = plan.order(time_limit_ms=TIER1_TRACE_LIMIT_MS, max_bytes=3500)
 
     assert sorted(order) == list(range(len(plan.candidates)))
-    value = [worth(f, b) for f, b in zip(plan.predicted["fidelity"], plan.predicted["bytes"])]
+    predicted = zip(plan.predicted["fidelity"], plan.predicted["bytes"], strict=True)
+    value = [worth(f, b) for f, b in predicted]
     assert value[order[0]] == max(value)
     assert limited
     assert all(plan.predicted["time_ms"][i] <= TIER1_TRACE_LIMIT_MS for i in limited)
