@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aimodels import registry
 from conversions import services
 from conversions.benchmarking import select_records
 from conversions.models import Conversion, Upload
@@ -57,7 +58,13 @@ def run(
     keep: bool = False,
     progress: Callable[[Iterable[tuple[int | str, float, Upload]]], Iterable] = lambda x: x,
 ) -> list[BudgetRow]:
-    """Return one row per (tier, budget, logo), converted while background load runs."""
+    """Return one row per (tier, budget, logo), converted while background load runs.
+
+    The models are loaded and the workers started first, as a server does at start: a budget
+    is measured on a running service, not on its first request.
+    """
+    registry.ensure_loaded()
+    services.worker_pool().warm_up()
     uploads = _uploads(folder, limit, seed, "alpha")
     background = _uploads(folder, 4, seed + 1, "jpeg") if load else []
     stop = threading.Event()

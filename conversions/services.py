@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ def worker_pool() -> WorkerPool:
         max_queue=settings.SVGAI_QUEUE_MAX,
         queue_wait=settings.SVGAI_QUEUE_WAIT,
         express=settings.SVGAI_EXPRESS_WORKERS,
+        preload=("vectorizer.pipeline",),
     )
 
 
@@ -237,6 +239,11 @@ def convert_with_ai(
     # A client's time budget is a promise: traces stop in time to record the result.
     stop_at = deadline - tiers.RECORD_RESERVE_S if time_budget is not None else None
 
+    # A tight budget may stop every trace: then the rescue trace must already be running.
+    early_rescue: Future[tiers.TierResult | None] | None = None
+    if stop_at is not None and stop_at - time.monotonic() < tiers.EARLY_RESCUE_S * pace.factor:
+        early_rescue = _rescuers.submit(_rescue, image.rgba)
+
     def evaluate(candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
         outcomes = evaluate_candidates(
             image.rgba, candidates, proxy=route.tier > 1, deadline=stop_at
@@ -262,8 +269,9 @@ def convert_with_ai(
             raise _refuse_busy(conversion, busy[0], keep=existing is not None) from None
         if time_budget is None:
             return record(conversion, exc, started=started)
+        logger.info("budget: every trace was stopped (%s); returning the rescue trace", exc)
         with _timed(timings, "rescue"):
-            rescued = _rescue(image.rgba, exc)
+            rescued = early_rescue.result() if early_rescue is not None else _rescue(image.rgba)
         if rescued is None:
             return record(conversion, exc, started=started)
         result = rescued
@@ -286,22 +294,25 @@ def convert_with_ai(
     return record(conversion, outcome, started=started)
 
 
-def _rescue(rgba: np.ndarray, failure: tiers.TierError) -> tiers.TierResult | None:
-    """Return the rescue trace of an image whose budgeted traces were all stopped, or None.
+def _rescue(rgba: np.ndarray) -> tiers.TierResult | None:
+    """Return the rescue trace of an image, for when a budget stopped every chosen trace.
 
-    The deadline stopped (or never started) every trace the tier chose: rather than fail a
-    conversion the client gave a budget to, trace the cheapest candidate here, in this process
-    (potrace at the input's own size: tens of milliseconds, no vtracer, so no panic and no GIL
-    held while it runs).
+    Rather than fail a conversion the client gave a budget to, the cheapest candidate is traced
+    here, in this process (potrace at the input's own size: about 0.1 s, no vtracer, so no
+    panic and no GIL held while it runs). With a tight budget it starts beside the tier's
+    traces (`EARLY_RESCUE_S`), so it is ready when the deadline comes.
     """
-    logger.info("budget: every trace was stopped (%s); tracing the rescue candidate", failure)
     try:
         outcome = pipeline.convert_candidate(rgba, tiers.RESCUE_CANDIDATE, proxy=False)
     except Exception:
         logger.exception("the rescue trace failed")
         return None
     attempt = Attempt.of(tiers.RESCUE_CANDIDATE, outcome)
-    return tiers.TierResult(tier=1, attempts=[attempt], failures=[str(failure)], best=attempt)
+    return tiers.TierResult(tier=1, attempts=[attempt], best=attempt)
+
+
+# Rescue traces run here, beside the worker processes (each is mostly numpy and potrace).
+_rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
 
 
 def _keep_pace(plan: tiers.Plan | None, result: tiers.TierResult) -> None:

@@ -59,11 +59,13 @@ RECORD_RESERVE_S = 0.06
 # ...and the traces chosen are predicted (times the pace) to fill at most this share of what
 # remains: predictions are rough and the pace lags a sudden load.
 BUDGET_SHARE = 0.7
-# What a budgeted conversion traces when the deadline stopped every chosen trace: potrace per
-# colour layer at the input's own size, tens of milliseconds (services traces it in-process).
+# What a budgeted conversion returns when the deadline stopped every chosen trace: potrace per
+# colour layer at the input's own size, about 0.1 s (services traces it in-process)...
 RESCUE_CANDIDATE = Candidate(
     long_side=0, max_colors=16, speckle=2, tracer="layers", sigma=0.5, tolerance=0.5
 )
+# ...started beside the tier's traces when less than this (times the pace) is left for them.
+EARLY_RESCUE_S = 1.0
 
 
 class Pace:

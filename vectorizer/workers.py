@@ -30,6 +30,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import importlib
 import logging
 import math
 import os
@@ -142,9 +143,18 @@ def _serve(inbox: Connection, outbox: Connection, memory_mb: int) -> None:
 
 
 def _main() -> None:
-    """Entry point of a worker interpreter: its pipes' fds and its parent come as arguments."""
+    """Entry point of a worker interpreter: its pipes' fds and its parent come as arguments.
+
+    A sixth argument names modules to import before the first job (comma-separated), so a
+    fresh worker does not spend its first job's time, maybe a client's budget, on imports.
+    """
     inbox_fd, outbox_fd, memory_mb, parent_pid, alive_fd = (int(a) for a in sys.argv[1:6])
     _die_with_parent(parent_pid, alive_fd)
+    for name in filter(None, (sys.argv[6] if len(sys.argv) > 6 else "").split(",")):
+        try:
+            importlib.import_module(name)
+        except Exception:  # the job that needs it will report the error
+            logger.exception("worker could not preload %s", name)
     _serve(Connection(inbox_fd, writable=False), Connection(outbox_fd, readable=False), memory_mb)
 
 
@@ -187,13 +197,13 @@ def _spawn(fn: Callable[[], Any]) -> Any:
 
 
 class _Worker:
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, preload: tuple[str, ...] = ()) -> None:
         child_in, parent_out = os.pipe()
         parent_in, child_out = os.pipe()
         alive_read, alive_write = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, *sys.path])}
         code = "from vectorizer.workers import _main; _main()"
-        args = [child_in, child_out, memory_mb, os.getpid(), alive_read]
+        args = [child_in, child_out, memory_mb, os.getpid(), alive_read, ",".join(preload)]
         try:
             self.process = _spawn(
                 lambda: subprocess.Popen(
@@ -267,7 +277,9 @@ class WorkerPool:
 
     At most `max_queue` jobs wait for a worker (None: no bound), each at most `queue_wait`
     seconds (None: until one is free); beyond either, `run` raises WorkerBusy. `express` more
-    workers take only jobs with a deadline, when every ordinary worker is busy.
+    workers take only jobs with a deadline, when every ordinary worker is busy. Each worker
+    imports the `preload` modules as it starts, and a worker stopped by a timeout or a deadline
+    is replaced at once in the background, so the next job finds a warm one.
     """
 
     def __init__(
@@ -278,9 +290,11 @@ class WorkerPool:
         max_queue: int | None = None,
         queue_wait: float | None = None,
         express: int = 0,
+        preload: tuple[str, ...] = (),
     ) -> None:
         self.size = max(1, size)
         self.express = max(0, express)
+        self.preload = tuple(preload)
         self.memory_mb = memory_mb
         self.max_queue = max_queue
         self.queue_wait = queue_wait
@@ -457,7 +471,7 @@ class WorkerPool:
         with self._lock:
             if self._closed:
                 raise WorkerError("Closed", "the conversion pool is shut down")
-        worker = _Worker(self.memory_mb)
+        worker = _Worker(self.memory_mb, self.preload)
         with self._lock:
             self._workers.add(worker)
         return worker
@@ -466,8 +480,33 @@ class WorkerPool:
         with self._lock:
             self._workers.discard(worker)
             self.restarts += 1
+            replace = not self._closed
         with contextlib.suppress(OSError):
             worker.stop()
+        if replace:
+            threading.Thread(target=self._replenish, daemon=True).start()
+
+    def _replenish(self) -> None:
+        """Start an idle worker in place of a discarded one, unless the pool is full or closed."""
+        with self._lock:
+            if self._closed or len(self._workers) >= self.size + self.express:
+                return
+        try:
+            worker = _Worker(self.memory_mb, self.preload)
+        except Exception:
+            logger.exception("could not start a replacement worker")
+            return
+        with self._lock:
+            closed = self._is_closed()  # close() may have run while the worker started
+            if not closed:
+                self._workers.add(worker)
+        if closed:
+            worker.stop()
+        else:
+            self._idle.put(worker)
+
+    def _is_closed(self) -> bool:
+        return self._closed
 
 
 _shared: WorkerPool | None = None
@@ -481,6 +520,7 @@ def shared_pool(
     max_queue: int | None = None,
     queue_wait: float | None = None,
     express: int = 0,
+    preload: tuple[str, ...] = (),
 ) -> WorkerPool:
     """Return this process's pool, created on first use (one per web or Celery process)."""
     global _shared
@@ -492,6 +532,7 @@ def shared_pool(
                 max_queue=max_queue,
                 queue_wait=queue_wait,
                 express=express,
+                preload=preload,
             )
             atexit.register(_shared.close)
         return _shared

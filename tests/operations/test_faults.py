@@ -148,7 +148,8 @@ class Server:
         def ready() -> bool:
             try:
                 return _request(f"{self.url}/api/model-status", timeout=5)[0] == 200 and bool(
-                    len(_conversion_workers(self.web_worker())) == 2
+                    # SVGAI_WORKERS (2) and the express worker for budgeted conversions
+                    len(_conversion_workers(self.web_worker())) == 3
                 )
             except (OSError, IndexError, psutil.NoSuchProcess):
                 return False

@@ -23,7 +23,7 @@ class _DyingPool:
         self.seen.extend(Conversion.objects.values_list("status", flat=True))
         raise _death_error(-9)
 
-    def map(self, fn, items, *, timeout):
+    def map(self, fn, items, *, timeout, deadline=None):
         self.seen.extend(Conversion.objects.values_list("status", flat=True))
         return [_death_error(-9) for _ in items]
 
