@@ -195,6 +195,17 @@ def test_server_refusals_read_without_the_field_prefix(live_url, open_page, cons
     assert error.inner_text().startswith("The PNG file is damaged or truncated")
 
 
+# Resolves when the page has not scrolled for 100 ms.
+SCROLL_AT_REST = """() => new Promise(resolve => {
+  let last = null;
+  const tick = () => {
+    const y = window.scrollY;
+    if (y === last) { resolve(); } else { last = y; setTimeout(tick, 100); }
+  };
+  tick();
+})"""
+
+
 def test_mobile_width_scrolls_to_the_result(live_url, open_page):
     page = open_page(live_url, viewport=MOBILE, is_mobile=True, has_touch=True)
     use_manual(page)
@@ -212,7 +223,9 @@ def test_mobile_width_scrolls_to_the_result(live_url, open_page):
     assert image_rendered(page, "#input-preview")
     screenshot(page, "mobile-result")
 
-    # Two fingers spreading apart zoom in (touch events, as a phone sends them).
+    # Two fingers spreading apart zoom in (touch events, as a phone sends them), once the
+    # smooth scroll has come to rest: fingers placed on a moving pane miss it.
+    page.evaluate(SCROLL_AT_REST)
     box = page.locator("#pane-svg").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     cdp = page.context.new_cdp_session(page)
