@@ -251,6 +251,19 @@ def convert_with_ai(
         busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
         return outcomes
 
+    def refine(attempt: Attempt) -> Attempt | Exception:
+        try:
+            outcome = worker_pool().run(
+                pipeline.refine_conversion,
+                image.rgba,
+                attempt.svg,
+                timeout=settings.SVGAI_CONVERT_TIMEOUT,
+                deadline=stop_at,
+            )
+        except WorkerError as exc:
+            return exc
+        return Attempt.of(attempt.candidate, outcome, refined=True)
+
     try:
         with _timed(timings, "search"):
             result = tiers.run_tier(
@@ -263,6 +276,7 @@ def convert_with_ai(
                 has_alpha=image.has_alpha,
                 # With a budget every tier picks only what is predicted to fit in it.
                 pace=pace if time_budget is not None else None,
+                refine=refine if route.tier == 3 else None,
             )
     except tiers.TierError as exc:
         if busy:  # nothing traced because no worker was free: 503 (a batch retries the item)
@@ -320,6 +334,8 @@ def _keep_pace(plan: tiers.Plan | None, result: tiers.TierResult) -> None:
     if plan is None:
         return
     for attempt in result.attempts:
+        if attempt.refined:  # not a trace the predictor foresaw
+            continue
         observed = sum(attempt.timings.get(k, 0.0) for k in ("prepare", "trace", "measure"))
         pace.update(plan.prediction_for(attempt.candidate)["time_ms"], observed)
 
@@ -343,10 +359,15 @@ def _describe_result(conversion: Conversion, analysis: Analysis, result: tiers.T
     height, width = conversion.upload.height, conversion.upload.width
     prep, params = best.candidate.materialize(height, width)
     conversion.parameters = params.as_dict()
-    conversion.preparation = {**asdict(prep), "candidate": best.candidate.as_dict()}
+    conversion.preparation = {
+        **asdict(prep),
+        "candidate": best.candidate.as_dict(),
+        "refined": best.refined,
+    }
     conversion.routing["attempts"] = [
         {
             "candidate": a.candidate.as_dict(),
+            "refined": a.refined,
             "proxy": a.proxy,
             "ssim": a.ssim,
             "svg_bytes": a.svg_bytes,

@@ -22,6 +22,7 @@ from vectorizer.images import DEFAULT_MAX_PIXELS, decode_image
 from vectorizer.layers import trace_layers
 from vectorizer.preparation import denoise, palette_for, prepare
 from vectorizer.quality import proxy_quality, score
+from vectorizer.refine import refine_svg
 from vectorizer.svgclean import clean_svg
 from vectorizer.tracing import TraceParams, binarize_alpha, trace_rgba
 
@@ -114,6 +115,35 @@ def convert_candidate(
             "measure": (done - traced) * 1000,
         },
     )
+
+
+def refine_conversion(rgba: np.ndarray, svg: str, proxy: bool = True) -> ConversionResult:
+    """Return the conversion with its outlines refined against the input (a worker job).
+
+    Tier 3's last step (vectorizer/refine.py): the traced geometry is moved until its render
+    matches the input's anti-aliasing, then measured like any candidate.
+    """
+    started = time.perf_counter()
+    refined, _, _ = refine_svg(svg, rgba, iterations=REFINE_ITERATIONS)
+    done = time.perf_counter()
+    measured = score(rgba, refined)
+    estimate = proxy_quality(rgba, refined) if proxy else None
+    return ConversionResult(
+        svg=refined,
+        ssim=measured.ssim,
+        svg_bytes=measured.svg_bytes,
+        path_count=measured.path_count,
+        proxy=estimate,
+        timings={
+            "refine": (done - started) * 1000,
+            "measure": (time.perf_counter() - done) * 1000,
+        },
+    )
+
+
+# On 12 training variants: 6 iterations leave 66 % of the layers recipe's fidelity error, 10
+# leave 64 %, at 0.2–0.3 s median.
+REFINE_ITERATIONS = 8
 
 
 def _draw(rgba: np.ndarray, candidate: Candidate) -> tuple[str, float, float]:

@@ -249,6 +249,54 @@ class _Worker:
             logger.error("worker %s did not exit", self.process.pid)
 
 
+# A pipe holds this much without a reader; a bigger job (an image) waits for the worker to read.
+_PIPE_BUFFER = 64 * 1024
+
+
+def _send(worker: _Worker, message: bytes | memoryview, limit: float) -> bool:
+    """Send a job; return False if the worker did not take it within `limit` seconds.
+
+    A worker reads its next job only after its imports (a fresh one) or its current job, and a
+    megabyte image does not fit in the pipe: a plain send would block past any deadline. So a
+    big job is sent from a thread and waited for; on False the caller discards the worker,
+    which closes the pipe and ends that thread.
+    """
+    if len(message) < _PIPE_BUFFER:
+        worker.outbox.send_bytes(message)
+        return True
+    failure: list[OSError] = []
+
+    def send() -> None:
+        try:
+            worker.outbox.send_bytes(message)
+        except OSError as exc:
+            failure.append(exc)
+        except (TypeError, ValueError):  # the caller gave up and closed the pipe under us
+            pass
+
+    thread = threading.Thread(target=send, name="svgai-send", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        return False
+    if failure:
+        raise failure[0]
+    return True
+
+
+def _ping() -> bool:
+    return True
+
+
+def _ready(worker: _Worker, timeout: float = 60.0) -> bool:
+    """Return True once a new worker has answered a trivial job (its imports are done)."""
+    try:
+        worker.outbox.send_bytes(ForkingPickler.dumps((_ping, (), {})))
+        return worker.inbox.poll(timeout) and worker.inbox.recv() == ("ok", True)
+    except (EOFError, OSError):
+        return False
+
+
 def _death_error(code: int | None) -> WorkerCrashed:
     """Return the error for a worker that died with exit status `code` (negative: a signal)."""
     if code is not None and code < 0:
@@ -392,8 +440,9 @@ class WorkerPool:
             started = time.monotonic()  # the job's clock starts now, not when it was queued
             limit = timeout if deadline is None else max(0.0, min(timeout, deadline - started))
             try:
-                worker.outbox.send_bytes(message)
-                if not worker.inbox.poll(limit):
+                sent = _send(worker, message, limit)
+                left = max(0.0, limit - (time.monotonic() - started))
+                if not (sent and worker.inbox.poll(left)):
                     self._discard(worker)
                     if limit < timeout:
                         raise WorkerDeadline(
@@ -445,11 +494,14 @@ class WorkerPool:
             return list(threads.map(one, items))
 
     def warm_up(self) -> None:
-        """Start every worker now rather than on the first job."""
+        """Start every worker now rather than on the first job, and wait until each is ready."""
         total = self.size + self.express
         workers = [self._checkout() for _ in range(total - self._idle.qsize())]
-        for worker in workers:
-            self._idle.put(worker)
+        for worker in workers:  # they import in parallel; each answers once it is done
+            if _ready(worker):
+                self._idle.put(worker)
+            else:
+                self._discard(worker)
 
     def close(self) -> None:
         """Stop every worker."""
@@ -495,6 +547,10 @@ class WorkerPool:
             worker = _Worker(self.memory_mb, self.preload)
         except Exception:
             logger.exception("could not start a replacement worker")
+            return
+        if not _ready(worker):  # it joins the idle workers only once its imports are done
+            with contextlib.suppress(OSError):
+                worker.stop()
             return
         with self._lock:
             closed = self._is_closed()  # close() may have run while the worker started

@@ -206,6 +206,21 @@ def test_a_deadline_bounds_the_wait_for_a_worker():
         pool.close()
 
 
+def test_a_deadline_holds_while_a_fresh_worker_is_still_importing():
+    # A 2 MB job does not fit in the pipe: it waits for the worker to read it, which a worker
+    # does only after its imports (3 s here). The deadline must still hold.
+    pool = WorkerPool(1, preload=("slow_import",))
+    try:
+        started = time.monotonic()
+
+        with pytest.raises(WorkerDeadline):
+            pool.run(lifecycle_jobs.size, b"x" * 2_000_000, timeout=30, deadline=started + 0.5)
+
+        assert time.monotonic() - started < 1.5
+    finally:
+        pool.close()
+
+
 def test_express_workers_serve_only_jobs_with_a_deadline():
     pool = WorkerPool(1, express=1, queue_wait=0.3)
     try:
