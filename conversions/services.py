@@ -241,7 +241,8 @@ def convert_with_ai(
 
     # A tight budget may stop every trace: then the rescue trace must already be running.
     early_rescue: Future[tiers.TierResult | None] | None = None
-    if stop_at is not None and stop_at - time.monotonic() < tiers.EARLY_RESCUE_S * pace.factor:
+    left = None if stop_at is None else stop_at - time.monotonic()
+    if left is not None and left < tiers.EARLY_RESCUE_S * max(1.0, pace.factor):
         early_rescue = _rescuers.submit(_rescue, image.rgba)
 
     def evaluate(candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
@@ -257,6 +258,7 @@ def convert_with_ai(
                 pipeline.refine_conversion,
                 image.rgba,
                 attempt.svg,
+                tiers.REFINE_ITERATIONS[route.tier],
                 timeout=settings.SVGAI_CONVERT_TIMEOUT,
                 deadline=stop_at,
             )
@@ -276,7 +278,7 @@ def convert_with_ai(
                 has_alpha=image.has_alpha,
                 # With a budget every tier picks only what is predicted to fit in it.
                 pace=pace if time_budget is not None else None,
-                refine=refine if route.tier == 3 else None,
+                refine=refine if route.tier in tiers.REFINE_ITERATIONS else None,
             )
     except tiers.TierError as exc:
         if busy:  # nothing traced because no worker was free: 503 (a batch retries the item)

@@ -43,6 +43,7 @@ class _Outline:
 
     points: np.ndarray  # (n, 2) float, viewBox units
     segments: np.ndarray  # (m, 4) int: start, control 1, control 2, end
+    lines: np.ndarray  # (m,) bool: the segment was straight, and stays straight
     # Per path: its subpaths, each a list of segment indices, in order.
     paths: list[list[list[int]]]
 
@@ -81,6 +82,7 @@ def refine_svg(
     render = render_svg(svg, width, height).astype(np.float32)
     for _ in range(iterations):
         outline.points += _moves(outline, render, render - target, scale, max_step)
+        _straighten(outline)
         current = _write(frame, matches, outline, grid / scale)
         render = render_svg(current, width, height).astype(np.float32)
         error = _error(render, target)
@@ -97,6 +99,7 @@ def _read(datas: list[str]) -> _Outline:
     """Return the outlines of every path's data as shared points and cubic segments."""
     points: list[tuple[float, float]] = []
     segments: list[tuple[int, int, int, int]] = []
+    lines: set[int] = set()
     paths: list[list[list[int]]] = []
 
     def point(x: float, y: float) -> int:
@@ -122,6 +125,7 @@ def _read(datas: list[str]) -> _Outline:
                 sx, sy = points[start]
                 if (sx, sy) != (x0, y0):
                     segments.append(_line(point, x0, y0, sx, sy, current, start))
+                    lines.add(len(segments) - 1)
                     run.append(len(segments) - 1)
                 elif run:  # the last segment ends where the subpath began: share that point
                     last = segments[run[-1]]
@@ -134,6 +138,7 @@ def _read(datas: list[str]) -> _Outline:
             if verb == "L":
                 end = point(seg[1], seg[2])
                 segments.append(_line(point, x0, y0, seg[1], seg[2], current, end))
+                lines.add(len(segments) - 1)
             elif verb == "C":
                 c1, c2 = point(seg[1], seg[2]), point(seg[3], seg[4])
                 end = point(seg[5], seg[6])
@@ -154,6 +159,7 @@ def _read(datas: list[str]) -> _Outline:
     return _Outline(
         points=np.array(points, dtype=np.float64).reshape(-1, 2),
         segments=np.array(segments, dtype=np.int64).reshape(-1, 4),
+        lines=np.isin(np.arange(len(segments)), sorted(lines)),
         paths=paths,
     )
 
@@ -165,6 +171,17 @@ def _line(
     c1 = point(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3)
     c2 = point(x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3)
     return (a, c1, c2, b)
+
+
+def _straighten(outline: _Outline) -> None:
+    """Put the controls of every straight segment back on its chord (at its thirds).
+
+    A line moves only by its ends: it stays a line, which is written as one short `l`.
+    """
+    seg = outline.segments[outline.lines]
+    start, end = outline.points[seg[:, 0]], outline.points[seg[:, 3]]
+    outline.points[seg[:, 1]] = start + (end - start) / 3
+    outline.points[seg[:, 2]] = start + 2 * (end - start) / 3
 
 
 def _moves(

@@ -424,6 +424,7 @@ class WorkerPool:
         `timeout` counts from when a worker starts the job; `deadline` (time.monotonic) bounds
         the wait for a worker and the job together.
         """
+        asked = time.monotonic()
         slot = self._acquire_slot(deadline)
         if deadline is not None and time.monotonic() >= deadline:
             slot.release()  # no time left to run it: keep the worker warm for the next job
@@ -431,7 +432,9 @@ class WorkerPool:
         with self._lock:
             self._running += 1
         try:
+            got = time.monotonic()
             worker = self._checkout()
+            checked_out = time.monotonic()
             try:
                 message = ForkingPickler.dumps((fn, args, kwargs))
             except Exception as exc:
@@ -460,8 +463,18 @@ class WorkerPool:
                 self._discard(worker)
                 raise _death_error(code) from exc
             self._idle.put(worker)
+            finished = time.monotonic()
             with self._lock:
-                self._job_seconds = 0.8 * self._job_seconds + 0.2 * (time.monotonic() - started)
+                self._job_seconds = 0.8 * self._job_seconds + 0.2 * (finished - started)
+            if deadline is not None and finished > deadline + 0.02:
+                logger.warning(
+                    "job past its deadline by %.0f ms: waited %.0f ms for a worker, "
+                    "%.0f ms to check one out, ran %.0f ms",
+                    (finished - deadline) * 1000,
+                    (checked_out - asked) * 1000 - (checked_out - got) * 1000,
+                    (checked_out - got) * 1000,
+                    (finished - started) * 1000,
+                )
         finally:
             with self._lock:
                 self._running -= 1

@@ -87,11 +87,14 @@ def test_convert_ai_uses_the_requested_tier(api_client, upload_file_id, ai_model
     assert meta["tier_used"] == int(tier)
     assert meta["tier_requested"] == str(tier)
     assert f"tier {tier} requested" in meta["routing"]["reason"]
-    attempts = meta["analysis"]["attempts"]
+    traced = [a for a in meta["analysis"]["attempts"] if not a["refined"]]
+    refined = [a for a in meta["analysis"]["attempts"] if a["refined"]]
     if int(tier) == 3:  # its seed, then as many neighbours as the budget allows
-        assert len(attempts) >= TIER3_SEED
+        assert len(traced) >= TIER3_SEED
     else:
-        assert len(attempts) == {1: 1, 2: TIER2_TRIES}[int(tier)]
+        assert len(traced) == {1: 1, 2: TIER2_TRIES}[int(tier)]
+    # Tiers 2 and 3 end by refining their best trace's outlines; tier 1 traces once.
+    assert len(refined) == (0 if int(tier) == 1 else 1)
 
 
 @pytest.mark.django_db
@@ -246,7 +249,9 @@ def test_convert_ai_stores_the_conversion(api_client, upload_file_id, ai_models)
     assert conversion.requested_tier == "2"
     assert conversion.request["target_quality"] == 0.8
     assert conversion.routing["reason"] == body["ai_metadata"]["routing"]["reason"]
-    assert len(conversion.routing["attempts"]) == TIER2_TRIES
+    # Its two traces, then the best one refined (the refined one is what was returned).
+    assert [a["refined"] for a in conversion.routing["attempts"]] == [False] * TIER2_TRIES + [True]
+    assert conversion.preparation["refined"] is True
     assert conversion.predicted_ssim == body["ai_metadata"]["quality_prediction"]
     assert set(conversion.prediction) == {"ssim", "fidelity", "bytes", "time_ms"}
     assert conversion.ssim == body["ssim"]
@@ -344,7 +349,7 @@ def test_convert_ai_tiers_really_differ_with_real_models(api_client, wordmark_fi
     # SSIM may trail by that margin, never by more.
     assert ssim[2] >= ssim[1] - NEAR_EQUAL
     assert ssim[3] >= ssim[1] - NEAR_EQUAL
-    tried = {t: len(meta[t]["analysis"]["attempts"]) for t in (1, 2, 3)}
+    tried = {t: sum(not a["refined"] for a in meta[t]["analysis"]["attempts"]) for t in (1, 2, 3)}
     assert tried[1] == 1
     assert tried[2] == TIER2_TRIES
     assert tried[3] >= TIER3_SEED > tried[2]

@@ -57,6 +57,10 @@ def test_an_outline_moves_to_where_the_anti_aliasing_puts_it():
     xs = x_coordinates(refined)
     assert min(xs) == pytest.approx(12.3, abs=0.13)  # a quarter-px grid: within its half step
     assert max(xs) == pytest.approx(42.3, abs=0.13)
+    # Its sides moved by their ends only: still straight lines, not curves.
+    d = re.search(r' d="([^"]+)"', refined)
+    assert d
+    assert not re.search(r"[CcSsQqTt]", d.group(1))
 
 
 def test_a_right_outline_stays_where_it_is():
