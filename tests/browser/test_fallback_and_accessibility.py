@@ -102,6 +102,10 @@ def test_axe_finds_no_accessibility_violations(live_url, open_page, mode):
         page.select_option("#tier", "1")
     choose(page, GRADIENT)
     wait_for_result(page)
-    page.locator("#ai-status").focus()  # the tooltip open
+    page.locator("#ai-status").focus()  # the tooltip open, once its fade-in has ended
+    # (axe measures contrast with the opacity of the moment: mid-fade it is too faint)
+    page.wait_for_function(
+        "getComputedStyle(document.getElementById('ai-status-reason')).opacity === '1'"
+    )
     violations = run_axe(page, axe)
     assert violations == [], violations
