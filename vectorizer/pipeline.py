@@ -66,16 +66,7 @@ def convert_rgba(rgba: np.ndarray, params: TraceParams) -> ConversionResult:
     started = time.perf_counter()
     prepared = binarize_alpha(rgba) if (rgba[..., 3] < 255).any() else rgba
     svg = trace_clean(prepared, params)
-    traced = time.perf_counter()
-    measured = score(rgba, svg)
-    done = time.perf_counter()
-    return ConversionResult(
-        svg=svg,
-        ssim=measured.ssim,
-        svg_bytes=measured.svg_bytes,
-        path_count=measured.path_count,
-        timings={"trace": (traced - started) * 1000, "measure": (done - traced) * 1000},
-    )
+    return _measured(rgba, svg, False, {"trace": (time.perf_counter() - started) * 1000})
 
 
 def convert_bytes(
@@ -100,47 +91,41 @@ def convert_candidate(
     """
     started = time.perf_counter()
     svg, ready, traced = _draw(rgba, candidate)
+    return _measured(
+        rgba,
+        svg,
+        proxy,
+        {"prepare": (ready - started) * 1000, "trace": (traced - ready) * 1000},
+    )
+
+
+def refine_conversion(rgba: np.ndarray, svg: str, iterations: int = 8) -> ConversionResult:
+    """Return the conversion with its outlines refined against the input (a worker job).
+
+    Tiers 2 and 3 end with it (vectorizer/refine.py): the traced geometry is moved until its
+    render matches the input's anti-aliasing, then measured (not by the 2× proxy: the refined
+    result is kept anyway).
+    """
+    started = time.perf_counter()
+    refined, _, _ = refine_svg(svg, rgba, iterations=iterations)
+    return _measured(rgba, refined, False, {"refine": (time.perf_counter() - started) * 1000})
+
+
+def _measured(
+    rgba: np.ndarray, svg: str, proxy: bool, timings: dict[str, float]
+) -> ConversionResult:
+    """Return `svg` as a result measured against `rgba`, its measuring time added to timings."""
+    started = time.perf_counter()
     measured = score(rgba, svg)
     estimate = proxy_quality(rgba, svg) if proxy else None
-    done = time.perf_counter()
+    timings["measure"] = (time.perf_counter() - started) * 1000
     return ConversionResult(
         svg=svg,
         ssim=measured.ssim,
         svg_bytes=measured.svg_bytes,
         path_count=measured.path_count,
         proxy=estimate,
-        timings={
-            "prepare": (ready - started) * 1000,
-            "trace": (traced - ready) * 1000,
-            "measure": (done - traced) * 1000,
-        },
-    )
-
-
-def refine_conversion(
-    rgba: np.ndarray, svg: str, iterations: int = 8, proxy: bool = False
-) -> ConversionResult:
-    """Return the conversion with its outlines refined against the input (a worker job).
-
-    Tiers 2 and 3 end with it (vectorizer/refine.py): the traced geometry is moved until its
-    render matches the input's anti-aliasing, then measured (the 2× proxy only if asked: the
-    refined result is kept anyway, so tiers skip it).
-    """
-    started = time.perf_counter()
-    refined, _, _ = refine_svg(svg, rgba, iterations=iterations)
-    done = time.perf_counter()
-    measured = score(rgba, refined)
-    estimate = proxy_quality(rgba, refined) if proxy else None
-    return ConversionResult(
-        svg=refined,
-        ssim=measured.ssim,
-        svg_bytes=measured.svg_bytes,
-        path_count=measured.path_count,
-        proxy=estimate,
-        timings={
-            "refine": (done - started) * 1000,
-            "measure": (time.perf_counter() - done) * 1000,
-        },
+        timings=timings,
     )
 
 

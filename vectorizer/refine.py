@@ -68,7 +68,8 @@ def refine_svg(
     box = _VIEW_BOX.search(svg)
     matches = list(_PATH.finditer(svg))
     target = composite_on_white(rgba).astype(np.float32)
-    first = _error(render_svg(svg, width, height), target)
+    render = render_svg(svg, width, height).astype(np.float32)
+    first = _error(render, target)
     if box is None or not matches:
         return svg, first, first
     scale = float(box.group(3)) / width  # viewBox units per input px
@@ -79,7 +80,6 @@ def refine_svg(
     frame = _regrid(svg, grid / scale, (width * grid, height * grid))
     matches = list(_PATH.finditer(frame))
     best_svg, best_error = svg, first
-    render = render_svg(svg, width, height).astype(np.float32)
     for _ in range(iterations):
         outline.points += _moves(outline, render, render - target, scale, max_step)
         _straighten(outline)
@@ -92,14 +92,14 @@ def refine_svg(
 
 
 def _error(render: np.ndarray, target: np.ndarray) -> float:
-    return float(np.mean((render.astype(np.float32) - target) ** 2))
+    return float(np.mean((render - target) ** 2))
 
 
 def _read(datas: list[str]) -> _Outline:
     """Return the outlines of every path's data as shared points and cubic segments."""
     points: list[tuple[float, float]] = []
     segments: list[tuple[int, int, int, int]] = []
-    lines: set[int] = set()
+    lines: list[bool] = []  # per segment
     paths: list[list[list[int]]] = []
 
     def point(x: float, y: float) -> int:
@@ -125,7 +125,7 @@ def _read(datas: list[str]) -> _Outline:
                 sx, sy = points[start]
                 if (sx, sy) != (x0, y0):
                     segments.append(_line(point, x0, y0, sx, sy, current, start))
-                    lines.add(len(segments) - 1)
+                    lines.append(True)
                     run.append(len(segments) - 1)
                 elif run:  # the last segment ends where the subpath began: share that point
                     last = segments[run[-1]]
@@ -138,17 +138,19 @@ def _read(datas: list[str]) -> _Outline:
             if verb == "L":
                 end = point(seg[1], seg[2])
                 segments.append(_line(point, x0, y0, seg[1], seg[2], current, end))
-                lines.add(len(segments) - 1)
+                lines.append(True)
             elif verb == "C":
                 c1, c2 = point(seg[1], seg[2]), point(seg[3], seg[4])
                 end = point(seg[5], seg[6])
                 segments.append((current, c1, c2, end))
+                lines.append(False)
             elif verb == "Q":  # the same curve as a cubic
                 qx, qy, x, y = seg[1:5]
                 c1 = point(x0 + 2 / 3 * (qx - x0), y0 + 2 / 3 * (qy - y0))
                 c2 = point(x + 2 / 3 * (qx - x), y + 2 / 3 * (qy - y))
                 end = point(x, y)
                 segments.append((current, c1, c2, end))
+                lines.append(False)
             else:
                 raise ValueError(f"cannot refine a {verb} segment")
             run.append(len(segments) - 1)
@@ -159,7 +161,7 @@ def _read(datas: list[str]) -> _Outline:
     return _Outline(
         points=np.array(points, dtype=np.float64).reshape(-1, 2),
         segments=np.array(segments, dtype=np.int64).reshape(-1, 4),
-        lines=np.isin(np.arange(len(segments)), sorted(lines)),
+        lines=np.array(lines, dtype=bool),
         paths=paths,
     )
 

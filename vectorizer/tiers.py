@@ -1,17 +1,19 @@
 """The three tiers: how much work to spend choosing settings for one image.
 
 1. Predict: rank every candidate with the quality predictor, trace the best one once.
-2. Rank and verify: trace the predictor's best few (in parallel) and keep the best measured.
+2. Rank and verify: trace the predictor's best few (in parallel), keep the best measured and
+   refine its outlines against the input.
 3. Search: start from tier 2's measurements and walk to neighbouring candidates (scale,
    palette size, JPEG clean-up, alpha threshold, curve fitting) with real measurements until
-   the time budget ends.
+   shortly before the time budget ends, then refine the best.
 
 "Measured" means `proxy` quality: SSIM of the SVG at 2× against the input upscaled
 bicubically, which tracks fidelity to the true vector, where SSIM at the input's own size
-rewards pixel staircases. Every choice, predicted or measured, weighs quality against bytes
-(`worth`: a doubling of the SVG must buy BYTE_COST of quality), and an optional `max_bytes` is
-honoured whenever any result meets it. Tracing itself is injected (`Evaluator`)
-so this module stays free of processes and Django.
+rewards pixel staircases (tier 2, which then refines its pick, uses the input-size SSIM: the
+evaluator decides, and `Attempt.proxy` holds whichever was measured). Every choice,
+predicted or measured, weighs quality against bytes (`worth`: a doubling of the SVG must buy
+BYTE_COST of quality), and an optional `max_bytes` is honoured whenever any result meets it.
+Tracing itself is injected (`Evaluator`) so this module stays free of processes and Django.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class Attempt:
     svg_bytes: int
     path_count: int
     timings: dict[str, float]
-    refined: bool = False  # tier 3's outline refinement of the candidate's trace
+    refined: bool = False  # the candidate's trace with its outlines refined (tiers 2 and 3)
 
     @classmethod
     def of(
@@ -137,7 +139,7 @@ class Attempt:
 
 
 Evaluator = Callable[[Sequence[Candidate]], "list[Attempt | Exception]"]
-# Tier 3's last step: the best attempt's outlines refined (an Exception when it failed).
+# Tiers 2 and 3 end with it: the best attempt's outlines refined (an Exception when it failed).
 Refiner = Callable[[Attempt], "Attempt | Exception"]
 
 
@@ -267,7 +269,8 @@ def run_tier(
 
     With `pace`, the deadline binds every tier: only candidates predicted (times the pace) to
     finish before it are traced. Without it, only tier 3's search stops at the deadline.
-    Tiers 2 and 3 end by refining their best attempt's outlines (`refine`, vectorizer/refine.py).
+    A tier given `refine` (services gives it to tiers 2 and 3) ends by refining its best
+    attempt's outlines (vectorizer/refine.py).
     """
     result = TierResult(tier=tier)
     limit = None
@@ -278,8 +281,7 @@ def run_tier(
         raise TierError("; ".join(result.failures) or "no candidate could be traced")
     result.best = best = pick_best(result.attempts, max_bytes)
     if tier < 3:
-        if tier == 2:
-            _refine(result, refine, deadline, max_bytes)
+        _refine(result, refine, deadline, max_bytes)
         return result
     tried = {a.candidate for a in result.attempts}
     batch_times: list[float] = []
@@ -312,7 +314,7 @@ def _refine(
     """Refine the best attempt's outlines, if there is time; the refined attempt wins.
 
     The 2× proxy barely sees sub-pixel moves (fidelity to the true vector does: on 24 training
-    variants the refined outlines left 80 % of the error for 18 % more bytes), and refine_svg
+    variants the refined outlines left 81 % of the error for 7 % more bytes), and refine_svg
     keeps the traced outline unless the input's own error fell: so the refined attempt is kept,
     within max_bytes.
     """

@@ -471,7 +471,7 @@ class WorkerPool:
                     "job past its deadline by %.0f ms: waited %.0f ms for a worker, "
                     "%.0f ms to check one out, ran %.0f ms",
                     (finished - deadline) * 1000,
-                    (checked_out - asked) * 1000 - (checked_out - got) * 1000,
+                    (got - asked) * 1000,
                     (checked_out - got) * 1000,
                     (finished - started) * 1000,
                 )

@@ -104,14 +104,20 @@ def test_worker_outlives_the_request_thread_that_started_it(pool):
     assert pool.run(lifecycle_jobs.worker_pid, timeout=30) == pids[0]
 
 
+def occupy(pool: WorkerPool, seconds: float) -> threading.Thread:
+    """Start a job that holds one of the pool's workers for `seconds`; join it when done."""
+    blocker = threading.Thread(
+        target=pool.run, args=(lifecycle_jobs.sleep, seconds), kwargs={"timeout": 30}
+    )
+    blocker.start()
+    return blocker
+
+
 def test_job_timeout_counts_from_start_not_from_queueing():
     pool = WorkerPool(1)
     try:
         pool.warm_up()
-        blocker = threading.Thread(
-            target=pool.run, args=(lifecycle_jobs.sleep, 1.5), kwargs={"timeout": 30}
-        )
-        blocker.start()
+        blocker = occupy(pool, 1.5)
         time.sleep(0.2)
         # Queued behind 1.3 s of work, yet a 1 s limit is enough for a 0.5 s job.
         assert pool.run(lifecycle_jobs.sleep, 0.5, timeout=1.0) == 0.5
@@ -155,10 +161,7 @@ def test_queue_wait_is_bounded():
     pool = WorkerPool(1, queue_wait=0.3)
     try:
         pool.warm_up()
-        blocker = threading.Thread(
-            target=pool.run, args=(lifecycle_jobs.sleep, 1.5), kwargs={"timeout": 30}
-        )
-        blocker.start()
+        blocker = occupy(pool, 1.5)
         time.sleep(0.2)
         started = time.monotonic()
 
@@ -190,10 +193,7 @@ def test_a_deadline_bounds_the_wait_for_a_worker():
     pool = WorkerPool(1)
     try:
         pool.warm_up()
-        blocker = threading.Thread(
-            target=pool.run, args=(lifecycle_jobs.sleep, 2), kwargs={"timeout": 30}
-        )
-        blocker.start()
+        blocker = occupy(pool, 2)
         time.sleep(0.3)
         started = time.monotonic()
 
@@ -226,10 +226,7 @@ def test_express_workers_serve_only_jobs_with_a_deadline():
     try:
         pool.warm_up()
         assert len(pool.pids()) == 2
-        blocker = threading.Thread(
-            target=pool.run, args=(lifecycle_jobs.sleep, 2), kwargs={"timeout": 30}
-        )
-        blocker.start()
+        blocker = occupy(pool, 2)
         time.sleep(0.3)
 
         # The ordinary worker is busy: a job without a deadline waits and is refused...
