@@ -298,8 +298,8 @@ function updateTierHint() {
   const what = {
     auto: "Picks the cheapest tier predicted to reach your target quality.",
     1: "Ranks every candidate with the predictor and traces the best one.",
-    2: "Traces the predictor's best two in parallel and keeps the better.",
-    3: "Measures the best four, then searches nearby settings until the time budget ends.",
+    2: "Traces the predictor's best two in parallel, keeps the better and refines its outlines.",
+    3: "Measures the best four, searches nearby settings, then refines the best's outlines.",
   }[tier];
   $("tier-hint").textContent = `${what} Typically ~${seconds.toFixed(1)} s.`;
 }
