@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from aimodels import registry
-from aimodels.ml.training import predictor_inputs
+from aimodels.ml.inputs import predictor_inputs
 from conversions.models import Conversion, Upload
 from vectorizer import pipeline, routing, tiers
 from vectorizer.candidates import Candidate

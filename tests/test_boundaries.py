@@ -118,3 +118,18 @@ def test_vectorizer_loads_without_django_or_torch():
 @pytest.mark.skipif(not _modules("aimodels.ml"), reason="aimodels/ml has no modules yet")
 def test_aimodels_ml_loads_without_django():
     assert loaded_after_import(_modules("aimodels.ml"), ("django",)) == ""
+
+
+def test_the_request_path_does_not_load_the_training_module():
+    # Serving builds the predictor's inputs with aimodels.ml.inputs; training (dataset sweeps,
+    # fitting) is for commands only.
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+        "'svgai_site.settings'); django.setup(); import conversions.views, conversions.services; "
+        "import sys; print('aimodels.ml.training' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

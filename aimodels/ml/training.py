@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from aimodels.ml.inputs import LOGO_TYPE_PREFIX, image_inputs
 from vectorizer.candidates import Candidate, training_sample
 from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of, spread
 from vectorizer.features import FEATURE_NAMES, extract_features
@@ -146,37 +147,6 @@ def to_arrays(
     )
     keys = [f"{r['id']}/{r['variant']}" for r in rows]
     return x, y, keys
-
-
-# Predictor inputs named so are the logo-type classifier's probabilities (see image_inputs).
-LOGO_TYPE_PREFIX = "logo_type_"
-
-
-def image_inputs(features: np.ndarray, logo_type: Any = None) -> np.ndarray:
-    """Return what the predictor learns an image by: its features, then logo-type odds.
-
-    The classifier was trained on every image variant's true category; its probabilities are
-    how the logo type steers the choice of tracer, blur and gradients per image.
-    """
-    if logo_type is None:
-        return features
-    odds = logo_type.predict_proba(features[None, :].astype(np.float32))[0]
-    return np.concatenate([features, odds.astype(np.float32)])
-
-
-def predictor_inputs(predictor: Any, features: np.ndarray, classifier: Any = None) -> np.ndarray:
-    """Return the image inputs a trained `predictor` expects: features, then logo-type odds.
-
-    The logo type steers the choice when the predictor learned with it; without a classifier
-    its inputs are unknown (NaN), which the predictor replaces by their training mean.
-    """
-    names = getattr(predictor, "feature_names", ())
-    wanted = sum(1 for name in names if name.startswith(LOGO_TYPE_PREFIX))
-    if not wanted:
-        return features
-    if classifier is None:
-        return np.concatenate([features, np.full(wanted, np.nan, dtype=np.float32)])
-    return image_inputs(features, classifier)
 
 
 # --- building the training set ----------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 
 from aimodels import registry
-from aimodels.ml.training import predictor_inputs
+from aimodels.ml.inputs import predictor_inputs
 from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.candidates import Candidate
 from vectorizer.dataset import load_rgba, make_variant
