@@ -389,8 +389,12 @@ def _check_member(info: zipfile.ZipInfo, name: str) -> None:
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """Return a member's bytes, refusing it as soon as it inflates past `limit`."""
-    chunks = []
+    """Return a member's bytes, refusing it as soon as it inflates past `limit`.
+
+    A BytesIO grows in place and hands its buffer over without a copy: one member costs its
+    size once, not twice as a list of chunks joined would.
+    """
+    buffer = io.BytesIO()
     size = 0
     try:
         with archive.open(info) as member:
@@ -406,16 +410,14 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> byt
                         "an archive inside the archive; nested archives are not opened",
                         "nested_archive",
                     )
-                chunks.append(chunk)
+                buffer.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         raise _Refused(f"damaged member ({exc})", "damaged") from exc
     except NotImplementedError as exc:
         raise _Refused(
             f"its compression is not supported ({exc}); use deflate", "unsupported"
         ) from exc
-    data = b"".join(chunks)
-    chunks.clear()
-    return data
+    return buffer.getvalue()
 
 
 def read_inputs(
