@@ -250,46 +250,59 @@ def max_zip_entries(limits: Limits) -> int:
     return 2 * limits.max_items + 100
 
 
-def zip_entry_count(handle: IO[bytes], *, stop_after: int) -> int | None:
-    """Return how many entries the zip's central directory holds, counting no further than
-    `stop_after` + 1; None when it has no end record (not a zip).
+# Bytes of central directory allowed per entry: names are cut to 255 characters anyway, so a
+# directory much larger than this is padding that zipfile would read into memory whole.
+DIRECTORY_BYTES_PER_ENTRY = 1024
+
+
+@dataclass(frozen=True)
+class ZipDirectory:
+    entries: int  # counted no further than the caller's stop_after + 1
+    size: int  # bytes, as the end record says
+    intact: bool  # every header where it should be, up to where counting stopped
+
+
+def zip_directory(handle: IO[bytes], *, stop_after: int) -> ZipDirectory | None:
+    """Return the zip's central directory as counted header by header; None when the file
+    has no end record (not a zip).
 
     The end record's own count can lie (a forged directory of 150,000 entries claiming 5),
     and Python's zipfile builds an object per entry of the directory the record points at, so
-    this walks the same directory zipfile will read, one 46-byte header at a time.
+    this walks the same bytes zipfile will read, one 46-byte header at a time.
     """
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
     tail_start = max(0, size - 65_557)
     handle.seek(tail_start)
     tail = handle.read()
+    handle.seek(0)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
-        handle.seek(0)
         return None
     record = tail_start + at
     (cd_size,) = struct.unpack("<I", tail[at + 12 : at + 16])
+    zip64 = at - 76  # zipfile reads the zip64 record just before the locator, as here
     if (
-        at >= 76
+        zip64 >= 0
         and tail[at - 20 : at - 16] == b"PK\x06\x07"
-        and tail[at - 76 : at - 72] == (b"PK\x06\x06")
-    ):  # zip64: zipfile reads the record just before the locator, as here
-        (cd_size,) = struct.unpack("<Q", tail[at - 76 + 40 : at - 76 + 48])
+        and tail[zip64:].startswith(b"PK\x06\x06")
+    ):
+        (cd_size,) = struct.unpack("<Q", tail[zip64 + 40 : zip64 + 48])
         record -= 76
-    count = 0
     handle.seek(max(0, record - cd_size))
-    walked = 0
+    count = walked = 0
+    intact = True
     while walked < cd_size and count <= stop_after:
         header = handle.read(46)
         if len(header) < 46 or not header.startswith(b"PK\x01\x02"):
-            break  # damaged: zipfile says so when it opens the archive
+            intact = False
+            break
         count += 1
-        name_len, extra_len, comment_len = struct.unpack("<HHH", header[28:34])
-        skip = name_len + extra_len + comment_len
+        skip = sum(struct.unpack("<HHH", header[28:34]))  # name, extra field, comment
         handle.seek(skip, os.SEEK_CUR)
         walked += 46 + skip
     handle.seek(0)
-    return count
+    return ZipDirectory(count, cd_size, intact)
 
 
 class _Refused(Exception):
@@ -420,6 +433,24 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> byt
     return buffer.getvalue()
 
 
+def _check_directory(name: str, handle: IO[bytes], limits: Limits) -> None:
+    """Raise BatchRefused for a zip with too many entries or a damaged or padded directory."""
+    cap = max_zip_entries(limits)
+    directory = zip_directory(handle, stop_after=cap)
+    if directory is None:
+        return  # no end record: zipfile says the zip cannot be read
+    if directory.entries > cap:
+        raise BatchRefused(
+            f"{name} holds more than {cap} entries; a batch takes at most "
+            f"{limits.max_items} images. Split it into several zips."
+        )
+    if not directory.intact or directory.size > cap * DIRECTORY_BYTES_PER_ENTRY:
+        raise BatchRefused(
+            f"The zip cannot be read ({name}'s central directory is damaged or padded); "
+            "zip the images again."
+        )
+
+
 def read_inputs(
     files: Iterable[tuple[str, IO[bytes]]], limits: Limits, intake: Intake | None = None
 ) -> Iterator[Member | Refusal]:
@@ -437,13 +468,7 @@ def read_inputs(
         head = handle.read(8)
         handle.seek(0)
         if head.startswith(ZIP_MAGIC):
-            cap = max_zip_entries(limits)
-            count = zip_entry_count(handle, stop_after=cap)
-            if count is not None and count > cap:
-                raise BatchRefused(
-                    f"{name} holds more than {cap} entries; a batch takes at most "
-                    f"{limits.max_items} images. Split it into several zips.",
-                )
+            _check_directory(name, handle, limits)
             yield from read_zip(handle, intake)
             continue
         try:

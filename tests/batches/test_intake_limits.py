@@ -224,3 +224,53 @@ def test_intake_anonymous_batch_id_reads_but_only_its_owner_writes(
     assert refused.json()["success"] is False
     assert Batch.objects.get().status == Batch.Status.QUEUED
     assert owner.post(f"{url}/cancel").json()["status"] == "cancelled"
+
+
+def zip64(members: dict[str, bytes], monkeypatch) -> bytes:
+    """Return a zip with a zip64 end record, however few its members."""
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)
+        data = make_zip(members, compression=zipfile.ZIP_STORED)
+    assert b"PK\x06\x06" in data
+    return data
+
+
+def test_intake_counts_the_directory_of_a_zip64_archive_too(monkeypatch):
+    limits = Limits(max_items=10, member_bytes=10**6, total_bytes=10**7)
+    small = zip64({"a.png": draw_logo(48), "b.png": draw_logo(64)}, monkeypatch)
+    large = zip64({f"e{i:04}.png": b"" for i in range(500)}, monkeypatch)
+
+    taken = list(batches.read_inputs([("small.zip", io.BytesIO(small))], limits))
+    assert [m.name for m in taken] == ["a.png", "b.png"]
+    with pytest.raises(BatchRefused, match="more than 120 entries"):
+        list(batches.read_inputs([("large.zip", io.BytesIO(large))], limits))
+
+
+def test_intake_refuses_a_directory_padded_with_comments():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(3):
+            info = zipfile.ZipInfo(f"logo-{i}.png")
+            info.comment = b"x" * 60_000  # zipfile reads the whole directory into memory
+            archive.writestr(info, draw_logo(48))
+    limits = Limits(max_items=1, member_bytes=10**6, total_bytes=10**7)
+
+    with pytest.raises(BatchRefused, match="damaged or padded"):
+        list(batches.read_inputs([("padded.zip", io.BytesIO(buffer.getvalue()))], limits))
+
+
+def test_intake_summarises_refusals_stored_before_summaries(api_client, inline_batches, logos):
+    response = api_client.post(
+        "/api/batches",
+        {"files": [SimpleUploadedFile(n, d) for n, d in logos.items()], "tier": 1},
+        format="multipart",
+    )
+    batch = Batch.objects.get(pk=response.json()["batch_id"])
+    batch.refused = [{"name": f"x{i}.png", "reason": "not an image"} for i in range(500)]
+    batch.save()
+
+    body = api_client.get(f"/api/batches/{batch.pk}").json()
+
+    assert len(body["refused"]) == batches.REFUSALS_SHOWN
+    assert body["refused_total"] == 500
+    assert body["refused_by_reason"] == {"refused": 500}
