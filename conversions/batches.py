@@ -324,7 +324,7 @@ class Intake:
     total: int = 0
     closed: tuple[str, str] | None = None  # (reason, code)
 
-    def check(self, name: str, size: int) -> None:
+    def check(self, size: int) -> None:
         """Raise _Refused when a member of `size` bytes (declared or read) is not taken."""
         if self.closed is not None:
             raise _Refused(*self.closed)
@@ -345,7 +345,7 @@ class Intake:
 
     def take(self, name: str, data: bytes) -> Member:
         """Count a member in and return it."""
-        self.check(name, len(data))
+        self.check(len(data))
         self.taken += 1
         self.total += len(data)
         return Member(name, data)
@@ -380,7 +380,7 @@ def read_zip(handle: IO[bytes], intake: Intake) -> Iterator[Member | Refusal]:
                 continue
             try:
                 _check_member(info, name)
-                intake.check(name, info.file_size)
+                intake.check(info.file_size)
                 member = intake.take(name, _inflate(archive, info, intake.limits.member_bytes))
             except _Refused as exc:
                 yield Refusal(name, exc.reason, exc.code)
@@ -474,7 +474,7 @@ def read_inputs(
         try:
             if is_archive(name, head):
                 raise _Refused("an archive other than zip; send a zip or images", "other_archive")
-            intake.check(name, 0)
+            intake.check(0)
             size = handle.seek(0, os.SEEK_END)
             if size > limits.member_bytes:  # known before reading: a file is not a bomb
                 raise _Refused(f"over the limit of {limits.member_bytes} bytes", "too_large")
