@@ -539,14 +539,14 @@ def create_batch(
     refused = Refusals()
     budget_tier = "legacy" if options.kind == Conversion.Kind.LEGACY else options.tier
     stored: list[tuple[str, Upload]] = []
-    stored_bytes = 0
+    stored_bytes = files_stored = 0
     quota_passed = ""
     for entry in read_inputs(files, limits, intake):
         if isinstance(entry, Refusal):
             refused.add(entry)
             continue
         name, size = entry.name, len(entry.data)
-        passed = quota.refusal(stored_bytes + size, len(stored) + 1) if quota else None
+        passed = quota.refusal(stored_bytes + size, files_stored + 1) if quota else None
         if quota is not None and passed is not None:
             quota_passed = passed
             intake.closed = (
@@ -563,17 +563,19 @@ def create_batch(
             continue
         finally:
             del entry  # stored or refused: free it before the next member is inflated
+        # Stored is stored: the caller owns and is charged for it even if its tier refuses it.
+        if owner or quota:
+            Upload.objects.filter(pk=upload.pk).update(
+                **owner, quota_key=quota.key if quota else ""
+            )
+        stored_bytes += size
+        files_stored += 1
         try:
             check_pixel_budget(upload, budget_tier)
         except OverPixelBudget as exc:
             refused.add(Refusal(name, str(exc.detail), "pixel_budget"))
             continue
-        if owner or quota:
-            Upload.objects.filter(pk=upload.pk).update(
-                **owner, quota_key=quota.key if quota else ""
-            )
         stored.append((name, upload))
-        stored_bytes += size
     if not stored:
         if quota is not None and quota_passed and set(refused.by_reason) == {"quota"}:
             raise quota.exceeded(quota_passed)

@@ -274,3 +274,25 @@ def test_intake_summarises_refusals_stored_before_summaries(api_client, inline_b
     assert len(body["refused"]) == batches.REFUSALS_SHOWN
     assert body["refused_total"] == 500
     assert body["refused_by_reason"] == {"refused": 500}
+
+
+def test_intake_quota_counts_images_stored_then_refused_for_their_pixels(
+    api_client, inline_batches, settings
+):
+    settings.SVGAI_PIXEL_BUDGETS = {**settings.SVGAI_PIXEL_BUDGETS, "legacy": 100 * 100}
+    bmps = distinct_bmps(3)
+    settings.SVGAI_UPLOAD_QUOTA_BYTES = 2 * len(bmps["logo-0.bmp"]) + 1000
+    data = make_zip(bmps)
+
+    response = api_client.post(
+        "/api/batches",
+        {"files": [SimpleUploadedFile("logos.zip", data)], "converter": "vtracer"},
+        format="multipart",
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["files"][0].startswith("logo-0.bmp: The image is 300×300")
+    stored = Upload.objects.all()
+    assert len(stored) == 2  # the third would pass the quota: never stored
+    assert {u.quota_key for u in stored} != {""}
+    assert len({u.quota_key for u in stored}) == 1
