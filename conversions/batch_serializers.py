@@ -92,9 +92,23 @@ STATUSES = ["queued", "running", "done", "failed", "cancelled"]
 class RefusalSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The file's or zip member's name.")
     reason = serializers.CharField(help_text="Why it is not converted.")
+    code = serializers.CharField(
+        help_text="The kind of reason, as counted in refused_by_reason (too_many, too_large, "
+        "batch_total, quota, bad_image, pixel_budget, unsafe_name ...)."
+    )
 
 
-class BatchCreatedSerializer(serializers.Serializer):
+class RefusedFieldsMixin(serializers.Serializer):
+    """The refused files: the first 50 by name, then only counted (a zip may name thousands)."""
+
+    refused = RefusalSerializer(many=True, help_text="The first 50 files or members not taken.")
+    refused_total = serializers.IntegerField(help_text="How many files or members were refused.")
+    refused_by_reason = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many were refused for each code."
+    )
+
+
+class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer):
     """202 of POST /api/batches: where to follow the batch."""
 
     success = serializers.BooleanField(help_text="Always true.")
@@ -102,7 +116,6 @@ class BatchCreatedSerializer(serializers.Serializer):
     status_url = serializers.CharField()
     download_url = serializers.CharField()
     items = serializers.IntegerField(help_text="How many images will be converted.")
-    refused = RefusalSerializer(many=True, help_text="The files or members not taken.")
 
 
 class BatchItemSerializer(serializers.Serializer):
@@ -133,7 +146,7 @@ class ThroughputSerializer(serializers.Serializer):
     items_per_minute = serializers.FloatField(allow_null=True)
 
 
-class BatchSummarySerializer(serializers.Serializer):
+class BatchSummarySerializer(RefusedFieldsMixin, serializers.Serializer):
     """A batch's state (built by batches.batch_status)."""
 
     success = serializers.BooleanField(help_text="Always true.")
@@ -149,7 +162,6 @@ class BatchSummarySerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     throughput = ThroughputSerializer()
-    refused = RefusalSerializer(many=True)
     error = serializers.CharField(allow_null=True, help_text="Why the batch could not run.")
     status_url = serializers.CharField()
     download_url = serializers.CharField()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from typing import Any
 
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -45,13 +47,31 @@ def get_batch(request: Request, pk: str) -> Batch:
     return batch
 
 
-def _refusal_lines(refused: list[batches.Refusal]) -> list[str]:
-    return [f"{r.name}: {r.reason}" for r in refused]
+def get_own_batch(request: Request, pk: str) -> Batch:
+    """Return the batch the caller named for a write: 403 unless the caller created it.
+
+    Reading by id is a capability (anyone holding an anonymous batch's id may follow it);
+    changing it takes the creator's user, or for an anonymous batch its client cookie.
+    """
+    batch = get_batch(request, pk)
+    if not permissions.visible(Batch.objects.filter(pk=batch.pk), request).exists():
+        raise exceptions.PermissionDenied(
+            "Only the client that created this batch may change it: send the same token, or "
+            "the cookie the creating request received."
+        )
+    return batch
 
 
 class BatchListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = permissions.UPLOAD_THROTTLES
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # Every file of a batch is spooled to disk, however small: a batch may hold many files
+        # just under FILE_UPLOAD_MAX_MEMORY_SIZE, which Django would otherwise keep in memory.
+        if request.method == "POST":
+            request.upload_handlers = [TemporaryFileUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="batches_create",
@@ -76,17 +96,20 @@ class BatchListView(APIView):
             )
         files = [(f.name or "upload", f) for f in serializer.validated_data["files"]]
         source = files[0][0] if len(files) == 1 else "files"
-        quota_key = limits.check_upload_quota(request, sum(f.size for _, f in files))
+        quota = limits.upload_quota(request)
+        used_up = quota.refusal(1)
+        if used_up is not None:  # the bytes stored count, member by member, in create_batch
+            raise quota.exceeded(used_up)
         try:
             created = batches.create_batch(
                 files=files,
                 options=options,
                 source=source,
                 owner=permissions.owner_fields(request),
-                quota_key=quota_key,
+                quota=quota,
             )
         except batches.BatchRefused as exc:
-            lines = _refusal_lines(exc.refused) or [str(exc)]
+            lines = exc.refused.lines() or [str(exc)]
             return Response(
                 {"success": False, "error": str(exc), "errors": {"files": lines}},
                 status=status.HTTP_400_BAD_REQUEST,
@@ -110,7 +133,7 @@ class BatchListView(APIView):
             "status_url": f"/api/batches/{batch.pk}",
             "download_url": f"/api/batches/{batch.pk}/download",
             "items": batch.item_count,
-            "refused": [{"name": r.name, "reason": r.reason} for r in created.refused],
+            **created.refused.answer(),
         }
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -144,7 +167,7 @@ class BatchCancelView(APIView):
         responses={200: BatchStatusSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, pk: str) -> Response:
-        batch = get_batch(request, pk)
+        batch = get_own_batch(request, pk)
         if not batches.cancel_batch(batch) and batch.status != Batch.Status.CANCELLED:
             raise exceptions.ValidationError(
                 {"status": [f"The batch is {batch.status} already; there is nothing to cancel."]}

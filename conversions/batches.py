@@ -38,7 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversions import services
-from conversions.limits import OverPixelBudget, check_pixel_budget
+from conversions.limits import OverPixelBudget, UploadQuota, check_pixel_budget
 from conversions.models import Batch, BatchItem, Conversion, Upload
 from vectorizer.images import ImageError
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
@@ -64,11 +64,11 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 class BatchRefused(ValueError):
-    """Nothing in the request can be converted; `refused` says why for each file."""
+    """Nothing in the request can be converted; `refused` says why (first files, counts)."""
 
-    def __init__(self, message: str, refused: list[Refusal]) -> None:
+    def __init__(self, message: str, refused: Refusals | None = None) -> None:
         super().__init__(message)
-        self.refused = refused
+        self.refused = refused or Refusals()
 
 
 class TransientError(RuntimeError):
@@ -90,6 +90,76 @@ class Outcome(StrEnum):
 class Refusal:
     name: str
     reason: str
+    code: str  # the kind of reason, for counting: "too_many", "too_large", "quota" ...
+
+
+# How many refused files a batch keeps by name; beyond them only a count by reason is kept.
+REFUSALS_SHOWN = 50
+
+
+@dataclass
+class Refusals:
+    """The files not taken: a count by reason and the first REFUSALS_SHOWN by name.
+
+    A request may name any number of files (a zip directory of 150,000 entries); what is
+    stored on the batch and answered stays this small. Iterating gives the ones kept by name,
+    `len` counts them all.
+    """
+
+    shown: list[Refusal] = field(default_factory=list)
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def add(self, refusal: Refusal) -> None:
+        """Count a refused file (and keep it by name while fewer than REFUSALS_SHOWN are)."""
+        if len(self.shown) < REFUSALS_SHOWN:
+            self.shown.append(refusal)
+        self.by_reason[refusal.code] = self.by_reason.get(refusal.code, 0) + 1
+
+    def __iter__(self) -> Iterator[Refusal]:
+        return iter(self.shown)
+
+    def __len__(self) -> int:
+        return sum(self.by_reason.values())
+
+    def more(self) -> str | None:
+        """Return a line for the refused files not kept by name, or None if there are none."""
+        hidden = len(self) - len(self.shown)
+        if hidden <= 0:
+            return None
+        reasons = ", ".join(f"{code} {n}" for code, n in sorted(self.by_reason.items()))
+        return f"{hidden} more refused (all {len(self)} by reason: {reasons})"
+
+    def lines(self) -> list[str]:
+        """Return "name: reason" for each file kept by name, then the count of the others."""
+        more = self.more()
+        return [f"{r.name}: {r.reason}" for r in self.shown] + ([more] if more else [])
+
+    def answer(self) -> dict[str, Any]:
+        """Return the API's fields for them: the first by name, the total, a count by reason."""
+        return {
+            "refused": [asdict(r) for r in self.shown],
+            "refused_total": len(self),
+            "refused_by_reason": self.by_reason,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the refusals as stored on the batch."""
+        return {
+            "total": len(self),
+            "by_reason": self.by_reason,
+            "shown": [asdict(r) for r in self.shown],
+        }
+
+    @classmethod
+    def from_stored(cls, stored: Any) -> Refusals:
+        """Return a batch's stored refusals (a list of every refusal before summaries)."""
+        if isinstance(stored, dict):
+            shown = [Refusal(**r) for r in stored.get("shown", [])]
+            return cls(shown, dict(stored.get("by_reason", {})))
+        refusals = cls()
+        for r in stored or []:
+            refusals.add(Refusal(r["name"], r["reason"], r.get("code", "refused")))
+        return refusals
 
 
 @dataclass(frozen=True)
@@ -145,10 +215,13 @@ class BatchOptions:
 
 # -- input: files and zip members -------------------------------------------------------------
 
+# Characters that reorder how text is displayed: `logo\u202egnp.exe` shows as `logoexe.png`.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 
 def safe_name(name: str) -> str | None:
     """Return `name` as a safe relative path with forward slashes, or None if it is unsafe."""
-    if not name or any(ord(c) < 32 or c == "\x7f" for c in name):
+    if not name or any(ord(c) < 32 or c == "\x7f" or c in BIDI_CONTROLS for c in name):
         return None
     path = name.replace("\\", "/")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):  # absolute, or C:...
@@ -159,43 +232,139 @@ def safe_name(name: str) -> str | None:
     return "/".join(parts)[-255:]
 
 
+def shown_name(name: str) -> str:
+    """Return an unsafe name as it may be shown: control and bidi characters escaped."""
+    escaped = "".join(
+        f"\\u{ord(c):04x}" if ord(c) < 32 or c == "\x7f" or c in BIDI_CONTROLS else c for c in name
+    )
+    return escaped[:255] or "(no name)"
+
+
 def is_archive(name: str, head: bytes) -> bool:
     """Return True when a member is itself an archive (by its first bytes or its suffix)."""
     return head.startswith(ARCHIVE_MAGIC) or name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def zip_entry_count(handle: IO[bytes]) -> int | None:
-    """Return the entry count the zip's end record declares, without reading the directory.
+def max_zip_entries(limits: Limits) -> int:
+    """Return how many directory entries a zip may hold: the images, folders, macOS twins."""
+    return 2 * limits.max_items + 100
 
-    Python's zipfile builds an object per entry, so a few megabytes of tiny entries would cost
-    gigabytes; this looks at the last 64 KB only. None: no end record (not a zip).
+
+# Bytes of central directory allowed per entry: names are cut to 255 characters anyway, so a
+# directory much larger than this is padding that zipfile would read into memory whole.
+DIRECTORY_BYTES_PER_ENTRY = 1024
+
+
+@dataclass(frozen=True)
+class ZipDirectory:
+    entries: int  # counted no further than the caller's stop_after + 1
+    size: int  # bytes, as the end record says
+    intact: bool  # every header where it should be, up to where counting stopped
+
+
+def zip_directory(handle: IO[bytes], *, stop_after: int) -> ZipDirectory | None:
+    """Return the zip's central directory as counted header by header; None when the file
+    has no end record (not a zip).
+
+    The end record's own count can lie (a forged directory of 150,000 entries claiming 5),
+    and Python's zipfile builds an object per entry of the directory the record points at, so
+    this walks the same bytes zipfile will read, one 46-byte header at a time.
     """
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
-    handle.seek(max(0, size - 65_557))
+    tail_start = max(0, size - 65_557)
+    handle.seek(tail_start)
     tail = handle.read()
     handle.seek(0)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         return None
-    (count,) = struct.unpack("<H", tail[at + 10 : at + 12])
-    return count
+    record = tail_start + at
+    (cd_size,) = struct.unpack("<I", tail[at + 12 : at + 16])
+    zip64 = at - 76  # zipfile reads the zip64 record just before the locator, as here
+    if (
+        zip64 >= 0
+        and tail[at - 20 : at - 16] == b"PK\x06\x07"
+        and tail[zip64:].startswith(b"PK\x06\x06")
+    ):
+        (cd_size,) = struct.unpack("<Q", tail[zip64 + 40 : zip64 + 48])
+        record -= 76
+    handle.seek(max(0, record - cd_size))
+    count = walked = 0
+    intact = True
+    while walked < cd_size and count <= stop_after:
+        header = handle.read(46)
+        if len(header) < 46 or not header.startswith(b"PK\x01\x02"):
+            intact = False
+            break
+        count += 1
+        skip = sum(struct.unpack("<HHH", header[28:34]))  # name, extra field, comment
+        handle.seek(skip, os.SEEK_CUR)
+        walked += 46 + skip
+    handle.seek(0)
+    return ZipDirectory(count, cd_size, intact)
 
 
-def read_zip(handle: IO[bytes], limits: Limits) -> Iterator[Member | Refusal]:
+class _Refused(Exception):
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.reason, self.code = reason, code
+
+
+@dataclass
+class Intake:
+    """The running count of one request's members: how many taken, how many bytes read.
+
+    `closed`: set by whoever stores the members (the caller's quota ran out); every member
+    after it is refused with this reason without being read.
+    """
+
+    limits: Limits
+    taken: int = 0
+    total: int = 0
+    closed: tuple[str, str] | None = None  # (reason, code)
+
+    def check(self, size: int) -> None:
+        """Raise _Refused when a member of `size` bytes (declared or read) is not taken."""
+        if self.closed is not None:
+            raise _Refused(*self.closed)
+        if self.taken >= self.limits.max_items:
+            raise _Refused(
+                f"too many files: a batch holds at most {self.limits.max_items} images",
+                "too_many",
+            )
+        if size > self.limits.member_bytes:
+            raise _Refused(
+                f"expands to {size} bytes; the limit per image is {self.limits.member_bytes}",
+                "too_large",
+            )
+        if self.total + size > self.limits.total_bytes:
+            raise _Refused(
+                f"the batch's images would pass {self.limits.total_bytes} bytes", "batch_total"
+            )
+
+    def take(self, name: str, data: bytes) -> Member:
+        """Count a member in and return it."""
+        self.check(len(data))
+        self.taken += 1
+        self.total += len(data)
+        return Member(name, data)
+
+
+def read_zip(handle: IO[bytes], intake: Intake) -> Iterator[Member | Refusal]:
     """Yield each file of a zip as a Member, or as a Refusal saying why it is not taken.
 
-    Refused: unsafe names (absolute, `..`, control characters), links, encrypted or damaged
-    members, nested archives, members over the per-image limit (checked while inflating, not
-    just as declared: a bomb lies), members past the batch's total or count. Directories are
-    not members. A zip that is not a zip raises BatchRefused.
+    Members are inflated one at a time, as the caller asks for them, so one request holds
+    one member in memory whatever the zip holds. Refused: unsafe names (absolute, `..`,
+    control or bidi characters), links, encrypted or damaged members, nested archives,
+    members over the per-image limit (checked while inflating, not just as declared: a bomb
+    lies), members past the batch's total or count. Directories are not members. A zip that
+    is not a zip raises BatchRefused.
     """
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BatchRefused(f"The zip cannot be read ({exc}).", []) from exc
-    taken = 0
-    total = 0
+        raise BatchRefused(f"The zip cannot be read ({exc}).") from exc
     with archive:
         for info in archive.infolist():
             if info.is_dir():
@@ -203,74 +372,94 @@ def read_zip(handle: IO[bytes], limits: Limits) -> Iterator[Member | Refusal]:
             name = safe_name(info.filename)
             if name is None:
                 yield Refusal(
-                    info.filename[:255] or "(no name)",
-                    "unsafe member name (absolute path, '..' or control characters); "
+                    shown_name(info.filename),
+                    "unsafe member name (absolute path, '..', control or bidi characters); "
                     "only plain relative names are taken",
+                    "unsafe_name",
                 )
                 continue
-            reason = _member_reason(info, name, limits, taken, total)
-            if reason is None:
-                try:
-                    data = _inflate(archive, info, limits.member_bytes)
-                except _Refused as exc:
-                    reason = str(exc)
-                else:
-                    if is_archive(name, data[:8]):
-                        reason = "an archive inside the archive; nested archives are not opened"
-                    elif total + len(data) > limits.total_bytes:
-                        reason = f"the batch's images would pass {limits.total_bytes} bytes"
-            if reason is not None:
-                yield Refusal(name, reason)
+            try:
+                _check_member(info, name)
+                intake.check(info.file_size)
+                member = intake.take(name, _inflate(archive, info, intake.limits.member_bytes))
+            except _Refused as exc:
+                yield Refusal(name, exc.reason, exc.code)
                 continue
-            taken += 1
-            total += len(data)
-            yield Member(name, data)
+            yield member
+            del member  # the caller stored it: the next member must not sit beside it
 
 
-class _Refused(Exception):
-    pass
-
-
-def _member_reason(
-    info: zipfile.ZipInfo, name: str, limits: Limits, taken: int, total: int
-) -> str | None:
+def _check_member(info: zipfile.ZipInfo, name: str) -> None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        return "a symbolic link, not a file"
+        raise _Refused("a symbolic link, not a file", "link")
     if info.flag_bits & 0x1:
-        return "encrypted; send the images without a password"
+        raise _Refused("encrypted; send the images without a password", "encrypted")
     if name.lower().endswith(ARCHIVE_SUFFIXES):
-        return "an archive inside the archive; nested archives are not opened"
-    if taken >= limits.max_items:
-        return f"too many members: a batch holds at most {limits.max_items} images"
-    if info.file_size > limits.member_bytes:
-        return f"expands to {info.file_size} bytes; the limit per image is {limits.member_bytes}"
-    if total + info.file_size > limits.total_bytes:
-        return f"the batch's images would pass {limits.total_bytes} bytes"
-    return None
+        raise _Refused(
+            "an archive inside the archive; nested archives are not opened", "nested_archive"
+        )
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """Return a member's bytes, refusing it as soon as it inflates past `limit`."""
-    chunks = []
+    """Return a member's bytes, refusing it as soon as it inflates past `limit`.
+
+    A BytesIO grows in place and hands its buffer over without a copy: one member costs its
+    size once, not twice as a list of chunks joined would.
+    """
+    buffer = io.BytesIO()
     size = 0
     try:
         with archive.open(info) as member:
             while chunk := member.read(64 * 1024):
                 size += len(chunk)
                 if size > limit:
-                    raise _Refused(f"expands past {limit} bytes (the limit per image): a zip bomb?")
-                chunks.append(chunk)
+                    raise _Refused(
+                        f"expands past {limit} bytes (the limit per image): a zip bomb?",
+                        "too_large",
+                    )
+                if size == len(chunk) and is_archive("", chunk[:8]):
+                    raise _Refused(
+                        "an archive inside the archive; nested archives are not opened",
+                        "nested_archive",
+                    )
+                buffer.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise _Refused(f"damaged member ({exc})") from exc
+        raise _Refused(f"damaged member ({exc})", "damaged") from exc
     except NotImplementedError as exc:
-        raise _Refused(f"its compression is not supported ({exc}); use deflate") from exc
-    return b"".join(chunks)
+        raise _Refused(
+            f"its compression is not supported ({exc}); use deflate", "unsupported"
+        ) from exc
+    return buffer.getvalue()
 
 
-def read_inputs(files: Iterable[tuple[str, IO[bytes]]], limits: Limits) -> list[Member | Refusal]:
-    """Return every image of the uploaded files (zips opened), refused ones with a reason."""
-    results: list[Member | Refusal] = []
+def _check_directory(name: str, handle: IO[bytes], limits: Limits) -> None:
+    """Raise BatchRefused for a zip with too many entries or a damaged or padded directory."""
+    cap = max_zip_entries(limits)
+    directory = zip_directory(handle, stop_after=cap)
+    if directory is None:
+        return  # no end record: zipfile says the zip cannot be read
+    if directory.entries > cap:
+        raise BatchRefused(
+            f"{name} holds more than {cap} entries; a batch takes at most "
+            f"{limits.max_items} images. Split it into several zips."
+        )
+    if not directory.intact or directory.size > cap * DIRECTORY_BYTES_PER_ENTRY:
+        raise BatchRefused(
+            f"The zip cannot be read ({name}'s central directory is damaged or padded); "
+            "zip the images again."
+        )
+
+
+def read_inputs(
+    files: Iterable[tuple[str, IO[bytes]]], limits: Limits, intake: Intake | None = None
+) -> Iterator[Member | Refusal]:
+    """Yield every image of the uploaded files (zips opened), refused ones with a reason.
+
+    One at a time: the caller stores each member before the next is read. `intake` keeps
+    the running counts across files (a new one by default).
+    """
+    intake = intake or Intake(limits)
     for raw_name, handle in files:
         name = (
             safe_name(raw_name) or safe_name(posixpath.basename(raw_name.replace("\\", "/")))
@@ -279,30 +468,23 @@ def read_inputs(files: Iterable[tuple[str, IO[bytes]]], limits: Limits) -> list[
         head = handle.read(8)
         handle.seek(0)
         if head.startswith(ZIP_MAGIC):
-            taken = sum(isinstance(r, Member) for r in results)
-            left = Limits(max(0, limits.max_items - taken), limits.member_bytes, limits.total_bytes)
-            count = zip_entry_count(handle)
-            if count is not None and count > 2 * limits.max_items + 100:
-                raise BatchRefused(
-                    f"{name} holds {count} entries; a batch takes at most {limits.max_items} "
-                    "images. Split it into several zips.",
-                    [Refusal(name, "too many members")],
-                )
-            results.extend(read_zip(handle, left))
+            _check_directory(name, handle, limits)
+            yield from read_zip(handle, intake)
             continue
-        data = handle.read(limits.member_bytes + 1)
-        taken = sum(isinstance(r, Member) for r in results)
-        if len(data) > limits.member_bytes:
-            results.append(Refusal(name, f"over the limit of {limits.member_bytes} bytes"))
-        elif is_archive(name, head):
-            results.append(Refusal(name, "an archive other than zip; send a zip or images"))
-        elif taken >= limits.max_items:
-            results.append(
-                Refusal(name, f"too many files: a batch holds at most {limits.max_items} images")
-            )
-        else:
-            results.append(Member(name, data))
-    return results
+        try:
+            if is_archive(name, head):
+                raise _Refused("an archive other than zip; send a zip or images", "other_archive")
+            intake.check(0)
+            size = handle.seek(0, os.SEEK_END)
+            if size > limits.member_bytes:  # known before reading: a file is not a bomb
+                raise _Refused(f"over the limit of {limits.member_bytes} bytes", "too_large")
+            handle.seek(0)
+            member = intake.take(name, handle.read())
+        except _Refused as exc:
+            yield Refusal(name, exc.reason, exc.code)
+            continue
+        yield member
+        del member
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
@@ -317,9 +499,10 @@ def folder_images(folder: Path, *, recursive: bool = False, limit: int | None = 
     return found[:limit] if limit else found
 
 
-def folder_files(folder: Path, paths: Iterable[Path]) -> list[tuple[str, IO[bytes]]]:
-    """Return (name relative to `folder`, bytes) pairs for create_batch."""
-    return [(p.relative_to(folder).as_posix(), io.BytesIO(p.read_bytes())) for p in paths]
+def folder_files(folder: Path, paths: Iterable[Path]) -> Iterator[tuple[str, IO[bytes]]]:
+    """Yield (name relative to `folder`, bytes) pairs for create_batch, one file read at a time."""
+    for p in paths:
+        yield p.relative_to(folder).as_posix(), io.BytesIO(p.read_bytes())
 
 
 # -- creating and dispatching ----------------------------------------------------------------
@@ -328,7 +511,7 @@ def folder_files(folder: Path, paths: Iterable[Path]) -> list[tuple[str, IO[byte
 @dataclass(frozen=True)
 class Created:
     batch: Batch
-    refused: list[Refusal]
+    refused: Refusals
 
 
 def create_batch(
@@ -337,39 +520,66 @@ def create_batch(
     options: BatchOptions,
     source: str = "files",
     owner: dict[str, Any] | None = None,
-    quota_key: str = "",
+    quota: UploadQuota | None = None,
     limits: Limits | None = None,
     runner: str | None = None,
 ) -> Created:
     """Store every acceptable image and a queued batch of them; raise BatchRefused if none.
 
-    `owner` holds the owner fields (`owner`, `client`) given to the batch, its uploads and
-    its conversions; `quota_key` counts the uploads against the caller's upload quota.
-    An image over the pixel budget of the batch's tier is refused like a bad member.
-    `runner`: "celery" or "local"; by default Celery when a broker is set.
+    Members are read, checked and stored one at a time, so a request holds one image in
+    memory. `owner` holds the owner fields (`owner`, `client`) given to the batch, its uploads
+    and its conversions; `quota` is the caller's upload quota: the bytes stored count against
+    it, and once the next image would pass it the rest is refused (nothing stored at all:
+    QuotaExceeded). An image over the pixel budget of the batch's tier is refused like a bad
+    member. `runner`: "celery" or "local"; by default Celery when a broker is set.
     """
     limits = limits or Limits.from_settings()
     owner = owner or {}
-    inputs = read_inputs(files, limits)
-    refused = [r for r in inputs if isinstance(r, Refusal)]
+    intake = Intake(limits)
+    refused = Refusals()
     budget_tier = "legacy" if options.kind == Conversion.Kind.LEGACY else options.tier
-    stored = []
-    for member in (m for m in inputs if isinstance(m, Member)):
-        try:
-            upload, _ = services.store_upload(data=member.data, filename=member.name)
-        except ImageError as exc:
-            refused.append(Refusal(member.name, str(exc)))
+    stored: list[tuple[str, Upload]] = []
+    stored_bytes = files_stored = 0
+    quota_passed = ""
+    for entry in read_inputs(files, limits, intake):
+        if isinstance(entry, Refusal):
+            refused.add(entry)
             continue
+        name, size = entry.name, len(entry.data)
+        passed = quota.refusal(stored_bytes + size, files_stored + 1) if quota else None
+        if quota is not None and passed is not None:
+            quota_passed = passed
+            intake.closed = (
+                f"your upload quota would be passed ({passed} per client in 24 h); "
+                f"retry in {quota.retry_after} s",
+                "quota",
+            )
+            refused.add(Refusal(name, *intake.closed))
+            continue
+        try:
+            upload, _ = services.store_upload(data=entry.data, filename=name)
+        except ImageError as exc:
+            refused.add(Refusal(name, str(exc), "bad_image"))
+            continue
+        finally:
+            del entry  # stored or refused: free it before the next member is inflated
+        # Stored is stored: the caller owns and is charged for it even if its tier refuses it.
+        if owner or quota:
+            Upload.objects.filter(pk=upload.pk).update(
+                **owner, quota_key=quota.key if quota else ""
+            )
+        stored_bytes += size
+        files_stored += 1
         try:
             check_pixel_budget(upload, budget_tier)
         except OverPixelBudget as exc:
-            refused.append(Refusal(member.name, str(exc.detail)))
+            refused.add(Refusal(name, str(exc.detail), "pixel_budget"))
             continue
-        if owner or quota_key:
-            Upload.objects.filter(pk=upload.pk).update(**owner, quota_key=quota_key)
-        stored.append((member.name, upload))
+        stored.append((name, upload))
     if not stored:
-        detail = "; ".join(f"{r.name}: {r.reason}" for r in refused[:5]) or "no files were sent"
+        if quota is not None and quota_passed and set(refused.by_reason) == {"quota"}:
+            raise quota.exceeded(quota_passed)
+        detail = "; ".join(refused.lines()[:5]) or "no files were sent"
         raise BatchRefused(f"No image in the request can be converted ({detail}).", refused)
     with transaction.atomic():
         batch = Batch.objects.create(
@@ -377,7 +587,7 @@ def create_batch(
             kind=options.kind,
             options=options.as_dict(),
             item_count=len(stored),
-            refused=[asdict(r) for r in refused],
+            refused=refused.as_dict(),
             source=source[:255],
             runner=runner or ("celery" if settings.CELERY_BROKER_URL else "local"),
         )
@@ -853,7 +1063,7 @@ def batch_status(batch: Batch, *, include_items: bool = True) -> dict[str, Any]:
         "started_at": batch.started_at,
         "finished_at": batch.finished_at,
         "throughput": throughput(batch, by_status),
-        "refused": batch.refused,
+        **Refusals.from_stored(batch.refused).answer(),
         "error": batch.error or None,
         "status_url": f"/api/batches/{batch.pk}",
         "download_url": f"/api/batches/{batch.pk}/download",
@@ -940,10 +1150,31 @@ def download_entries(batch: Batch) -> Iterator[tuple[str, str]]:
             if item.status == BatchItem.Status.DONE and conversion.svg:
                 row["svg"] = name = svg_name(item.name, taken)
                 yield name, conversion.svg
-        writer.writerow(row)
-    for refusal in batch.refused:
-        writer.writerow({"name": refusal["name"], "status": "refused", "error": refusal["reason"]})
+        writer.writerow(csv_safe(row))
+    refusals = Refusals.from_stored(batch.refused)
+    for refusal in refusals:
+        writer.writerow(
+            csv_safe({"name": refusal.name, "status": "refused", "error": refusal.reason})
+        )
+    if more := refusals.more():
+        writer.writerow({"name": "", "status": "refused", "error": more})
     yield "report.csv", report.getvalue()
+
+
+# What a spreadsheet may read as the start of a formula (OWASP, CSV injection).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(row: dict[str, object]) -> dict[str, object]:
+    """Return the row with each text cell that could start a formula behind a single quote.
+
+    Names come from the client (`=HYPERLINK(...).png`); quotes, commas and line breaks inside
+    a cell are the csv module's to quote.
+    """
+    return {
+        key: f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_LEADS) else value
+        for key, value in row.items()
+    }
 
 
 def write_download(batch: Batch, handle: IO[bytes]) -> None:

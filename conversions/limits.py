@@ -6,6 +6,7 @@ Each limit answers at once with a message that says what to do, before any work 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -81,27 +82,62 @@ def check_pixel_budget(upload: Upload, tier: int | str) -> None:
     )
 
 
-def check_upload_quota(request: Request, size: int) -> str:
-    """Return the caller's quota key; raise QuotaExceeded when `size` more bytes break its quota."""
+@dataclass(frozen=True)
+class UploadQuota:
+    """What a caller may still store in the quota window (None: that part has no limit).
+
+    A batch checks it member by member against the bytes it actually stores (inflated zip
+    members, decoded images), not the bytes sent: a small zip can hold a lot.
+    """
+
+    key: str
+    bytes_left: int | None
+    files_left: int | None
+    retry_after: int
+
+    def refusal(self, size: int, files: int = 1) -> str | None:
+        """Return which limit `files` more files of `size` bytes in all pass, or None."""
+        if self.bytes_left is not None and size > self.bytes_left:
+            return f"at most {settings.SVGAI_UPLOAD_QUOTA_BYTES / 2**20:.0f} MB"
+        if self.files_left is not None and files > self.files_left:
+            return f"at most {settings.SVGAI_UPLOAD_QUOTA_FILES} files"
+        return None
+
+    def exceeded(self, what: str) -> QuotaExceeded:
+        """Return the 429 for a request the quota (`what` it allows) refuses, counted."""
+        metrics.rejected("upload_quota")
+        return QuotaExceeded(
+            f"Upload quota reached: {what} per client in 24 h. Reuse a file_id you already "
+            f"have, or retry in {self.retry_after} s.",
+            self.retry_after,
+        )
+
+
+def upload_quota(request: Request) -> UploadQuota:
+    """Return what the caller may still store within its upload quota."""
     key = quota_key(request)
     limit_bytes = settings.SVGAI_UPLOAD_QUOTA_BYTES
     limit_files = settings.SVGAI_UPLOAD_QUOTA_FILES
     if not limit_bytes and not limit_files:
-        return key
+        return UploadQuota(key, None, None, 0)
     since = timezone.now() - QUOTA_WINDOW
     used = Upload.objects.filter(quota_key=key, created_at__gte=since).aggregate(
         bytes=Sum("size_bytes"), files=Count("pk"), oldest=Min("created_at")
     )
-    over_bytes = limit_bytes and (used["bytes"] or 0) + size > limit_bytes
-    over_files = limit_files and used["files"] + 1 > limit_files
-    if not (over_bytes or over_files):
-        return key
-    metrics.rejected("upload_quota")
     oldest = used["oldest"] or timezone.now()
     wait = max(1, int((oldest + QUOTA_WINDOW - timezone.now()).total_seconds()) + 1)
-    what = f"{limit_bytes / 2**20:.0f} MB" if over_bytes else f"{limit_files} files"
-    raise QuotaExceeded(
-        f"Upload quota reached: at most {what} per client in 24 h. Reuse a file_id you already "
-        f"have, or retry in {wait} s.",
-        wait,
+    return UploadQuota(
+        key,
+        bytes_left=limit_bytes - (used["bytes"] or 0) if limit_bytes else None,
+        files_left=limit_files - used["files"] if limit_files else None,
+        retry_after=wait,
     )
+
+
+def check_upload_quota(request: Request, size: int) -> str:
+    """Return the caller's quota key; raise QuotaExceeded when `size` more bytes break its quota."""
+    quota = upload_quota(request)
+    what = quota.refusal(size)
+    if what is not None:
+        raise quota.exceeded(what)
+    return quota.key

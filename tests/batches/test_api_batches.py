@@ -110,15 +110,12 @@ def test_download_holds_every_svg_under_its_name_and_a_csv_report(
                             "bytes", "time_s", "error"}  # fmt: skip
 
 
-def test_cancel_stops_queued_items(api_client, settings, logos):
-    settings.CELERY_BROKER_URL = ""
-    settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 0
+def test_cancel_stops_queued_items(api_client, inline_batches, monkeypatch, logos):
     from conversions import batches
 
-    created = batches.create_batch(
-        files=[(n, io.BytesIO(d)) for n, d in logos.items()], options=batches.BatchOptions()
-    )  # created, never dispatched: every item waits
-    batch = created.batch
+    monkeypatch.setattr(batches, "dispatch", lambda batch: None)  # never run: every item waits
+    body = post_batch(api_client, as_files(logos), tier=1).json()
+    batch = Batch.objects.get(pk=body["batch_id"])
 
     response = api_client.post(f"/api/batches/{batch.pk}/cancel")
 
