@@ -29,11 +29,14 @@ system:
 browser:
 	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium)
 
+# gunicorn's asyncio worker reads each request whole, then svgai_site/front.py runs Django on
+# THREADS threads: a client that sends slowly holds a socket, never a thread (slowloris).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn svgai_site.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--threads $(THREADS) --timeout 180 --access-logfile -
+	SVGAI_WEB_THREADS=$(THREADS) $(BIN)/gunicorn svgai_site.front:application \
+		--worker-class asgi --bind $(HOST):$(PORT) --workers $(WORKERS) --timeout 180 \
+		--access-logfile -
 
 # A Celery worker for batches: CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL) must be
 # set; CELERY_WORKER_CONCURRENCY processes (default 2), each converting in one process of its own.
