@@ -45,6 +45,7 @@ def worker_pool() -> WorkerPool:
         settings.SVGAI_WORKER_MEMORY_MB,
         max_queue=settings.SVGAI_QUEUE_MAX,
         queue_wait=settings.SVGAI_QUEUE_WAIT,
+        expected_wait=settings.SVGAI_QUEUE_EXPECTED_WAIT or None,
         express=settings.SVGAI_EXPRESS_WORKERS,
         preload=("vectorizer.pipeline",),
     )

@@ -11,8 +11,9 @@ reads slowly does not hold a thread either.
 Limits, each answered with the API's JSON error shape:
 - a body that has not arrived within SVGAI_BODY_TIMEOUT seconds: 408;
 - a body bigger than the largest request the API accepts (Content-Length or as it arrives): 413;
-- more than SVGAI_WEB_QUEUE requests already waiting for a thread: 503 with Retry-After, at
-  once, instead of a wait in the socket backlog that grows without bound.
+- more than SVGAI_WEB_QUEUE requests already waiting for a thread, or no thread free within
+  SVGAI_WEB_QUEUE_WAIT seconds: 503 with Retry-After, instead of a wait in the socket backlog
+  that grows without bound.
 """
 
 from __future__ import annotations
@@ -61,28 +62,62 @@ class Front:
         *,
         threads: int,
         queue: int,
+        queue_wait: float,
         body_timeout: float,
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.threads = max(1, threads)
         self.queue = max(0, queue)
+        self.queue_wait = queue_wait
         self.body_timeout = body_timeout
         self.max_body_bytes = max_body_bytes
+        # A request takes a slot before it is handed to a thread, so the executor never queues:
+        # requests wait here, where they are counted and can give up.
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="svgai-web")
+        self._slots: asyncio.Semaphore | None = None
         # Touched on the event loop only: no lock.
-        self.admitted = 0  # requests running on a thread or waiting for one
+        self.running = 0
+        self.waiting = 0
         self.refused = 0
         self._request_seconds = 1.0  # moving average, for Retry-After
 
-    def waiting(self) -> int:
-        """Return how many whole requests wait for a free thread now."""
-        return max(0, self.admitted - self.threads)
+    @property
+    def admitted(self) -> int:
+        """Return how many requests run on a thread or wait for one now."""
+        return self.running + self.waiting
 
     def retry_after(self) -> int:
         """Return seconds after which a refused request has a fair chance of a thread."""
-        waves = self.admitted / self.threads
+        waves = (self.admitted + 1) / self.threads
         return int(min(60, max(1, math.ceil(self._request_seconds * waves))))
+
+    def _busy(self, why: str) -> _Refused:
+        self.refused += 1
+        wait = self.retry_after()
+        return _Refused(
+            503,
+            f"The server is busy: {why}. Retry after {wait} s (see Retry-After).",
+            [(b"retry-after", str(wait).encode())],
+        )
+
+    async def _take_thread(self) -> None:
+        """Wait for a free thread; raise _Refused when too many wait or none frees in time."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.threads)
+        if not self._slots.locked():
+            await self._slots.acquire()
+            return
+        if self.waiting >= self.queue:
+            raise self._busy(f"{self.running} requests are running and {self.waiting} waiting")
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.queue_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise self._busy(f"no request thread was free within {self.queue_wait:g} s") from None
+        finally:
+            self.waiting -= 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -98,21 +133,13 @@ class Front:
         if body is None:  # the client went away
             return
         with body:
-            if self.admitted >= self.threads + self.queue:
-                self.refused += 1
-                wait = self.retry_after()
-                await _send_error(
-                    send,
-                    _Refused(
-                        503,
-                        f"The server is busy: {self.threads} requests are running and "
-                        f"{self.waiting()} more are waiting. Retry after {wait} s "
-                        "(see Retry-After).",
-                        [(b"retry-after", str(wait).encode())],
-                    ),
-                )
+            try:
+                await self._take_thread()
+            except _Refused as refused:
+                await _send_error(send, refused)
                 return
-            self.admitted += 1
+            assert self._slots is not None
+            self.running += 1
             started = time.monotonic()
             try:
                 loop = asyncio.get_running_loop()
@@ -120,7 +147,8 @@ class Front:
                     self._executor, self._run, scope, body
                 )
             finally:
-                self.admitted -= 1
+                self.running -= 1
+                self._slots.release()
                 elapsed = time.monotonic() - started
                 self._request_seconds = 0.8 * self._request_seconds + 0.2 * elapsed
         with answer:
@@ -289,6 +317,7 @@ application = Front(
     django_application,
     threads=settings.SVGAI_WEB_THREADS,
     queue=settings.SVGAI_WEB_QUEUE,
+    queue_wait=settings.SVGAI_WEB_QUEUE_WAIT,
     body_timeout=settings.SVGAI_BODY_TIMEOUT,
     max_body_bytes=max(settings.SVGAI_BATCH_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     + 1024 * 1024,

@@ -268,10 +268,12 @@ SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 45.0)
 # this is refused at once, however many web threads could queue it (0: no such bound).
 SVGAI_QUEUE_EXPECTED_WAIT = env_float("SVGAI_QUEUE_EXPECTED_WAIT", 10.0)
 # The embedded server (svgai_site/front.py, `make run`): requests are read whole on an event
-# loop, then run on this many threads; beyond that many waiting, 503 at once; a body that has
-# not arrived within SVGAI_BODY_TIMEOUT seconds, 408.
+# loop, then run on this many threads; beyond that many waiting, or no thread within
+# SVGAI_WEB_QUEUE_WAIT seconds, 503; a body that has not arrived within SVGAI_BODY_TIMEOUT
+# seconds, 408.
 SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 16)
 SVGAI_WEB_QUEUE = env_int("SVGAI_WEB_QUEUE", 16)
+SVGAI_WEB_QUEUE_WAIT = env_float("SVGAI_WEB_QUEUE_WAIT", 10.0)
 SVGAI_BODY_TIMEOUT = env_float("SVGAI_BODY_TIMEOUT", 60.0)
 # A conversion still `running` this long after it started belongs to a dead process: it is
 # marked failed (0: queue wait + 3 × the conversion timeout). Web processes sweep this often.

@@ -171,3 +171,38 @@ def test_full_queue_answers_503_with_retry_after(upload_file_id, busy_pool, endp
     assert int(response["Retry-After"]) >= 1
     assert "busy" in response.json()["error"]
     assert not Conversion.objects.exists()  # nothing was done: no record
+
+
+@pytest.fixture
+def held_pool(monkeypatch):
+    """A one-worker pool with room for 32 waiting jobs of 30 s, its worker held by a long job.
+
+    Only the expected wait (a second, the pool's first guess of a job's time, per job ahead)
+    can refuse a job here: the queue is nowhere near full.
+    """
+    pool = WorkerPool(1, max_queue=32, queue_wait=30.0, expected_wait=0.5)
+    pool.warm_up()
+    monkeypatch.setattr(services, "worker_pool", lambda: pool)
+
+    def hold() -> None:
+        with contextlib.suppress(WorkerError):
+            pool.run(lifecycle_jobs.sleep, 60.0, timeout=90)
+
+    blocker = threading.Thread(target=hold)
+    blocker.start()
+    assert _wait_for(lambda: pool.running() == 1)
+    yield pool
+    pool.close()
+    blocker.join()
+
+
+@pytest.mark.django_db
+def test_a_long_expected_wait_answers_503_before_the_queue_is_full(upload_file_id, held_pool):
+    response = APIClient().post("/api/convert", {"file_id": upload_file_id}, format="json")
+
+    assert response.status_code == 503, response.content
+    assert int(response["Retry-After"]) >= 1
+    assert "would hold this one about 1 s" in response.json()["error"]
+    assert held_pool.queue_length() == 0  # refused before joining the queue, not after 30 s
+    assert held_pool.rejected == 1
+    assert not Conversion.objects.exists()
