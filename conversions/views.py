@@ -204,10 +204,10 @@ class ConversionFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(
-        responses={200: ConversionSerializer(many=True), **error_responses(400, 401, 403, 404)}
+        responses={200: ConversionSerializer(many=True), **error_responses(400, 401, 403, 404, 429)}
     ),
     retrieve=extend_schema(
-        responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404)}
+        responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404, 429)}
     ),
 )
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -225,7 +225,9 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         return permissions.visible(super().get_queryset(), self.request)
 
-    @extend_schema(responses={(200, "image/svg+xml"): bytes, **error_responses(400, 401, 403, 404)})
+    @extend_schema(
+        responses={(200, "image/svg+xml"): bytes, **error_responses(400, 401, 403, 404, 429)}
+    )
     @action(detail=True, methods=["get"])
     def svg(self, request: Request, pk: str | None = None) -> HttpResponse:
         conversion = self.get_object()
@@ -263,7 +265,7 @@ class ModelStatusView(APIView):
         responses={
             200: ModelStatusSerializer,
             503: OpenApiResponse(ModelStatusSerializer, description="A model is not loaded."),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 429),
         }
     )
     def get(self, request: Request) -> Response:
@@ -279,7 +281,7 @@ class AIHealthView(APIView):
         responses={
             200: AIHealthSerializer,
             503: OpenApiResponse(AIHealthSerializer, description="AI conversion cannot run."),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 429),
         }
     )
     def get(self, request: Request) -> Response:
@@ -288,13 +290,15 @@ class AIHealthView(APIView):
 
 
 class QualityReportView(APIView):
+    throttle_classes = permissions.REPORT_THROTTLES
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
                 "since", OpenApiTypes.DATETIME, description="Only conversions from this moment."
             )
         ],
-        responses={200: QualityReportSerializer, **error_responses(400, 401, 403)},
+        responses={200: QualityReportSerializer, **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request) -> Response:
         since = None

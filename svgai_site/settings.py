@@ -208,6 +208,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["conversions.permissions.ApiAccess"],
+    # Reads are throttled too (views with throttles of their own replace these).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "conversions.permissions.ReadAnonThrottle",
+        "conversions.permissions.ReadUserThrottle",
+    ],
     # Proxies whose X-Forwarded-For is trusted for throttles and quotas (0: the peer address).
     "NUM_PROXIES": env_int("SVGAI_NUM_PROXIES", 0),
 }
@@ -247,6 +252,12 @@ SVGAI_THROTTLE_RATES = parse_rates(
         "upload_user": os.environ.get("SVGAI_THROTTLE_UPLOAD_USER", "120/min"),
         "convert_anon": os.environ.get("SVGAI_THROTTLE_CONVERT_ANON", "60/min"),
         "convert_user": os.environ.get("SVGAI_THROTTLE_CONVERT_USER", "300/min"),
+        # Reads (GET, HEAD, OPTIONS) of the API; the page polls a batch about once a second.
+        "read_anon": os.environ.get("SVGAI_THROTTLE_READ_ANON", "300/min"),
+        "read_user": os.environ.get("SVGAI_THROTTLE_READ_USER", "1200/min"),
+        # /api/reports/quality aggregates every record it may show: about 0.1 s each.
+        "report_anon": os.environ.get("SVGAI_THROTTLE_REPORT_ANON", "20/min"),
+        "report_user": os.environ.get("SVGAI_THROTTLE_REPORT_USER", "120/min"),
     }
 )
 # The most pixels one conversion may trace, per tier (4.2 MP = 2048²; tier 3 traces many).

@@ -92,6 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "SVGAI_THROTTLE_UPLOAD_ANON": "off",
         "SVGAI_THROTTLE_CONVERT_ANON": "off",
         "SVGAI_THROTTLE_READ_ANON": "off",
+        "SVGAI_THROTTLE_REPORT_ANON": "off",
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],

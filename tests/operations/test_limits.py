@@ -206,3 +206,38 @@ def test_a_long_expected_wait_answers_503_before_the_queue_is_full(upload_file_i
     assert held_pool.queue_length() == 0  # refused before joining the queue, not after 30 s
     assert held_pool.rejected == 1
     assert not Conversion.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/conversions/", "/api/ai-health", "/api/model-status"])
+def test_anonymous_reads_are_throttled_with_retry_after(settings, path):
+    settings.SVGAI_THROTTLE_RATES = {"read_anon": "2/min"}
+    client = APIClient()
+
+    codes = [client.get(path).status_code for _ in range(2)]
+
+    assert 429 not in codes
+    assert_429(client.get(path))
+
+
+@pytest.mark.django_db
+def test_reads_do_not_count_against_writes_or_writes_against_reads(settings, logo_png):
+    settings.SVGAI_THROTTLE_RATES = {"read_anon": "1/min"}
+    client = APIClient()
+
+    assert post_upload(client, logo_png).status_code == 200
+    assert post_upload(client, logo_png).status_code == 200  # uploads are not reads
+    assert client.get("/api/conversions/").status_code == 200
+    assert_429(client.get("/api/conversions/"))
+
+
+@pytest.mark.django_db
+def test_quality_report_has_a_stricter_throttle_per_user(settings):
+    settings.SVGAI_THROTTLE_RATES = {"read_user": "100/min", "report_user": "1/min"}
+    user = User.objects.create_user("reader", password="a long unusual passphrase")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    assert client.get("/api/reports/quality").status_code == 200
+    assert_429(client.get("/api/reports/quality"))
+    assert client.get("/api/conversions/").status_code == 200  # other reads still pass
