@@ -91,8 +91,12 @@ def convert_image(
     params: TraceParams,
     existing: Conversion | None = None,
     owner: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Conversion:
-    """Convert an upload with explicit vtracer parameters and record the result."""
+    """Convert an upload with explicit vtracer parameters and record the result.
+
+    `timeout`: the most seconds the trace may run (default SVGAI_CONVERT_TIMEOUT).
+    """
     started = time.perf_counter()
     conversion = Conversion(upload=upload, kind=Conversion.Kind.LEGACY, parameters=params.as_dict())
     _reuse(conversion, existing)
@@ -103,7 +107,7 @@ def convert_image(
             read_upload(upload),
             params,
             max_pixels=settings.SVGAI_MAX_PIXELS,
-            timeout=settings.SVGAI_CONVERT_TIMEOUT,
+            timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
         )
     except WorkerBusy as exc:  # never started: 503 with Retry-After (a batch retries the item)
         raise _refuse_busy(conversion, exc, keep=existing is not None) from None

@@ -120,11 +120,13 @@ class ConvertView(APIView):
         upload = get_upload(serializer.validated_data["file_id"], request)
         limits.check_pixel_budget(upload, "legacy")
         try:
-            conversion = services.convert_image(
-                upload=upload,
-                params=serializer.trace_params(),
-                owner=permissions.owner_fields(request),
-            )
+            with limits.conversion_slot(request):
+                conversion = services.convert_image(
+                    upload=upload,
+                    params=serializer.trace_params(),
+                    owner=permissions.owner_fields(request),
+                    timeout=limits.convert_timeout(request),
+                )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         return conversion_response(conversion)
@@ -154,20 +156,21 @@ class AIConvertView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        serializer = AIConvertRequestSerializer(data=request.data)
+        serializer = AIConvertRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = get_upload(data["file_id"], request)
         limits.check_pixel_budget(upload, data["tier"])
         try:
-            conversion = services.convert_with_ai(
-                upload=upload,
-                tier=data["tier"],
-                target_quality=data["target_quality"],
-                time_budget=data["time_budget"],
-                max_bytes=data["max_bytes"],
-                owner=permissions.owner_fields(request),
-            )
+            with limits.conversion_slot(request):
+                conversion = services.convert_with_ai(
+                    upload=upload,
+                    tier=data["tier"],
+                    target_quality=data["target_quality"],
+                    time_budget=data["time_budget"],
+                    max_bytes=data["max_bytes"],
+                    owner=permissions.owner_fields(request),
+                )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         except services.ModelsUnavailable as exc:

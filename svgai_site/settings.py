@@ -260,6 +260,12 @@ SVGAI_THROTTLE_RATES = parse_rates(
         "report_user": os.environ.get("SVGAI_THROTTLE_REPORT_USER", "120/min"),
     }
 )
+# What one anonymous caller (known by its address) may hold: conversions running at once (then
+# 429), seconds one legacy conversion may run, and the largest time_budget of /api/convert-ai
+# (then 400; users with a token keep SVGAI_CONVERT_TIMEOUT and the schema's 60 s). 0: no limit.
+SVGAI_ANON_MAX_CONCURRENT = env_int("SVGAI_ANON_MAX_CONCURRENT", 2)
+SVGAI_ANON_CONVERT_TIMEOUT = env_float("SVGAI_ANON_CONVERT_TIMEOUT", 20.0)
+SVGAI_ANON_MAX_TIME_BUDGET = env_float("SVGAI_ANON_MAX_TIME_BUDGET", 10.0)
 # The most pixels one conversion may trace, per tier (4.2 MP = 2048²; tier 3 traces many).
 SVGAI_PIXEL_BUDGETS = {
     "legacy": env_int("SVGAI_PIXEL_BUDGET_LEGACY", 2048 * 2048),

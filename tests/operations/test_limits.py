@@ -8,13 +8,14 @@ import time
 
 import lifecycle_jobs
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
-from conversions import services
+from conversions import limits, services
 from conversions.models import Conversion
 from vectorizer.workers import WorkerError, WorkerPool
 
@@ -241,3 +242,63 @@ def test_quality_report_has_a_stricter_throttle_per_user(settings):
     assert client.get("/api/reports/quality").status_code == 200
     assert_429(client.get("/api/reports/quality"))
     assert client.get("/api/conversions/").status_code == 200  # other reads still pass
+
+
+def token_client(username: str = "worker") -> APIClient:
+    user = User.objects.create_user(username, password="a long unusual passphrase")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.mark.django_db
+def test_anonymous_time_budget_is_capped_but_a_user_keeps_the_schema_range(
+    settings, upload_file_id
+):
+    settings.SVGAI_ANON_MAX_TIME_BUDGET = 10.0
+    request = {"file_id": upload_file_id, "tier": 1, "time_budget": 30}
+
+    anonymous = APIClient().post("/api/convert-ai", request, format="json")
+    user = token_client().post("/api/convert-ai", request, format="json")
+
+    assert anonymous.status_code == 400, anonymous.content
+    assert "at most 10 seconds without a token" in anonymous.json()["error"]
+    assert user.status_code == 200, user.content
+    small = APIClient().post("/api/convert-ai", {**request, "time_budget": 10}, format="json")
+    assert small.status_code == 200, small.content
+
+
+@pytest.mark.django_db
+def test_anonymous_legacy_conversions_get_the_anonymous_timeout(settings, upload_file_id):
+    # No trace finishes in a millisecond: the anonymous conversion is stopped, the user's is not.
+    settings.SVGAI_ANON_CONVERT_TIMEOUT = 0.001
+
+    anonymous = APIClient().post("/api/convert", {"file_id": upload_file_id}, format="json")
+    user = token_client().post("/api/convert", {"file_id": upload_file_id}, format="json")
+
+    assert anonymous.status_code == 422, anonymous.content
+    assert "took longer than 0.001 s" in anonymous.json()["error"]
+    assert user.status_code == 200, user.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("endpoint", "extra"), [("/api/convert", {}), ("/api/convert-ai", {})])
+def test_an_anonymous_address_may_run_only_so_many_conversions_at_once(
+    settings, upload_file_id, endpoint, extra
+):
+    settings.SVGAI_ANON_MAX_CONCURRENT = 2
+    held = APIRequestFactory().post(endpoint)  # the same address as the test client's
+    held_request = Request(held)
+    held_request.user = AnonymousUser()
+    body = {"file_id": upload_file_id, **extra}
+
+    with limits.conversion_slot(held_request), limits.conversion_slot(held_request):
+        refused = APIClient().post(endpoint, body, format="json")
+        user = token_client().post(endpoint, body, format="json")
+    after = APIClient().post(endpoint, body, format="json")
+
+    assert_429(refused)
+    assert "2 at a time" in refused.json()["error"]
+    assert user.status_code == 200, user.content  # users are not limited by address
+    assert after.status_code == 200, after.content
+    assert Conversion.objects.count() == 2  # the refused request recorded nothing
