@@ -29,14 +29,15 @@ system:
 browser:
 	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium)
 
-# gunicorn's asyncio worker reads each request whole, then svgai_site/front.py runs Django on
-# THREADS threads: a client that sends slowly holds a socket, never a thread (slowloris).
+# gunicorn's asyncio worker (svgai_site/server.py: with a deadline on headers) reads each
+# request whole, then svgai_site/front.py runs Django on THREADS threads: a client that sends
+# slowly holds a socket, never a thread (slowloris).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	SVGAI_WEB_THREADS=$(THREADS) $(BIN)/gunicorn svgai_site.front:application \
-		--worker-class asgi --bind $(HOST):$(PORT) --workers $(WORKERS) --timeout 180 \
-		--access-logfile -
+		--worker-class svgai_site.server.FrontWorker --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --timeout 180 --access-logfile -
 
 # A Celery worker for batches: CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL) must be
 # set; CELERY_WORKER_CONCURRENCY processes (default 2), each converting in one process of its own.

@@ -292,6 +292,9 @@ SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 16)
 SVGAI_WEB_QUEUE = env_int("SVGAI_WEB_QUEUE", 16)
 SVGAI_WEB_QUEUE_WAIT = env_float("SVGAI_WEB_QUEUE_WAIT", 10.0)
 SVGAI_BODY_TIMEOUT = env_float("SVGAI_BODY_TIMEOUT", 60.0)
+# ...and a connection whose first request headers are not complete within this many seconds is
+# answered 408 and closed (svgai_site/server.py; later requests have gunicorn's keep-alive).
+SVGAI_HEADER_TIMEOUT = env_float("SVGAI_HEADER_TIMEOUT", 10.0)
 # A conversion still `running` this long after it started belongs to a dead process: it is
 # marked failed (0: queue wait + 3 × the conversion timeout). Web processes sweep this often.
 SVGAI_STALE_AFTER = env_float("SVGAI_STALE_AFTER", 0.0)
