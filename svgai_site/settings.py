@@ -283,12 +283,12 @@ SVGAI_QUEUE_MAX = env_int("SVGAI_QUEUE_MAX", 32)
 SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 45.0)
 # ...and a job whose expected wait (jobs ahead ÷ workers × a job's average time) is longer than
 # this is refused at once, however many web threads could queue it (0: no such bound).
-SVGAI_QUEUE_EXPECTED_WAIT = env_float("SVGAI_QUEUE_EXPECTED_WAIT", 10.0)
+SVGAI_QUEUE_EXPECTED_WAIT = env_float("SVGAI_QUEUE_EXPECTED_WAIT", 5.0)
 # The embedded server (svgai_site/front.py, `make run`): requests are read whole on an event
 # loop, then run on this many threads; beyond that many waiting, or no thread within
 # SVGAI_WEB_QUEUE_WAIT seconds, 503; a body that has not arrived within SVGAI_BODY_TIMEOUT
 # seconds, 408.
-SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 16)
+SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 32)
 SVGAI_WEB_QUEUE = env_int("SVGAI_WEB_QUEUE", 16)
 SVGAI_WEB_QUEUE_WAIT = env_float("SVGAI_WEB_QUEUE_WAIT", 10.0)
 SVGAI_BODY_TIMEOUT = env_float("SVGAI_BODY_TIMEOUT", 60.0)
