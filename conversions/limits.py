@@ -168,7 +168,11 @@ def conversion_slot(request: Request) -> Iterator[None]:
 
 
 def convert_timeout(request: Request) -> float:
-    """Return the longest one conversion job of this caller may run, in seconds."""
+    """Return the longest one trace of this caller may run, in seconds.
+
+    A caller known only by its address gets at most SVGAI_ANON_CONVERT_TIMEOUT, not the full
+    SVGAI_CONVERT_TIMEOUT of a user with a token: a worker it holds is held from everyone.
+    """
     timeout = settings.SVGAI_CONVERT_TIMEOUT
     if is_anonymous(request) and settings.SVGAI_ANON_CONVERT_TIMEOUT:
         return min(timeout, settings.SVGAI_ANON_CONVERT_TIMEOUT)

@@ -178,18 +178,20 @@ def evaluate_candidates(
     *,
     proxy: bool = True,
     deadline: float | None = None,
+    timeout: float | None = None,
 ) -> list[Attempt | Exception]:
     """Return an Attempt (or the exception) per candidate, traced in parallel workers.
 
     `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
     nothing to compare, so it skips that render. A trace still running at `deadline`
-    (time.monotonic) is stopped and returns a WorkerDeadline.
+    (time.monotonic) or after `timeout` seconds (default SVGAI_CONVERT_TIMEOUT) is stopped
+    and returns a WorkerDeadline or WorkerTimeout.
     """
     jobs = [(rgba, candidate, proxy) for candidate in candidates]
     results = worker_pool().map(
         pipeline.convert_candidate,
         jobs,
-        timeout=settings.SVGAI_CONVERT_TIMEOUT,
+        timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
         deadline=deadline,
     )
     return [
@@ -207,8 +209,12 @@ def convert_with_ai(
     max_bytes: int | None = None,
     existing: Conversion | None = None,
     owner: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Conversion:
-    """Choose a tier and settings for this image, trace, and record prediction and result."""
+    """Choose a tier and settings for this image, trace, and record prediction and result.
+
+    `timeout`: the most seconds each trace may run (default SVGAI_CONVERT_TIMEOUT).
+    """
     started, clock = time.perf_counter(), time.monotonic()
     predictor = registry.get("quality_predictor")
     if predictor is None:
@@ -255,7 +261,7 @@ def convert_with_ai(
         # then refines the pick; choosing by input-size SSIM instead removed the same error on
         # 16 training logos × 3 variants (78.5 %) and saved the 2× render (p95 1.24 → 1.03 s).
         outcomes = evaluate_candidates(
-            image.rgba, candidates, proxy=route.tier > 2, deadline=stop_at
+            image.rgba, candidates, proxy=route.tier > 2, deadline=stop_at, timeout=timeout
         )
         busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
         return outcomes
@@ -267,7 +273,7 @@ def convert_with_ai(
                 image.rgba,
                 attempt.svg,
                 tiers.REFINE_ITERATIONS[route.tier],
-                timeout=settings.SVGAI_CONVERT_TIMEOUT,
+                timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
                 deadline=stop_at,
             )
         except WorkerError as exc:

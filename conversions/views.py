@@ -170,6 +170,7 @@ class AIConvertView(APIView):
                     time_budget=data["time_budget"],
                     max_bytes=data["max_bytes"],
                     owner=permissions.owner_fields(request),
+                    timeout=limits.convert_timeout(request),
                 )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc

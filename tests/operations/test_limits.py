@@ -269,12 +269,16 @@ def test_anonymous_time_budget_is_capped_but_a_user_keeps_the_schema_range(
 
 
 @pytest.mark.django_db
-def test_anonymous_legacy_conversions_get_the_anonymous_timeout(settings, upload_file_id):
+@pytest.mark.parametrize(
+    ("endpoint", "extra"), [("/api/convert", {}), ("/api/convert-ai", {"tier": 1})]
+)
+def test_anonymous_conversions_get_the_anonymous_timeout(settings, upload_file_id, endpoint, extra):
     # No trace finishes in a millisecond: the anonymous conversion is stopped, the user's is not.
     settings.SVGAI_ANON_CONVERT_TIMEOUT = 0.001
+    body = {"file_id": upload_file_id, **extra}
 
-    anonymous = APIClient().post("/api/convert", {"file_id": upload_file_id}, format="json")
-    user = token_client().post("/api/convert", {"file_id": upload_file_id}, format="json")
+    anonymous = APIClient().post(endpoint, body, format="json")
+    user = token_client().post(endpoint, body, format="json")
 
     assert anonymous.status_code == 422, anonymous.content
     assert "took longer than 0.001 s" in anonymous.json()["error"]
