@@ -132,25 +132,29 @@ class Front:
             return
         if body is None:  # the client went away
             return
-        with body:
-            try:
-                await self._take_thread()
-            except _Refused as refused:
-                await _send_error(send, refused)
-                return
-            assert self._slots is not None
-            self.running += 1
-            started = time.monotonic()
-            try:
-                loop = asyncio.get_running_loop()
-                status, headers, answer = await loop.run_in_executor(
-                    self._executor, self._run, scope, body
-                )
-            finally:
-                self.running -= 1
-                self._slots.release()
-                elapsed = time.monotonic() - started
-                self._request_seconds = 0.8 * self._request_seconds + 0.2 * elapsed
+        try:
+            await self._take_thread()
+        except _Refused as refused:
+            body.close()
+            await _send_error(send, refused)
+            return
+        assert self._slots is not None
+        slots = self._slots
+        self.running += 1
+        started = time.monotonic()
+        work = asyncio.get_running_loop().run_in_executor(self._executor, self._run, scope, body)
+
+        def finished(_: object) -> None:
+            # When the thread is done, even if this request's task was cancelled meanwhile (its
+            # client went away): only then is the thread free and the body unused.
+            body.close()
+            self.running -= 1
+            slots.release()
+            elapsed = time.monotonic() - started
+            self._request_seconds = 0.8 * self._request_seconds + 0.2 * elapsed
+
+        work.add_done_callback(finished)
+        status, headers, answer = await asyncio.shield(work)
         with answer:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             while chunk := answer.read(_CHUNK):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from typing import Any
@@ -151,3 +152,29 @@ def test_front_answers_503_when_no_thread_frees_within_the_queue_wait():
     assert "within 0.2 s" in json.loads(body)["error"]
     assert first == 200
     assert app.bodies == [b"1"]  # the refused request never reached the application
+
+
+def test_front_counts_a_thread_until_it_finishes_even_when_the_client_leaves():
+    app = Blocking()
+    front = Front(app, threads=1, queue=0, queue_wait=30, body_timeout=30, max_body_bytes=100)
+
+    async def until(predicate) -> None:
+        for _ in range(3000):  # 30 s at most
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+
+    async def scenario() -> tuple[int, int, int]:
+        left = asyncio.create_task(call(front, whole(b"1")))
+        await until(lambda: front.running == 1)
+        left.cancel()  # its client went away; its thread still runs the request
+        with contextlib.suppress(asyncio.CancelledError):
+            await left
+        still = front.running
+        refused = await asyncio.wait_for(call(front, whole(b"2")), 10)
+        app.release.set()
+        await until(lambda: front.running == 0)
+        after = await asyncio.wait_for(call(front, whole(b"3")), 10)
+        return still, refused[0], after[0]
+
+    assert asyncio.run(scenario()) == (1, 503, 200)
