@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
-THREADS ?= 32
+THREADS ?= 16
 STAMP := $(VENV)/.installed
 
 .PHONY: run worker test install system browser lint format benchmark clean
@@ -31,9 +31,9 @@ browser:
 
 # gunicorn's asyncio worker (svgai_site/server.py: with a deadline on headers) reads each
 # request whole, then svgai_site/front.py runs Django on THREADS threads: a client that sends
-# slowly holds a socket, never a thread (slowloris). Threads waiting for a conversion worker are
-# cheap, and the pool refuses (503) a conversion it does not expect to start within
-# SVGAI_QUEUE_EXPECTED_WAIT, so the wait is bounded by that, not by the thread count.
+# slowly holds a socket, never a thread (slowloris). Overload answers 503 + Retry-After, whatever
+# THREADS is: a request waits at most SVGAI_WEB_QUEUE_WAIT for a thread, and a conversion that
+# is not expected to start within SVGAI_QUEUE_EXPECTED_WAIT is refused at once.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

@@ -288,9 +288,9 @@ SVGAI_QUEUE_EXPECTED_WAIT = env_float("SVGAI_QUEUE_EXPECTED_WAIT", 5.0)
 # loop, then run on this many threads; beyond that many waiting, or no thread within
 # SVGAI_WEB_QUEUE_WAIT seconds, 503; a body that has not arrived within SVGAI_BODY_TIMEOUT
 # seconds, 408.
-SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 32)
+SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 16)
 SVGAI_WEB_QUEUE = env_int("SVGAI_WEB_QUEUE", 16)
-SVGAI_WEB_QUEUE_WAIT = env_float("SVGAI_WEB_QUEUE_WAIT", 10.0)
+SVGAI_WEB_QUEUE_WAIT = env_float("SVGAI_WEB_QUEUE_WAIT", 5.0)
 SVGAI_BODY_TIMEOUT = env_float("SVGAI_BODY_TIMEOUT", 60.0)
 # ...and a connection whose first request headers are not complete within this many seconds is
 # answered 408 and closed (svgai_site/server.py; later requests have gunicorn's keep-alive).

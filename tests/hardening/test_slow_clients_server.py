@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import draw_logo
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOW_CLIENTS = 64  # twice `make run`'s 32 threads
+SLOW_CLIENTS = 64  # four times `make run`'s 16 threads
 
 
 def _free_port() -> int:
