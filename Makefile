@@ -29,11 +29,17 @@ system:
 browser:
 	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium)
 
+# gunicorn's asyncio worker (svgai_site/server.py: with a deadline on headers) reads each
+# request whole, then svgai_site/front.py runs Django on THREADS threads: a client that sends
+# slowly holds a socket, never a thread (slowloris). Overload answers 503 + Retry-After, whatever
+# THREADS is: a request waits at most SVGAI_WEB_QUEUE_WAIT for a thread, and a conversion that
+# is not expected to start within SVGAI_QUEUE_EXPECTED_WAIT is refused at once.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn svgai_site.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--threads $(THREADS) --timeout 180 --access-logfile -
+	SVGAI_WEB_THREADS=$(THREADS) $(BIN)/gunicorn svgai_site.front:application \
+		--worker-class svgai_site.server.FrontWorker --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --timeout 180 --access-logfile -
 
 # A Celery worker for batches: CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL) must be
 # set; CELERY_WORKER_CONCURRENCY processes (default 2), each converting in one process of its own.

@@ -6,6 +6,10 @@ Each limit answers at once with a message that says what to do, before any work 
 from __future__ import annotations
 
 import math
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,6 +43,17 @@ class ServerBusy(exceptions.APIException):
 class OverPixelBudget(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "over_pixel_budget"
+
+
+class TooManyAtOnce(exceptions.APIException):
+    """429 with Retry-After: this anonymous caller already has its conversions running."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "too_many_at_once"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
 
 
 class QuotaExceeded(exceptions.APIException):
@@ -141,3 +156,60 @@ def check_upload_quota(request: Request, size: int) -> str:
     if what is not None:
         raise quota.exceeded(what)
     return quota.key
+
+
+# Conversions each anonymous address runs now, in this process (a web process serves its own
+# requests; with several, each counts its own).
+_running: Counter[str] = Counter()
+_running_lock = threading.Lock()
+
+
+def is_anonymous(request: Request) -> bool:
+    """Return whether the caller has no user: anonymous limits apply."""
+    return not (request.user and request.user.is_authenticated)
+
+
+@contextmanager
+def conversion_slot(request: Request) -> Iterator[None]:
+    """Hold one of an anonymous address's SVGAI_ANON_MAX_CONCURRENT conversions while it runs.
+
+    A caller without a user is known only by its address, so one address cannot hold every
+    worker at once (a cookie is free to drop); past the limit it gets TooManyAtOnce.
+    """
+    limit = settings.SVGAI_ANON_MAX_CONCURRENT
+    if not limit or not is_anonymous(request):
+        yield
+        return
+    key = quota_key(request)
+    with _running_lock:
+        if _running[key] >= limit:
+            metrics.rejected("anon_concurrency")
+            from conversions import services
+
+            wait = services.worker_pool().retry_after()
+            raise TooManyAtOnce(
+                f"Too many conversions at once: an anonymous caller may run {limit} at a time "
+                f"and this address has {_running[key]} running. Wait for one to finish (retry "
+                f"in {wait} s), or sign in with a token.",
+                wait,
+            )
+        _running[key] += 1
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running[key] -= 1
+            if _running[key] <= 0:
+                del _running[key]
+
+
+def convert_timeout(request: Request) -> float:
+    """Return the longest one trace of this caller may run, in seconds.
+
+    A caller known only by its address gets at most SVGAI_ANON_CONVERT_TIMEOUT, not the full
+    SVGAI_CONVERT_TIMEOUT of a user with a token: a worker it holds is held from everyone.
+    """
+    timeout = settings.SVGAI_CONVERT_TIMEOUT
+    if is_anonymous(request) and settings.SVGAI_ANON_CONVERT_TIMEOUT:
+        return min(timeout, settings.SVGAI_ANON_CONVERT_TIMEOUT)
+    return timeout

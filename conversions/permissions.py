@@ -170,8 +170,36 @@ class ConvertUserThrottle(_UserThrottle):
     scope = "convert_user"
 
 
+class _ReadOnly(_RateFromSettings):
+    """Count only reads: a view's writes have throttles of their own."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if request.method not in permissions.SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
+class ReadAnonThrottle(_ReadOnly, _AnonThrottle):
+    scope = "read_anon"
+
+
+class ReadUserThrottle(_ReadOnly, _UserThrottle):
+    scope = "read_user"
+
+
+class ReportAnonThrottle(_ReadOnly, _AnonThrottle):
+    scope = "report_anon"
+
+
+class ReportUserThrottle(_ReadOnly, _UserThrottle):
+    scope = "report_user"
+
+
 UPLOAD_THROTTLES = [UploadAnonThrottle, UploadUserThrottle]
 CONVERT_THROTTLES = [ConvertAnonThrottle, ConvertUserThrottle]
+# Every API read (REST_FRAMEWORK's default); reports, which aggregate, have a stricter one too.
+READ_THROTTLES = [ReadAnonThrottle, ReadUserThrottle]
+REPORT_THROTTLES = [*READ_THROTTLES, ReportAnonThrottle, ReportUserThrottle]
 
 
 def _same_site(origin: str, request: HttpRequest) -> bool:

@@ -290,6 +290,22 @@ class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
         },
     )
 
+    def validate_time_budget(self, value: float | None) -> float | None:
+        """Refuse an anonymous caller a budget above SVGAI_ANON_MAX_TIME_BUDGET.
+
+        The schema's 60 s stays for users with a token: a budget is a worker held that long.
+        """
+        cap = settings.SVGAI_ANON_MAX_TIME_BUDGET
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        anonymous = request is not None and not (user and user.is_authenticated)
+        if value is not None and cap and anonymous and value > cap:
+            raise serializers.ValidationError(
+                f"must be at most {cap:g} seconds without a token; send 'Authorization: Token "
+                "<key>' for up to 60."
+            )
+        return value
+
 
 # -- responses ---------------------------------------------------------------------------------
 # Bodies the API answers with. Conversions go through these serializers; the health and report

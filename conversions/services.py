@@ -45,6 +45,7 @@ def worker_pool() -> WorkerPool:
         settings.SVGAI_WORKER_MEMORY_MB,
         max_queue=settings.SVGAI_QUEUE_MAX,
         queue_wait=settings.SVGAI_QUEUE_WAIT,
+        expected_wait=settings.SVGAI_QUEUE_EXPECTED_WAIT or None,
         express=settings.SVGAI_EXPRESS_WORKERS,
         preload=("vectorizer.pipeline",),
     )
@@ -90,8 +91,12 @@ def convert_image(
     params: TraceParams,
     existing: Conversion | None = None,
     owner: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Conversion:
-    """Convert an upload with explicit vtracer parameters and record the result."""
+    """Convert an upload with explicit vtracer parameters and record the result.
+
+    `timeout`: the most seconds the trace may run (default SVGAI_CONVERT_TIMEOUT).
+    """
     started = time.perf_counter()
     conversion = Conversion(upload=upload, kind=Conversion.Kind.LEGACY, parameters=params.as_dict())
     _reuse(conversion, existing)
@@ -102,7 +107,7 @@ def convert_image(
             read_upload(upload),
             params,
             max_pixels=settings.SVGAI_MAX_PIXELS,
-            timeout=settings.SVGAI_CONVERT_TIMEOUT,
+            timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
         )
     except WorkerBusy as exc:  # never started: 503 with Retry-After (a batch retries the item)
         raise _refuse_busy(conversion, exc, keep=existing is not None) from None
@@ -173,18 +178,20 @@ def evaluate_candidates(
     *,
     proxy: bool = True,
     deadline: float | None = None,
+    timeout: float | None = None,
 ) -> list[Attempt | Exception]:
     """Return an Attempt (or the exception) per candidate, traced in parallel workers.
 
     `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
     nothing to compare, so it skips that render. A trace still running at `deadline`
-    (time.monotonic) is stopped and returns a WorkerDeadline.
+    (time.monotonic) or after `timeout` seconds (default SVGAI_CONVERT_TIMEOUT) is stopped
+    and returns a WorkerDeadline or WorkerTimeout.
     """
     jobs = [(rgba, candidate, proxy) for candidate in candidates]
     results = worker_pool().map(
         pipeline.convert_candidate,
         jobs,
-        timeout=settings.SVGAI_CONVERT_TIMEOUT,
+        timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
         deadline=deadline,
     )
     return [
@@ -202,8 +209,12 @@ def convert_with_ai(
     max_bytes: int | None = None,
     existing: Conversion | None = None,
     owner: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Conversion:
-    """Choose a tier and settings for this image, trace, and record prediction and result."""
+    """Choose a tier and settings for this image, trace, and record prediction and result.
+
+    `timeout`: the most seconds each trace may run (default SVGAI_CONVERT_TIMEOUT).
+    """
     started, clock = time.perf_counter(), time.monotonic()
     predictor = registry.get("quality_predictor")
     if predictor is None:
@@ -250,7 +261,7 @@ def convert_with_ai(
         # then refines the pick; choosing by input-size SSIM instead removed the same error on
         # 16 training logos × 3 variants (78.5 %) and saved the 2× render (p95 1.24 → 1.03 s).
         outcomes = evaluate_candidates(
-            image.rgba, candidates, proxy=route.tier > 2, deadline=stop_at
+            image.rgba, candidates, proxy=route.tier > 2, deadline=stop_at, timeout=timeout
         )
         busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
         return outcomes
@@ -262,7 +273,7 @@ def convert_with_ai(
                 image.rgba,
                 attempt.svg,
                 tiers.REFINE_ITERATIONS[route.tier],
-                timeout=settings.SVGAI_CONVERT_TIMEOUT,
+                timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
                 deadline=stop_at,
             )
         except WorkerError as exc:

@@ -120,11 +120,13 @@ class ConvertView(APIView):
         upload = get_upload(serializer.validated_data["file_id"], request)
         limits.check_pixel_budget(upload, "legacy")
         try:
-            conversion = services.convert_image(
-                upload=upload,
-                params=serializer.trace_params(),
-                owner=permissions.owner_fields(request),
-            )
+            with limits.conversion_slot(request):
+                conversion = services.convert_image(
+                    upload=upload,
+                    params=serializer.trace_params(),
+                    owner=permissions.owner_fields(request),
+                    timeout=limits.convert_timeout(request),
+                )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         return conversion_response(conversion)
@@ -154,20 +156,22 @@ class AIConvertView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        serializer = AIConvertRequestSerializer(data=request.data)
+        serializer = AIConvertRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = get_upload(data["file_id"], request)
         limits.check_pixel_budget(upload, data["tier"])
         try:
-            conversion = services.convert_with_ai(
-                upload=upload,
-                tier=data["tier"],
-                target_quality=data["target_quality"],
-                time_budget=data["time_budget"],
-                max_bytes=data["max_bytes"],
-                owner=permissions.owner_fields(request),
-            )
+            with limits.conversion_slot(request):
+                conversion = services.convert_with_ai(
+                    upload=upload,
+                    tier=data["tier"],
+                    target_quality=data["target_quality"],
+                    time_budget=data["time_budget"],
+                    max_bytes=data["max_bytes"],
+                    owner=permissions.owner_fields(request),
+                    timeout=limits.convert_timeout(request),
+                )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
         except services.ModelsUnavailable as exc:
@@ -204,10 +208,10 @@ class ConversionFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(
-        responses={200: ConversionSerializer(many=True), **error_responses(400, 401, 403, 404)}
+        responses={200: ConversionSerializer(many=True), **error_responses(400, 401, 403, 404, 429)}
     ),
     retrieve=extend_schema(
-        responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404)}
+        responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404, 429)}
     ),
 )
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -225,7 +229,9 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         return permissions.visible(super().get_queryset(), self.request)
 
-    @extend_schema(responses={(200, "image/svg+xml"): bytes, **error_responses(400, 401, 403, 404)})
+    @extend_schema(
+        responses={(200, "image/svg+xml"): bytes, **error_responses(400, 401, 403, 404, 429)}
+    )
     @action(detail=True, methods=["get"])
     def svg(self, request: Request, pk: str | None = None) -> HttpResponse:
         conversion = self.get_object()
@@ -263,7 +269,7 @@ class ModelStatusView(APIView):
         responses={
             200: ModelStatusSerializer,
             503: OpenApiResponse(ModelStatusSerializer, description="A model is not loaded."),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 429),
         }
     )
     def get(self, request: Request) -> Response:
@@ -279,7 +285,7 @@ class AIHealthView(APIView):
         responses={
             200: AIHealthSerializer,
             503: OpenApiResponse(AIHealthSerializer, description="AI conversion cannot run."),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 429),
         }
     )
     def get(self, request: Request) -> Response:
@@ -288,13 +294,15 @@ class AIHealthView(APIView):
 
 
 class QualityReportView(APIView):
+    throttle_classes = permissions.REPORT_THROTTLES
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
                 "since", OpenApiTypes.DATETIME, description="Only conversions from this moment."
             )
         ],
-        responses={200: QualityReportSerializer, **error_responses(400, 401, 403)},
+        responses={200: QualityReportSerializer, **error_responses(400, 401, 403, 429)},
     )
     def get(self, request: Request) -> Response:
         since = None

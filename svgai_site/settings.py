@@ -208,6 +208,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["conversions.permissions.ApiAccess"],
+    # Reads are throttled too (views with throttles of their own replace these).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "conversions.permissions.ReadAnonThrottle",
+        "conversions.permissions.ReadUserThrottle",
+    ],
     # Proxies whose X-Forwarded-For is trusted for throttles and quotas (0: the peer address).
     "NUM_PROXIES": env_int("SVGAI_NUM_PROXIES", 0),
 }
@@ -247,8 +252,20 @@ SVGAI_THROTTLE_RATES = parse_rates(
         "upload_user": os.environ.get("SVGAI_THROTTLE_UPLOAD_USER", "120/min"),
         "convert_anon": os.environ.get("SVGAI_THROTTLE_CONVERT_ANON", "60/min"),
         "convert_user": os.environ.get("SVGAI_THROTTLE_CONVERT_USER", "300/min"),
+        # Reads (GET, HEAD, OPTIONS) of the API; the page polls a batch about once a second.
+        "read_anon": os.environ.get("SVGAI_THROTTLE_READ_ANON", "300/min"),
+        "read_user": os.environ.get("SVGAI_THROTTLE_READ_USER", "1200/min"),
+        # /api/reports/quality aggregates every record it may show: about 0.1 s each.
+        "report_anon": os.environ.get("SVGAI_THROTTLE_REPORT_ANON", "20/min"),
+        "report_user": os.environ.get("SVGAI_THROTTLE_REPORT_USER", "120/min"),
     }
 )
+# What one anonymous caller (known by its address) may hold: conversions running at once (then
+# 429), seconds one legacy conversion may run, and the largest time_budget of /api/convert-ai
+# (then 400; users with a token keep SVGAI_CONVERT_TIMEOUT and the schema's 60 s). 0: no limit.
+SVGAI_ANON_MAX_CONCURRENT = env_int("SVGAI_ANON_MAX_CONCURRENT", 2)
+SVGAI_ANON_CONVERT_TIMEOUT = env_float("SVGAI_ANON_CONVERT_TIMEOUT", 20.0)
+SVGAI_ANON_MAX_TIME_BUDGET = env_float("SVGAI_ANON_MAX_TIME_BUDGET", 10.0)
 # The most pixels one conversion may trace, per tier (4.2 MP = 2048²; tier 3 traces many).
 SVGAI_PIXEL_BUDGETS = {
     "legacy": env_int("SVGAI_PIXEL_BUDGET_LEGACY", 2048 * 2048),
@@ -264,6 +281,20 @@ SVGAI_RETENTION_DAYS = env_int("SVGAI_RETENTION_DAYS", 30)
 # Jobs waiting for a conversion worker: beyond this many, or this long, answer 503 at once.
 SVGAI_QUEUE_MAX = env_int("SVGAI_QUEUE_MAX", 32)
 SVGAI_QUEUE_WAIT = env_float("SVGAI_QUEUE_WAIT", 45.0)
+# ...and a job whose expected wait (jobs ahead ÷ workers × a job's average time) is longer than
+# this is refused at once, however many web threads could queue it (0: no such bound).
+SVGAI_QUEUE_EXPECTED_WAIT = env_float("SVGAI_QUEUE_EXPECTED_WAIT", 5.0)
+# The embedded server (svgai_site/front.py, `make run`): requests are read whole on an event
+# loop, then run on this many threads; beyond that many waiting, or no thread within
+# SVGAI_WEB_QUEUE_WAIT seconds, 503; a body that has not arrived within SVGAI_BODY_TIMEOUT
+# seconds, 408.
+SVGAI_WEB_THREADS = env_int("SVGAI_WEB_THREADS", 16)
+SVGAI_WEB_QUEUE = env_int("SVGAI_WEB_QUEUE", 16)
+SVGAI_WEB_QUEUE_WAIT = env_float("SVGAI_WEB_QUEUE_WAIT", 5.0)
+SVGAI_BODY_TIMEOUT = env_float("SVGAI_BODY_TIMEOUT", 60.0)
+# ...and a connection whose first request headers are not complete within this many seconds is
+# answered 408 and closed (svgai_site/server.py; later requests have gunicorn's keep-alive).
+SVGAI_HEADER_TIMEOUT = env_float("SVGAI_HEADER_TIMEOUT", 10.0)
 # A conversion still `running` this long after it started belongs to a dead process: it is
 # marked failed (0: queue wait + 3 × the conversion timeout). Web processes sweep this often.
 SVGAI_STALE_AFTER = env_float("SVGAI_STALE_AFTER", 0.0)

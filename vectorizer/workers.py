@@ -17,7 +17,10 @@ worker between jobs).
 
 Jobs wait for a free worker in a bounded queue: when `max_queue` jobs already wait, or none got
 a worker within `queue_wait` seconds, `run` raises `WorkerBusy` with a retry hint instead of
-holding the caller. A job's timeout counts from when a worker starts it.
+holding the caller. The length of the queue alone does not bound the wait (a web server with
+16 threads never queues 32 jobs, yet 14 jobs of a second each on 2 workers wait 7 s), so a job
+whose expected wait (jobs ahead ÷ workers × a job's average time) exceeds `expected_wait` is
+refused at once too. A job's timeout counts from when a worker starts it.
 
 A job may also carry a `deadline` (a client's time budget): it then waits for a worker and runs
 only until that moment, and is stopped there like a timed-out job (`WorkerDeadline`). `express`
@@ -324,10 +327,11 @@ class WorkerPool:
     """Run picklable functions in up to `size` worker processes, each job with a timeout.
 
     At most `max_queue` jobs wait for a worker (None: no bound), each at most `queue_wait`
-    seconds (None: until one is free); beyond either, `run` raises WorkerBusy. `express` more
-    workers take only jobs with a deadline, when every ordinary worker is busy. Each worker
-    imports the `preload` modules as it starts, and a worker stopped by a timeout or a deadline
-    is replaced at once in the background, so the next job finds a warm one.
+    seconds (None: until one is free), and none joins a queue it would expect to wait in for
+    longer than `expected_wait` seconds (None: no bound); beyond any, `run` raises WorkerBusy.
+    `express` more workers take only jobs with a deadline, when every ordinary worker is busy.
+    Each worker imports the `preload` modules as it starts, and a worker stopped by a timeout or
+    a deadline is replaced at once in the background, so the next job finds a warm one.
     """
 
     def __init__(
@@ -337,10 +341,12 @@ class WorkerPool:
         memory_mb: int = 0,
         max_queue: int | None = None,
         queue_wait: float | None = None,
+        expected_wait: float | None = None,
         express: int = 0,
         preload: tuple[str, ...] = (),
     ) -> None:
         self.size = max(1, size)
+        self.expected_wait = expected_wait
         self.express = max(0, express)
         self.preload = tuple(preload)
         self.memory_mb = memory_mb
@@ -371,6 +377,10 @@ class WorkerPool:
         with self._lock:
             return [w.pid for w in self._workers if w.alive()]
 
+    def expected_wait_s(self) -> float:
+        """Return how long a job that joins the queue now can expect to wait for a worker."""
+        return self._job_seconds * (self._waiting + 1) / self.size
+
     def retry_after(self) -> int:
         """Return seconds after which a refused job has a fair chance of a worker."""
         waves = (self._waiting + self._running) / self.size + 1
@@ -388,6 +398,14 @@ class WorkerPool:
                 raise WorkerBusy(
                     f"all {self.size} conversion workers are busy and {self._waiting} jobs are "
                     "waiting; retry shortly",
+                    retry_after=self.retry_after(),
+                )
+            expected = self.expected_wait_s()
+            if self.expected_wait is not None and expected > self.expected_wait:
+                self.rejected += 1
+                raise WorkerBusy(
+                    f"all {self.size} conversion workers are busy and the {self._waiting} jobs "
+                    f"waiting would hold this one about {expected:.0f} s; retry shortly",
                     retry_after=self.retry_after(),
                 )
             self._waiting += 1
@@ -588,6 +606,7 @@ def shared_pool(
     *,
     max_queue: int | None = None,
     queue_wait: float | None = None,
+    expected_wait: float | None = None,
     express: int = 0,
     preload: tuple[str, ...] = (),
 ) -> WorkerPool:
@@ -600,6 +619,7 @@ def shared_pool(
                 memory_mb=memory_mb,
                 max_queue=max_queue,
                 queue_wait=queue_wait,
+                expected_wait=expected_wait,
                 express=express,
                 preload=preload,
             )
