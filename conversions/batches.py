@@ -861,43 +861,40 @@ def heal_stalls(now: datetime | None = None) -> int:
     again when they were handed out before the stall began and, on Celery, when the broker's
     queue holds fewer messages than there are queued items (the messages were lost; if they
     are all there the workers are missing, which /health/ reports, and more copies would not
-    help). Every process's sweeper may call this: each item is taken by one of them.
+    help). Every process's sweeper may call this: each item is taken by one of them. A
+    process hands out the items of the runner it has: the broker, or (with none) its pool.
     """
+    if settings.CELERY_BROKER_URL:
+        runner = "celery"
+    elif settings.SVGAI_BATCH_LOCAL_CONCURRENCY > 0:
+        runner = "local"
+    else:
+        return 0  # items run inline, in their caller: nothing here could run them
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SVGAI_BATCH_STALL_S)
     fields = ("id", "status", "claim", "heartbeat_at")
-    dead = BatchItem.objects.filter(batch__status__in=OPEN_BATCH).filter(_stale_running(now))
-    by_runner: dict[str, list[uuid.UUID]] = {}
-    for runner in ("celery", "local"):
-        found = list(dead.filter(batch__runner=runner).values_list(*fields))
-        by_runner[runner] = _take_for_requeue(found, now)
+    dead = BatchItem.objects.filter(
+        _stale_running(now), batch__status__in=OPEN_BATCH, batch__runner=runner
+    )
+    ids = _take_for_requeue(dead.values_list(*fields), now)
     stalls = find_stalls(now)
-    if stalls.batches:
+    if stalls.batches and (runner == "local" or _broker_lost_messages()):
         lost = BatchItem.objects.filter(
             Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True),
             batch_id__in=stalls.batches,
+            batch__runner=runner,
             status=BatchItem.Status.QUEUED,
         )
-        if _broker_lost_messages():
-            by_runner["celery"] += _take_for_requeue(
-                lost.filter(batch__runner="celery").values_list(*fields), now
-            )
-        if settings.SVGAI_BATCH_LOCAL_CONCURRENCY > 0:
-            by_runner["local"] += _take_for_requeue(
-                lost.filter(batch__runner="local").values_list(*fields), now
-            )
-    handed = 0
-    for runner, ids in by_runner.items():
-        if not ids:
-            continue
-        logger.warning("stalled batch work: handing %d item(s) to %s again", len(ids), runner)
-        try:
-            _hand_out(runner, ids, now)
-        except TransientError:
-            logger.warning("could not hand out stalled items; the next sweep tries again")
-            continue
-        handed += len(ids)
-    return handed
+        ids += _take_for_requeue(lost.values_list(*fields), now)
+    if not ids:
+        return 0
+    logger.warning("stalled batch work: handing %d item(s) to %s again", len(ids), runner)
+    try:
+        _hand_out(runner, ids, now)
+    except TransientError:
+        logger.warning("could not hand out stalled items; the next sweep tries again")
+        return 0
+    return len(ids)
 
 
 def _broker_lost_messages() -> bool:
@@ -905,7 +902,7 @@ def _broker_lost_messages() -> bool:
     queued = BatchItem.objects.filter(
         batch__status__in=OPEN_BATCH, batch__runner="celery", status=BatchItem.Status.QUEUED
     ).count()
-    if not queued or not settings.CELERY_BROKER_URL:
+    if not queued:
         return False
     from conversions import tasks
 

@@ -186,12 +186,14 @@ def batch_health() -> dict[str, Any]:
         body["status"] = "stalled"
         body["stall"] = f"{body['queue_length']} batch items wait and no Celery worker answers"
     stalls = batches.find_stalls()
-    body["stalled_batches"] = [str(pk) for pk in stalls.batches[:10]]
+    # Counts only: a batch's id lets anyone read it, and this body is public.
+    body["stalled_batches"] = len(stalls.batches)
     body["stale_items"] = stalls.stale_items
     body["last_progress_at"] = stalls.last_progress.isoformat() if stalls.last_progress else None
-    if stalls.stalled and body["status"] != "unreachable":
-        body["status"] = "stalled"
+    if stalls.stalled:
         body["stall"] = "; ".join(filter(None, [body.get("stall"), stalls.describe()]))
+        if body["status"] != "unreachable":  # the broker away says more; the stall shows too
+            body["status"] = "stalled"
     return body
 
 
@@ -238,6 +240,7 @@ class BrokerCheck(HealthCheck):
         self.workers = body.get("workers")
         self.queue_length = body.get("queue_length")
         if body["status"] == "unreachable":
-            raise ServiceUnavailable(f"batch broker unreachable: {body.get('error')}")
+            stall = f"; batch work stalled: {body['stall']}" if body.get("stall") else ""
+            raise ServiceUnavailable(f"batch broker unreachable: {body.get('error')}{stall}")
         if body["status"] == "stalled":
             raise ServiceUnavailable(f"batch work stalled: {body['stall']}")
