@@ -6,6 +6,8 @@ configured, else to a local pool of threads in this process; both run `run_item`
 runs exactly once whatever happens to its runner: the move from queued to running is an
 atomic claim, a live runner keeps a heartbeat, a redelivered item whose runner is alive waits
 and one whose runner died is taken over, and the item owns at most one Conversion record.
+Work that stops (a runner dead, messages lost) shows in /health/ and is handed out again by
+the sweepers (`heal_stalls`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -622,23 +624,16 @@ def dispatch(batch: Batch) -> None:
 
 
 def requeue(batch: Batch) -> int:
-    """Hand the batch's unfinished items to a runner again (safe: a finished item is skipped)."""
-    stale = timezone.now() - timedelta(seconds=settings.SVGAI_BATCH_STALE_S)
-    ids = list(
-        batch.items.filter(
-            Q(status=BatchItem.Status.QUEUED)
-            | Q(status=BatchItem.Status.RUNNING, heartbeat_at__lt=stale)
-        ).values_list("id", flat=True)
-    )
-    if not ids:
-        return 0
-    if batch.runner == "celery":
-        from conversions import tasks
+    """Hand the batch's unfinished items to a runner again (safe: a finished item is skipped).
 
-        tasks.enqueue(ids)
-    else:
-        local_runner.submit(ids)
-    return len(ids)
+    The admin's action: every queued item, and every running one whose runner stopped beating.
+    The sweeper does the same by itself for batches that stalled (`heal_stalls`).
+    """
+    now = timezone.now()
+    found = batch.items.filter(Q(status=BatchItem.Status.QUEUED) | _stale_running(now))
+    taken = _take_for_requeue(found.values_list("id", "status", "claim", "heartbeat_at"), now)
+    _hand_out(batch.runner, taken, now)
+    return len(taken)
 
 
 def cancel_batch(batch: Batch) -> bool:
@@ -812,8 +807,9 @@ class _ItemFailed(Exception):
 def _release(item_id: uuid.UUID, token: uuid.UUID) -> None:
     """Give the item back to the queue after a transient failure (best effort)."""
     try:
+        # heartbeat_at of a queued item: when it was last handed out (here: to the retry).
         BatchItem.objects.filter(pk=item_id, claim=token).update(
-            status=BatchItem.Status.QUEUED, claim=None, heartbeat_at=None
+            status=BatchItem.Status.QUEUED, claim=None, heartbeat_at=timezone.now()
         )
     except DatabaseError:  # the database is what failed: the heartbeat runs out instead
         logger.warning("could not release batch item %s", item_id)
@@ -988,6 +984,186 @@ def backoff(attempt: int) -> float:
 
 
 local_runner = LocalRunner()
+
+
+# -- stalls: work that stopped shows, and is handed out again ---------------------------------
+#
+# A running item's `heartbeat_at` is its runner's last beat; a queued item's is when it was last
+# handed to a runner (None: when its batch was created). Two things stop work without anyone
+# noticing: a runner that dies (its item keeps a heartbeat that no longer moves) and a message
+# the broker loses (a Redis restart without persistence: its item stays queued, and nothing
+# will ever run it). Handing an item out again is always safe: claims are atomic, so a
+# duplicate message finds the item running, finished or claimable, never runs it twice.
+
+OPEN_BATCH = (Batch.Status.QUEUED, Batch.Status.RUNNING)
+
+
+@dataclass(frozen=True)
+class Stalls:
+    """Batch work that stopped: what /health/ reports and `heal_stalls` hands out again."""
+
+    batches: list[uuid.UUID]  # open, and no item of any batch moved for SVGAI_BATCH_STALL_S
+    stale_items: int  # running, and their runner stopped beating SVGAI_BATCH_STALE_S ago
+    last_progress: datetime | None  # the last beat or finish of any batch item
+
+    @property
+    def stalled(self) -> bool:
+        return bool(self.batches or self.stale_items)
+
+    def describe(self) -> str:
+        """Return what stopped, for /health/ and /api/ai-health."""
+        parts = []
+        if self.batches:
+            parts.append(
+                f"{len(self.batches)} batch(es) made no progress for "
+                f"{settings.SVGAI_BATCH_STALL_S:g} s"
+            )
+        if self.stale_items:
+            parts.append(
+                f"{self.stale_items} running item(s) lost their runner (no heartbeat for "
+                f"{settings.SVGAI_BATCH_STALE_S:g} s)"
+            )
+        return "; ".join(parts)
+
+
+def _stale_running(now: datetime) -> Q:
+    stale = now - timedelta(seconds=settings.SVGAI_BATCH_STALE_S)
+    return Q(status=BatchItem.Status.RUNNING, heartbeat_at__lt=stale)
+
+
+def last_progress() -> datetime | None:
+    """Return when any batch item last moved: a runner's beat, an item or a batch finishing."""
+    items = BatchItem.objects.filter(batch__status__in=OPEN_BATCH).aggregate(
+        beat=Max("heartbeat_at", filter=Q(status=BatchItem.Status.RUNNING)),
+        finished=Max("finished_at"),
+    )
+    finished_batch = Batch.objects.aggregate(at=Max("finished_at"))["at"]
+    moments = [m for m in (items["beat"], items["finished"], finished_batch) if m is not None]
+    return max(moments, default=None)
+
+
+def find_stalls(now: datetime | None = None) -> Stalls:
+    """Return the open batches that stopped and the running items whose runner died.
+
+    A batch waiting behind another batch's items is not stalled: only when nothing moved
+    anywhere for SVGAI_BATCH_STALL_S are the open batches older than that stalled.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SVGAI_BATCH_STALL_S)
+    stale_items = (
+        BatchItem.objects.filter(batch__status__in=OPEN_BATCH).filter(_stale_running(now)).count()
+    )
+    last = last_progress()
+    stalled: list[uuid.UUID] = []
+    if last is None or last < cutoff:
+        stalled = list(
+            Batch.objects.filter(status__in=OPEN_BATCH, created_at__lt=cutoff)
+            .order_by("created_at")
+            .values_list("id", flat=True)
+        )
+    return Stalls(batches=stalled, stale_items=stale_items, last_progress=last)
+
+
+def heal_stalls(now: datetime | None = None) -> int:
+    """Hand out again the items stalled work left behind; return how many this process gave.
+
+    Items whose runner died go back to the queue at once. Queued items of stalled batches go
+    again when they were handed out before the stall began and, on Celery, when the broker's
+    queue holds fewer messages than there are queued items (the messages were lost; if they
+    are all there the workers are missing, which /health/ reports, and more copies would not
+    help). Every process's sweeper may call this: each item is taken by one of them. A
+    process hands out the items of the runner it has: the broker, or (with none) its pool.
+    """
+    if settings.CELERY_BROKER_URL:
+        runner = "celery"
+    elif settings.SVGAI_BATCH_LOCAL_CONCURRENCY > 0:
+        runner = "local"
+    else:
+        return 0  # items run inline, in their caller: nothing here could run them
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SVGAI_BATCH_STALL_S)
+    fields = ("id", "status", "claim", "heartbeat_at")
+    dead = BatchItem.objects.filter(
+        _stale_running(now), batch__status__in=OPEN_BATCH, batch__runner=runner
+    )
+    ids = _take_for_requeue(dead.values_list(*fields), now)
+    stalls = find_stalls(now)
+    if stalls.batches and (runner == "local" or _broker_lost_messages()):
+        lost = BatchItem.objects.filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True),
+            batch_id__in=stalls.batches,
+            batch__runner=runner,
+            status=BatchItem.Status.QUEUED,
+        )
+        ids += _take_for_requeue(lost.values_list(*fields), now)
+    if not ids:
+        return 0
+    logger.warning("stalled batch work: handing %d item(s) to %s again", len(ids), runner)
+    try:
+        _hand_out(runner, ids, now)
+    except TransientError:
+        logger.warning("could not hand out stalled items; the next sweep tries again")
+        return 0
+    return len(ids)
+
+
+def _broker_lost_messages() -> bool:
+    """Return True when the broker holds fewer messages than open Celery batches have queued."""
+    queued = BatchItem.objects.filter(
+        batch__status__in=OPEN_BATCH, batch__runner="celery", status=BatchItem.Status.QUEUED
+    ).count()
+    if not queued:
+        return False
+    from conversions import tasks
+
+    try:
+        return tasks.queue_length() < queued
+    except Exception:  # kombu and redis raise many kinds; the broker is away: try next sweep
+        logger.warning("cannot read the broker's queue; stalled items wait", exc_info=True)
+        return False
+
+
+def _take_for_requeue(
+    found: Iterable[tuple[uuid.UUID, str, uuid.UUID | None, datetime | None]], now: datetime
+) -> list[uuid.UUID]:
+    """Mark each item handed out again at `now`; return those this process took.
+
+    Each update is conditional on what was read, so of several sweepers only one takes an
+    item. A running item goes back to the queue: its dead runner's claim is dropped, and
+    that runner, should it be alive after all, finds its claim gone and records nothing.
+    """
+    taken = []
+    for item_id, status, claim, beat in found:
+        items = BatchItem.objects.filter(pk=item_id, status=status)
+        if status == BatchItem.Status.RUNNING:
+            changed = items.filter(_stale_running(now), claim=claim).update(
+                status=BatchItem.Status.QUEUED, claim=None, heartbeat_at=now
+            )
+        else:
+            same = Q(heartbeat_at__isnull=True) if beat is None else Q(heartbeat_at=beat)
+            changed = items.filter(same).update(heartbeat_at=now)
+        if changed:
+            taken.append(item_id)
+    return taken
+
+
+def _hand_out(runner: str, ids: list[uuid.UUID], now: datetime) -> None:
+    """Give the items to their runner; if the broker is away, the next sweep tries again."""
+    if not ids:
+        return
+    if runner != "celery":
+        local_runner.submit(ids)
+        return
+    from conversions import tasks
+
+    try:
+        tasks.enqueue(ids)
+    except Exception as exc:  # kombu raises its own errors when Redis is unreachable
+        # Not handed out after all: the next sweep finds them again.
+        BatchItem.objects.filter(
+            pk__in=ids, status=BatchItem.Status.QUEUED, heartbeat_at=now
+        ).update(heartbeat_at=None)
+        raise TransientError(f"the broker is unreachable: {exc}") from exc
 
 
 # -- what a client sees ----------------------------------------------------------------------

@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psutil
+from django.conf import settings
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
 from aimodels import registry
-from conversions import reports, services
+from conversions import batches, reports, services
 from conversions.models import Conversion
 
 RECENT = timedelta(hours=24)
@@ -171,7 +172,8 @@ def _recommendations(
     return advice
 
 
-# Batch states that need an operator: Redis away, or items waiting with no worker to run them.
+# Batch states that need an operator: Redis away, items waiting with no worker to run them, or
+# batch work that stopped (the sweepers hand it out again; the state shows until it moves).
 BATCH_TROUBLE = ("unreachable", "stalled")
 
 
@@ -182,20 +184,35 @@ def batch_health() -> dict[str, Any]:
     body = dict(tasks.broker_status())
     if body["status"] == "no_workers" and body.get("queue_length"):
         body["status"] = "stalled"
+        body["stall"] = f"{body['queue_length']} batch items wait and no Celery worker answers"
+    stalls = batches.find_stalls()
+    # Counts only: a batch's id lets anyone read it, and this body is public.
+    body["stalled_batches"] = len(stalls.batches)
+    body["stale_items"] = stalls.stale_items
+    body["last_progress_at"] = stalls.last_progress.isoformat() if stalls.last_progress else None
+    if stalls.stalled:
+        body["stall"] = "; ".join(filter(None, [body.get("stall"), stalls.describe()]))
+        if body["status"] != "unreachable":  # the broker away says more; the stall shows too
+            body["status"] = "stalled"
     return body
 
 
-def _batch_recommendations(batches: dict[str, Any]) -> list[str]:
-    if batches["status"] == "unreachable":
+def _batch_recommendations(batch_body: dict[str, Any]) -> list[str]:
+    if batch_body["status"] == "unreachable":
         return [
-            f"The batch broker is unreachable ({batches.get('error')}): POST /api/batches answers "
-            "503. Check Redis and CELERY_BROKER_URL."
+            f"The batch broker is unreachable ({batch_body.get('error')}): POST /api/batches "
+            "answers 503. Check Redis and CELERY_BROKER_URL."
         ]
-    if batches["status"] == "stalled":
-        return [
-            f"{batches['queue_length']} batch items wait and no Celery worker answers: start "
-            "workers with `make worker`."
-        ]
+    if batch_body["status"] == "stalled":
+        advice = f"Batch work stalled: {batch_body['stall']}."
+        if batch_body.get("configured") and not batch_body.get("workers"):
+            advice += " Start workers with `make worker`."
+        else:
+            advice += (
+                " Lost and orphaned items are handed out again automatically every "
+                f"{settings.SVGAI_SWEEP_INTERVAL:g} s; if it lasts, see the worker logs."
+            )
+        return [advice]
     return []
 
 
@@ -203,8 +220,9 @@ def _batch_recommendations(batches: dict[str, Any]) -> list[str]:
 class BrokerCheck(HealthCheck):
     """/health/: the batch broker and its workers, when CELERY_BROKER_URL is set.
 
-    Fails when Redis is unreachable, or when items wait and no worker answers; no workers
-    and an empty queue is only reported (the fields show in the check's name).
+    Fails when Redis is unreachable, when items wait and no worker answers, or when batch
+    work stalled (nothing moved for SVGAI_BATCH_STALL_S, or a runner died); no workers and an
+    empty queue is only reported (the fields show in the check's name).
     """
 
     runner: str | None = None
@@ -222,8 +240,7 @@ class BrokerCheck(HealthCheck):
         self.workers = body.get("workers")
         self.queue_length = body.get("queue_length")
         if body["status"] == "unreachable":
-            raise ServiceUnavailable(f"batch broker unreachable: {body.get('error')}")
+            stall = f"; batch work stalled: {body['stall']}" if body.get("stall") else ""
+            raise ServiceUnavailable(f"batch broker unreachable: {body.get('error')}{stall}")
         if body["status"] == "stalled":
-            raise ServiceUnavailable(
-                f"{self.queue_length} batch items wait and no Celery worker answers"
-            )
+            raise ServiceUnavailable(f"batch work stalled: {body['stall']}")

@@ -3,7 +3,8 @@
 A message is acknowledged after the item ran (`acks_late`) and put back when the process
 running it dies (`reject_on_worker_lost`); Redis also hands out again a message whose worker
 vanished, after the visibility timeout. Running an item twice is harmless: `run_item` claims
-the item atomically, skips a finished one, and waits while a live runner holds it.
+the item atomically, skips a finished one, and waits while a live runner holds it. Messages
+the broker lost (a Redis restart) are sent again by the sweeper each worker runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from kombu.exceptions import ChannelError
 
@@ -48,6 +50,15 @@ def convert_item_task(self: Any, item_id: str) -> str:
 
 
 app = convert_item_task.app
+
+
+@worker_ready.connect
+def _start_sweeper(**kwargs: Any) -> None:
+    # A deployment may run workers and no web process for hours (or the web on another host):
+    # each worker sweeps too, so lost and orphaned items come back with nobody watching.
+    from conversions import recovery
+
+    recovery.start_sweeper()
 
 
 def enqueue(ids: Iterable[uuid.UUID | str]) -> None:
@@ -98,6 +109,13 @@ def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any
     body.update(status="healthy" if names else "no_workers", workers=len(names), worker_names=names)
     _status_cache = (now, body)
     return body
+
+
+def queue_length() -> int:
+    """Return how many messages wait in the broker's queue (raises when the broker is away)."""
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, timeout=1.0)
+        return _queue_length(connection)
 
 
 def _queue_length(connection: Any) -> int:

@@ -194,6 +194,9 @@ SVGAI_BATCH_TIME_LIMIT = env_float("SVGAI_BATCH_TIME_LIMIT", 360.0)
 SVGAI_BATCH_HEARTBEAT_S = env_float("SVGAI_BATCH_HEARTBEAT_S", 5.0)
 SVGAI_BATCH_STALE_S = env_float("SVGAI_BATCH_STALE_S", 60.0)  # no heartbeat: the runner died
 SVGAI_BATCH_MAX_ATTEMPTS = env_int("SVGAI_BATCH_MAX_ATTEMPTS", 3)
+# Nothing moved in any batch this long: open batches are stalled (/health/ says so) and their
+# queued items whose messages the broker lost are handed out again by the sweepers.
+SVGAI_BATCH_STALL_S = env_float("SVGAI_BATCH_STALL_S", 90.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 import zipfile
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -18,9 +20,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image, ImageOps
 
+from conversions import tasks
 from conversions.batch_benchmark import CeleryWorker
 from conversions.models import Batch, BatchItem, Conversion
-from tests.batches.celery_workers import flush_broker, start_worker, wait_until
+from tests.batches.celery_workers import (
+    FAST_HEALING,
+    OwnRedis,
+    flush_broker,
+    start_worker,
+    wait_until,
+)
 from tests.batches.conftest import make_zip, real_logos
 
 pytestmark = [
@@ -38,8 +47,32 @@ def broker(settings):
         pytest.skip("worker processes need a database server: set DATABASE_URL to PostgreSQL")
     settings.CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
     settings.SVGAI_BATCH_STALE_S = 6
+    settings.SVGAI_BATCH_STALL_S = float(FAST_HEALING["SVGAI_BATCH_STALL_S"])
     flush_broker()
     return settings.CELERY_BROKER_URL
+
+
+@pytest.fixture
+def own_redis(broker, settings, tmp_path, monkeypatch):
+    """A Redis of this test's own, which it may restart; workers started after use it."""
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.CELERY_BROKER_URL = server.url
+    # This process's Celery app publishes control messages (a worker's ping) through its own
+    # pools, made for the broker it was configured with: point them at this one.
+    monkeypatch.setattr(tasks.app.conf, "broker_write_url", server.url)
+    monkeypatch.setattr(tasks.app, "_pool", None)
+    monkeypatch.setattr(tasks.app.amqp, "_producer_pool", None)
+    monkeypatch.setattr(tasks, "STATUS_TTL_S", 0.0)  # each health look asks the broker again
+    yield server
+    server.stop()
+
+
+def broker_check(api_client) -> str:
+    """Return what /health/ says of the batch runner ("OK", or why it fails)."""
+    body = api_client.get("/health/?format=json", HTTP_ACCEPT="application/json").json()
+    (verdict,) = (v for k, v in body.items() if k.startswith("BrokerCheck"))
+    return verdict
 
 
 @pytest.fixture
@@ -47,8 +80,8 @@ def workers(broker, tmp_path):
     """Start workers with start(); every one is stopped after the test."""
     started: list[CeleryWorker] = []
 
-    def start() -> CeleryWorker:
-        worker = start_worker(tmp_path)
+    def start(**options: Any) -> CeleryWorker:
+        worker = start_worker(tmp_path, **options)
         started.append(worker)
         return worker
 
@@ -162,3 +195,79 @@ def test_killing_a_worker_mid_batch_loses_nothing_and_repeats_nothing(api_client
     )
     retried = items.filter(id__in=interrupted)
     assert all(item.attempts >= 2 for item in retried)  # finished by the second worker
+
+
+def test_a_redis_restart_that_loses_the_queue_heals_without_anyone_acting(
+    api_client, own_redis, workers
+):
+    worker = workers(concurrency=1, **FAST_HEALING)
+    body = submit_zip(api_client, variants(10), tier=1)
+    batch = Batch.objects.get(pk=body["batch_id"])
+    items = BatchItem.objects.filter(batch=batch)
+    assert wait_until(
+        lambda: items.filter(status=BatchItem.Status.DONE).count() >= 2, timeout=300, poll=0.1
+    ), worker.tail()
+
+    own_redis.stop()  # its queue is gone with it: nothing was saved
+
+    # Meanwhile /health/ says so: the broker is away and, once the running item finished,
+    # the batch made no progress (the worker's sweeper cannot send anything without Redis).
+    assert wait_until(lambda: "made no progress" in broker_check(api_client), timeout=300)
+    lost = set(items.filter(status=BatchItem.Status.QUEUED).values_list("id", flat=True))
+    assert lost
+    own_redis.start()
+    back = time.monotonic()
+
+    finished = wait_until(lambda: Batch.objects.get(pk=batch.pk).finished, timeout=600)
+
+    print(f"redis restart: {len(lost)} lost items finished {time.monotonic() - back:.1f} s "
+          "after the broker came back")  # fmt: skip
+    assert finished, worker.tail()
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert items.filter(status=BatchItem.Status.DONE).count() == 10
+    assert set(items.values_list("attempts", flat=True)) == {1}  # none ran twice
+    records = Conversion.objects.filter(upload__batch_items__batch=batch)
+    assert records.count() == 10
+    assert set(records.values_list("status", flat=True)) == {Conversion.Status.SUCCEEDED}
+    assert wait_until(lambda: broker_check(api_client) == "OK", timeout=60)
+
+
+def test_a_dead_worker_machine_items_come_back_without_the_visibility_timeout(
+    api_client, broker, workers
+):
+    # Redis would hand the dead machine's messages out again only after 10 minutes.
+    slow_redelivery = {**FAST_HEALING, "SVGAI_BROKER_VISIBILITY_TIMEOUT": "600"}
+    first = workers(**slow_redelivery)
+    body = submit_zip(api_client, variants(12), tier=1)
+    batch = Batch.objects.get(pk=body["batch_id"])
+    items = BatchItem.objects.filter(batch=batch)
+    assert wait_until(
+        lambda: (
+            items.filter(status=BatchItem.Status.DONE).count() >= 2
+            and items.filter(status=BatchItem.Status.RUNNING).exists()
+        ),
+        timeout=300,
+        poll=0.1,
+    ), first.tail()
+
+    first.kill()  # the whole machine: worker, pool children, conversion processes, sweeper
+
+    interrupted = set(items.filter(status=BatchItem.Status.RUNNING).values_list("id", flat=True))
+    assert interrupted
+    assert wait_until(lambda: "lost their runner" in broker_check(api_client), timeout=120)
+    second = workers(**slow_redelivery)
+    back = time.monotonic()
+
+    finished = wait_until(lambda: Batch.objects.get(pk=batch.pk).finished, timeout=500)
+
+    print(f"dead worker: batch finished {time.monotonic() - back:.1f} s after a worker started")
+    assert finished, second.tail()
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.DONE
+    assert items.filter(status=BatchItem.Status.DONE).count() == 12
+    records = Conversion.objects.filter(upload__batch_items__batch=batch)
+    assert records.count() == 12  # one record per item
+    assert set(records.values_list("status", flat=True)) == {Conversion.Status.SUCCEEDED}
+    assert all(item.attempts == 2 for item in items.filter(id__in=interrupted))
+    assert wait_until(lambda: broker_check(api_client) == "OK", timeout=60)
