@@ -330,15 +330,12 @@ def test_convert_ai_with_real_models_answers_the_contract(api_client, upload_fil
 
 @pytest.mark.django_db
 def test_convert_ai_tiers_really_differ_with_real_models(api_client, wordmark_file_id, real_models):
+    # No time_budget: a client's budget stops traces at its deadline, so on a loaded machine a
+    # budgeted tier 3 returns whatever fitted (or the rescue trace), and comparing its quality
+    # says how loaded the machine was. Unbudgeted, tier 3 traces its whole seed, tier 1's pick
+    # among it; the budget's own behaviour is tested with budgets no machine can meet.
     results = {
-        tier: convert_ok(
-            api_client,
-            {
-                "file_id": wordmark_file_id,
-                "tier": tier,
-                **({"time_budget": 2} if tier == 3 else {}),
-            },
-        )
+        tier: convert_ok(api_client, {"file_id": wordmark_file_id, "tier": tier})
         for tier in (1, 2, 3)
     }
 
@@ -361,15 +358,8 @@ def test_convert_ai_higher_tiers_are_truer_to_the_vector(api_client, wordmark_fi
     true_svg = (DATA / f"{REAL_LOGOS['text']}.svg").read_text()
     upload = Upload.objects.get(pk=wordmark_file_id)
     score = {}
-    for tier in (1, 2, 3):
-        body = convert_ok(
-            api_client,
-            {
-                "file_id": wordmark_file_id,
-                "tier": tier,
-                **({"time_budget": 3} if tier == 3 else {}),
-            },
-        )
+    for tier in (1, 2, 3):  # no time_budget: quality must not depend on the machine's load
+        body = convert_ok(api_client, {"file_id": wordmark_file_id, "tier": tier})
         score[tier] = fidelity(body["svg"], true_svg, upload.width, upload.height)
     # Tier 1's one trace is already close on a wordmark; more search must never cost fidelity
     # beyond the margin within which tiers prefer the smaller SVG.
