@@ -19,6 +19,7 @@ from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.quality import fidelity
 from vectorizer.tiers import (
+    DEFAULT_TIME_BUDGET_S,
     FALLBACK_CANDIDATE,
     NEAR_EQUAL,
     RESCUE_CANDIDATE,
@@ -93,8 +94,15 @@ def test_convert_ai_uses_the_requested_tier(api_client, upload_file_id, ai_model
         assert len(traced) >= TIER3_SEED
     else:
         assert len(traced) == {1: 1, 2: TIER2_TRIES}[int(tier)]
-    # Tiers 2 and 3 end by refining their best trace's outlines; tier 1 traces once.
-    assert len(refined) == (0 if int(tier) == 1 else 1)
+    # Tiers 2 and 3 end by refining their best trace's outlines while their deadline (the
+    # default budget) is not past; tier 1 traces once. On a loaded machine the traces alone may
+    # use the whole budget: then the refinement is skipped, as the answer's total time shows.
+    if int(tier) == 1:
+        assert refined == []
+    elif meta["timings"]["total"] < DEFAULT_TIME_BUDGET_S * 1000:
+        assert len(refined) == 1
+    else:
+        assert len(refined) <= 1
 
 
 @pytest.mark.django_db
@@ -249,9 +257,12 @@ def test_convert_ai_stores_the_conversion(api_client, upload_file_id, ai_models)
     assert conversion.requested_tier == "2"
     assert conversion.request["target_quality"] == 0.8
     assert conversion.routing["reason"] == body["ai_metadata"]["routing"]["reason"]
-    # Its two traces, then the best one refined (the refined one is what was returned).
-    assert [a["refined"] for a in conversion.routing["attempts"]] == [False] * TIER2_TRIES + [True]
-    assert conversion.preparation["refined"] is True
+    # Its two traces, then the best one refined (the refined one is what was returned), unless
+    # a loaded machine used the whole default budget before the refinement (see above).
+    if conversion.total_ms < DEFAULT_TIME_BUDGET_S * 1000:
+        attempts = conversion.routing["attempts"]
+        assert [a["refined"] for a in attempts] == [False] * TIER2_TRIES + [True]
+        assert conversion.preparation["refined"] is True
     assert conversion.predicted_ssim == body["ai_metadata"]["quality_prediction"]
     assert set(conversion.prediction) == {"ssim", "fidelity", "bytes", "time_ms"}
     assert conversion.ssim == body["ssim"]
