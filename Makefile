@@ -8,7 +8,7 @@ WORKERS ?= 1
 THREADS ?= 16
 STAMP := $(VENV)/.installed
 
-.PHONY: run worker test install system browser lint format benchmark clean
+.PHONY: run worker test test-under-load install system browser lint format benchmark clean
 
 # Debian packages, installed when absent (we run as root here; elsewhere use sudo or your
 # package manager): potrace is the layers tracer, run as a separate program (GPL-2, never
@@ -49,6 +49,16 @@ worker: install
 
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not browser"'.
 test: install browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same run with HOGS CPU-bound processes beside it (default 2, one per core of a small CI
+# machine): a test that asserts speed instead of behaviour fails here. The hogs are stopped
+# whatever the outcome; the target's status is pytest's.
+HOGS ?= 2
+test-under-load: install browser
+	@hogs=""; trap 'kill $$hogs 2>/dev/null' EXIT INT TERM; \
+	for _ in $$(seq $(HOGS)); do $(BIN)/python -c 'while True: pass' & hogs="$$hogs $$!"; done; \
+	echo "pytest beside $(HOGS) CPU hogs (pids$$hogs)"; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -332,6 +332,9 @@ class WorkerPool:
     `express` more workers take only jobs with a deadline, when every ordinary worker is busy.
     Each worker imports the `preload` modules as it starts, and a worker stopped by a timeout or
     a deadline is replaced at once in the background, so the next job finds a warm one.
+    Deadlines and job times are read on `clock` (time.monotonic): a test passes a clock it moves
+    by hand, so it can prove what a timeout counts from without waiting that long on a loaded
+    machine.
     """
 
     def __init__(
@@ -344,9 +347,11 @@ class WorkerPool:
         expected_wait: float | None = None,
         express: int = 0,
         preload: tuple[str, ...] = (),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.size = max(1, size)
         self.expected_wait = expected_wait
+        self.clock = clock
         self.express = max(0, express)
         self.preload = tuple(preload)
         self.memory_mb = memory_mb
@@ -411,7 +416,7 @@ class WorkerPool:
             self._waiting += 1
         wait = self.queue_wait
         if deadline is not None:
-            wait = max(0.0, deadline - time.monotonic())
+            wait = max(0.0, deadline - self.clock())
             wait = wait if self.queue_wait is None else min(wait, self.queue_wait)
         try:
             got = self._slots.acquire(timeout=wait)
@@ -420,7 +425,7 @@ class WorkerPool:
                 self._waiting -= 1
         if got:
             return self._slots
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and self.clock() >= deadline:
             raise WorkerDeadline("Deadline", "no conversion worker was free before the deadline")
         with self._lock:
             self.rejected += 1
@@ -439,30 +444,30 @@ class WorkerPool:
     ) -> Any:
         """Return fn(*args, **kwargs) computed in a worker, or raise a WorkerError.
 
-        `timeout` counts from when a worker starts the job; `deadline` (time.monotonic) bounds
+        `timeout` counts from when a worker starts the job; `deadline` (on `clock`) bounds
         the wait for a worker and the job together.
         """
-        asked = time.monotonic()
+        asked = self.clock()
         slot = self._acquire_slot(deadline)
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and self.clock() >= deadline:
             slot.release()  # no time left to run it: keep the worker warm for the next job
             raise WorkerDeadline("Deadline", "the deadline passed before the conversion started")
         with self._lock:
             self._running += 1
         try:
-            got = time.monotonic()
+            got = self.clock()
             worker = self._checkout()
-            checked_out = time.monotonic()
+            checked_out = self.clock()
             try:
                 message = ForkingPickler.dumps((fn, args, kwargs))
             except Exception as exc:
                 self._idle.put(worker)  # nothing was sent: the worker is still good
                 raise WorkerError(type(exc).__name__, f"the job cannot be sent: {exc}") from exc
-            started = time.monotonic()  # the job's clock starts now, not when it was queued
+            started = self.clock()  # the job's clock starts now, not when it was queued
             limit = timeout if deadline is None else max(0.0, min(timeout, deadline - started))
             try:
                 sent = _send(worker, message, limit)
-                left = max(0.0, limit - (time.monotonic() - started))
+                left = max(0.0, limit - (self.clock() - started))
                 if not (sent and worker.inbox.poll(left)):
                     self._discard(worker)
                     if limit < timeout:
@@ -481,7 +486,7 @@ class WorkerPool:
                 self._discard(worker)
                 raise _death_error(code) from exc
             self._idle.put(worker)
-            finished = time.monotonic()
+            finished = self.clock()
             with self._lock:
                 self._job_seconds = 0.8 * self._job_seconds + 0.2 * (finished - started)
             if deadline is not None and finished > deadline + 0.02:

@@ -19,6 +19,7 @@ from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.quality import fidelity
 from vectorizer.tiers import (
+    DEFAULT_TIME_BUDGET_S,
     FALLBACK_CANDIDATE,
     NEAR_EQUAL,
     RESCUE_CANDIDATE,
@@ -93,8 +94,15 @@ def test_convert_ai_uses_the_requested_tier(api_client, upload_file_id, ai_model
         assert len(traced) >= TIER3_SEED
     else:
         assert len(traced) == {1: 1, 2: TIER2_TRIES}[int(tier)]
-    # Tiers 2 and 3 end by refining their best trace's outlines; tier 1 traces once.
-    assert len(refined) == (0 if int(tier) == 1 else 1)
+    # Tiers 2 and 3 end by refining their best trace's outlines while their deadline (the
+    # default budget) is not past; tier 1 traces once. On a loaded machine the traces alone may
+    # use the whole budget: then the refinement is skipped, as the answer's total time shows.
+    if int(tier) == 1:
+        assert refined == []
+    elif meta["timings"]["total"] < DEFAULT_TIME_BUDGET_S * 1000:
+        assert len(refined) == 1
+    else:
+        assert len(refined) <= 1
 
 
 @pytest.mark.django_db
@@ -249,9 +257,12 @@ def test_convert_ai_stores_the_conversion(api_client, upload_file_id, ai_models)
     assert conversion.requested_tier == "2"
     assert conversion.request["target_quality"] == 0.8
     assert conversion.routing["reason"] == body["ai_metadata"]["routing"]["reason"]
-    # Its two traces, then the best one refined (the refined one is what was returned).
-    assert [a["refined"] for a in conversion.routing["attempts"]] == [False] * TIER2_TRIES + [True]
-    assert conversion.preparation["refined"] is True
+    # Its two traces, then the best one refined (the refined one is what was returned), unless
+    # a loaded machine used the whole default budget before the refinement (see above).
+    if conversion.total_ms < DEFAULT_TIME_BUDGET_S * 1000:
+        attempts = conversion.routing["attempts"]
+        assert [a["refined"] for a in attempts] == [False] * TIER2_TRIES + [True]
+        assert conversion.preparation["refined"] is True
     assert conversion.predicted_ssim == body["ai_metadata"]["quality_prediction"]
     assert set(conversion.prediction) == {"ssim", "fidelity", "bytes", "time_ms"}
     assert conversion.ssim == body["ssim"]
@@ -330,15 +341,12 @@ def test_convert_ai_with_real_models_answers_the_contract(api_client, upload_fil
 
 @pytest.mark.django_db
 def test_convert_ai_tiers_really_differ_with_real_models(api_client, wordmark_file_id, real_models):
+    # No time_budget: a client's budget stops traces at its deadline, so on a loaded machine a
+    # budgeted tier 3 returns whatever fitted (or the rescue trace), and comparing its quality
+    # says how loaded the machine was. Unbudgeted, tier 3 traces its whole seed, tier 1's pick
+    # among it; the budget's own behaviour is tested with budgets no machine can meet.
     results = {
-        tier: convert_ok(
-            api_client,
-            {
-                "file_id": wordmark_file_id,
-                "tier": tier,
-                **({"time_budget": 2} if tier == 3 else {}),
-            },
-        )
+        tier: convert_ok(api_client, {"file_id": wordmark_file_id, "tier": tier})
         for tier in (1, 2, 3)
     }
 
@@ -361,15 +369,8 @@ def test_convert_ai_higher_tiers_are_truer_to_the_vector(api_client, wordmark_fi
     true_svg = (DATA / f"{REAL_LOGOS['text']}.svg").read_text()
     upload = Upload.objects.get(pk=wordmark_file_id)
     score = {}
-    for tier in (1, 2, 3):
-        body = convert_ok(
-            api_client,
-            {
-                "file_id": wordmark_file_id,
-                "tier": tier,
-                **({"time_budget": 3} if tier == 3 else {}),
-            },
-        )
+    for tier in (1, 2, 3):  # no time_budget: quality must not depend on the machine's load
+        body = convert_ok(api_client, {"file_id": wordmark_file_id, "tier": tier})
         score[tier] = fidelity(body["svg"], true_svg, upload.width, upload.height)
     # Tier 1's one trace is already close on a wordmark; more search must never cost fidelity
     # beyond the margin within which tiers prefer the smaller SVG.

@@ -1,5 +1,11 @@
-"""A module that takes seconds to import: a worker preloading it is slow to take its first job."""
+"""A module slow to import: it waits at the gate named by SVGAI_TEST_IMPORT_GATE (a FIFO).
 
-import time
+A worker preloading it takes its first job only once the test opens that gate, however fast
+or loaded the machine is.
+"""
 
-time.sleep(3)
+import os
+
+import lifecycle_jobs
+
+lifecycle_jobs.wait_at(os.environ["SVGAI_TEST_IMPORT_GATE"])

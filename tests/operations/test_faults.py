@@ -85,7 +85,16 @@ def _orphans(pids: list[int]) -> list[int]:
     return left
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
 def _wait(predicate, seconds: float, step: float = 0.1):
+    """Return predicate()'s first true value, polled every `step`; its last one after `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = predicate()
@@ -232,10 +241,13 @@ def _row(server: Server, conversion_id: str) -> tuple[str, str, str]:
 def test_killed_conversion_worker_fails_that_conversion_and_pool_recovers(server, slow_image):
     file_id = server.upload(slow_image)
     web = server.web_worker()
-    thread, answer, conversion_id = _start_conversion(server, file_id)
-    time.sleep(0.5)  # the trace is under way
     victims = _conversion_workers(web)
     assert victims
+    idle = {victim.pid: _cpu_seconds(victim) for victim in victims}
+    thread, answer, conversion_id = _start_conversion(server, file_id)
+    # The trace is under way once a worker spends CPU (an idle one waits on its pipe).
+    busy = _wait(lambda: [v for v in victims if _cpu_seconds(v) > idle[v.pid] + 0.02], 60)
+    assert busy, "no conversion worker started the trace"
 
     for victim in victims:
         victim.send_signal(signal.SIGKILL)

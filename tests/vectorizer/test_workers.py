@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import worker_jobs
 
@@ -27,12 +25,11 @@ def test_worker_pool_reports_raised_exception_kind(worker_pool):
 def test_worker_pool_kills_hanging_job_at_timeout(worker_pool):
     worker_pool.run(worker_jobs.add, 0, 0, timeout=30)  # a warm worker: the clock is the job's
     restarts = worker_pool.restarts
-    started = time.monotonic()
 
+    # Left alone the job would return after 10 minutes: only the timeout raises here.
     with pytest.raises(WorkerTimeout, match=r"longer than 0\.5 s") as caught:
-        worker_pool.run(worker_jobs.hang, 30, timeout=0.5)
+        worker_pool.run(worker_jobs.hang, 600, timeout=0.5)
 
-    assert time.monotonic() - started < 5
     assert caught.value.kind == "Timeout"
     assert worker_pool.restarts == restarts + 1
     assert worker_pool.run(worker_jobs.add, 2, 2, timeout=30) == 4
