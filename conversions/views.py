@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 from conversions import health, limits, permissions, reports, services
 from conversions.errors import ApiError
 from conversions.models import Conversion, Upload
+from conversions.parsers import JSONParser
 from conversions.serializers import (
     AIConvertRequestSerializer,
     AIConvertResponseSerializer,

@@ -201,6 +201,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "conversions.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "conversions.parsers.JSONParser",  # refuses lone surrogates, which no UTF-8 answer holds
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Scripts send a token (or nothing); the page and the admin's users a session, whose
     # unsafe requests then need the CSRF token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
