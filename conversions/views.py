@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import django_filters
 from django.conf import settings
@@ -284,11 +285,18 @@ class AIHealthView(APIView):
         }
     )
     def get(self, request: Request) -> Response:
-        body, code = health.ai_health()
+        # Performance counts the caller's own conversions; hosts and errors are for staff.
+        user = request.user
+        body, code = health.ai_health(
+            scope=permissions.visible(Conversion.objects.all(), request),
+            details=bool(user and user.is_authenticated and user.is_staff),
+        )
         return Response(body, status=code)
 
 
 class QualityReportView(APIView):
+    MAX_UTC_OFFSET = timedelta(hours=16)  # PostgreSQL accepts offsets up to ±15:59
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -309,4 +317,11 @@ class QualityReportView(APIView):
                 raise exceptions.ValidationError(
                     {"since": ["must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."]}
                 )
-        return Response({"success": True, **reports.quality_report(since=since)})
+            offset = since.utcoffset()
+            if offset is not None and abs(offset) >= self.MAX_UTC_OFFSET:
+                # PostgreSQL refuses such offsets (a 500 there); no real time zone uses them.
+                message = "has a UTC offset beyond ±15:59; send UTC, e.g. 2026-11-01T00:00:00Z."
+                raise exceptions.ValidationError({"since": [message]})
+        # A caller's own conversions (staff: everyone's), like the conversion list.
+        scope = permissions.visible(Conversion.objects.all(), request)
+        return Response({"success": True, **reports.quality_report(since=since, scope=scope)})
