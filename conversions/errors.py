@@ -19,7 +19,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -152,7 +152,9 @@ def json_method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> Jso
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def allow_methods(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., Any]]:
+def allow_methods(
+    *methods: str,
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., Any]]:
     """Serve only these safe methods; answer any other with a JSON 405 and an Allow header.
 
     The view is exempt from CSRF so that a PUT or POST meets the 405 rather than Django's HTML
@@ -161,9 +163,9 @@ def allow_methods(*methods: str) -> Callable[[Callable[..., HttpResponse]], Call
     if not set(methods) <= _SAFE:
         raise ValueError(f"allow_methods serves safe methods only, not {sorted(methods)}")
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., Any]:
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., Any]:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 return json_method_not_allowed(request, methods)
             return view(request, *args, **kwargs)
