@@ -282,12 +282,16 @@ SVGAI_METRICS_NETWORKS = [
     if n.strip()
 ]
 
-# Admin logins: django-axes locks a username and address out after repeated failures.
+# Admin logins: django-axes locks a username at an address after SVGAI_LOGIN_FAILURE_LIMIT
+# failures, and the whole address after SVGAI_LOGIN_ADDRESS_FAILURE_LIMIT failures over any
+# usernames (password spraying), each for the cool-off (svgai_site/lockout.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("SVGAI_LOGIN_FAILURE_LIMIT", 5)
+SVGAI_LOGIN_FAILURE_LIMIT = env_int("SVGAI_LOGIN_FAILURE_LIMIT", 5)
+SVGAI_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("SVGAI_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+AXES_FAILURE_LIMIT = "svgai_site.lockout.failure_limit"
 AXES_COOLOFF_TIME = env_float("SVGAI_LOGIN_COOLOFF_HOURS", 1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
