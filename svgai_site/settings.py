@@ -127,6 +127,16 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The server and commands (benchmark, convert_folder) write the same file at once: WAL lets
+    # readers run beside a writer, IMMEDIATE takes the write lock when a transaction begins (a
+    # deferred one that reads first fails at once with "database is locked" when it turns
+    # writer), and the busy timeout makes a writer wait for the lock (Django's "SQLite notes").
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_float("SVGAI_SQLITE_TIMEOUT", 30.0),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
