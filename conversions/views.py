@@ -75,7 +75,8 @@ class UploadView(APIView):
     throttle_classes = permissions.UPLOAD_THROTTLES
 
     @extend_schema(
-        request=UploadRequestSerializer,
+        # Forms without a file part cannot carry the image: only multipart is documented.
+        request={"multipart/form-data": UploadRequestSerializer},
         responses={200: UploadSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
     )
     def post(self, request: Request) -> Response:
@@ -193,6 +194,18 @@ class ConversionFilter(django_filters.FilterSet):
         model = Conversion
         fields = ["kind", "tier", "status", "logo_type", "upload"]
 
+    def is_valid(self) -> bool:
+        """Refuse empty values of typed filters (`?status=`): the schema allows none of them."""
+        valid = super().is_valid()
+        for name, value in (self.data or {}).items():
+            typed = name in self.filters and not isinstance(
+                self.filters[name], django_filters.CharFilter
+            )
+            if typed and value == "":
+                self.form.add_error(name, "must not be empty; leave the parameter out instead.")
+                valid = False
+        return valid
+
     def filter_upload(
         self, queryset: QuerySet[Conversion], name: str, value: str
     ) -> QuerySet[Conversion]:
@@ -308,7 +321,7 @@ class QualityReportView(APIView):
     def get(self, request: Request) -> Response:
         since = None
         raw = request.query_params.get("since")
-        if raw:
+        if raw is not None:  # an empty value is no date-time either
             try:
                 since = parse_datetime(raw)
             except ValueError:  # well formed but impossible, e.g. month 13
