@@ -29,5 +29,5 @@ class PageNumberPagination(pagination.PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
-                parameter["schema"]["minimum"] = 1  # what get_page_number accepts
+                parameter["schema"].update(minimum=1, maximum=10**9 - 1)  # get_page_number's
         return parameters

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import (
@@ -27,6 +27,22 @@ class _Cast(Func):
     function = "CAST"
     template = "%(function)s(%(expressions)s AS double precision)"
     output_field = FloatField()
+
+
+def in_utc(moment: datetime) -> datetime:
+    """Return an aware moment in UTC; a naive one is taken as UTC, out-of-range ones clamped.
+
+    ISO 8601 allows offsets up to ±23:59, PostgreSQL only ±15:59 (a 500 there): the database
+    only ever sees UTC. A moment before year 1 or after 9999 in UTC means "from the start" or
+    "nothing yet".
+    """
+    if moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        early = moment.year == datetime.min.year
+        return (datetime.min if early else datetime.max).replace(tzinfo=UTC)
 
 
 def quality_report(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import django_filters
 from django.conf import settings
@@ -189,6 +188,7 @@ class ConversionFilter(django_filters.FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     upload = django_filters.CharFilter(method="filter_upload", label="file_id of an upload")
+    tier = django_filters.NumberFilter(field_name="tier", decimal_places=0)  # 0.5 is no tier
 
     class Meta:
         model = Conversion
@@ -308,8 +308,6 @@ class AIHealthView(APIView):
 
 
 class QualityReportView(APIView):
-    MAX_UTC_OFFSET = timedelta(hours=16)  # PostgreSQL accepts offsets up to ±15:59
-
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -330,11 +328,7 @@ class QualityReportView(APIView):
                 raise exceptions.ValidationError(
                     {"since": ["must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."]}
                 )
-            offset = since.utcoffset()
-            if offset is not None and abs(offset) >= self.MAX_UTC_OFFSET:
-                # PostgreSQL refuses such offsets (a 500 there); no real time zone uses them.
-                message = "has a UTC offset beyond ±15:59; send UTC, e.g. 2026-11-01T00:00:00Z."
-                raise exceptions.ValidationError({"since": [message]})
+            since = reports.in_utc(since)
         # A caller's own conversions (staff: everyone's), like the conversion list.
         scope = permissions.visible(Conversion.objects.all(), request)
         return Response({"success": True, **reports.quality_report(since=since, scope=scope)})

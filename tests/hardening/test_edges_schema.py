@@ -21,7 +21,9 @@ def test_quality_report_refuses_an_empty_since(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["status=", "created_after=", "kind=", "tier=", "date="])
+@pytest.mark.parametrize(
+    "query", ["status=", "created_after=", "kind=", "tier=", "date=", "tier=0.5"]
+)
 def test_conversion_list_refuses_empty_typed_filters(client, query):
     response = client.get(f"/api/conversions/?{query}")
 
@@ -53,5 +55,6 @@ def test_schema_documents_what_the_api_accepts(client):
         p for p in schema["paths"]["/api/conversions/"]["get"]["parameters"] if p["name"] == "page"
     )
     assert page["schema"]["minimum"] == 1
+    assert page["schema"]["maximum"] == 999_999_999  # longer numbers answer 400
     upload = schema["paths"]["/api/upload"]["post"]["requestBody"]["content"]
     assert set(upload) == {"multipart/form-data"}
