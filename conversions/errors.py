@@ -6,7 +6,9 @@ each field's messages in `errors`.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +19,11 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -121,7 +125,54 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(extra, dict):
         body.update(extra)
     response.data = body
+    request = context.get("request")
+    if request is not None and not isinstance(
+        getattr(request, "accepted_renderer", None), JSONRenderer
+    ):
+        # Views that render YAML or HTML (the schema, the docs) answer errors in JSON too.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
     return response
+
+
+def json_method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> JsonResponse:
+    """Return the API's JSON 405 for a method a route does not serve, with its Allow header."""
+    methods = ", ".join(allowed)
+    response = JsonResponse(
+        {
+            "success": False,
+            "error": f"Method {request.method} is not allowed on {request.path}; use {methods}.",
+        },
+        status=405,
+    )
+    response["Allow"] = methods
+    return response
+
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def allow_methods(
+    *methods: str,
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., Any]]:
+    """Serve only these safe methods; answer any other with a JSON 405 and an Allow header.
+
+    The view is exempt from CSRF so that a PUT or POST meets the 405 rather than Django's HTML
+    CSRF page: it is safe because no unsafe method ever reaches the view.
+    """
+    if not set(methods) <= _SAFE:
+        raise ValueError(f"allow_methods serves safe methods only, not {sorted(methods)}")
+
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method not in methods:
+                return json_method_not_allowed(request, methods)
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(wrapper)
+
+    return decorate
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -13,6 +13,7 @@ from typing import Any
 
 import psutil
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
@@ -90,19 +91,41 @@ def model_status() -> dict[str, Any]:
     }
 
 
-def ai_health() -> tuple[dict[str, Any], int]:
-    """Return the AI health report and its HTTP status (503 when AI cannot convert)."""
+# What a caller who is not staff sees of a component: its state, and a model's version (the
+# page tells models from other parts by it), and how far batch work stalled, in counts (an id
+# would read a batch). Hosts, ports, worker names and errors are staff's.
+PUBLIC_COMPONENT_FIELDS = (
+    "status",
+    "version",
+    "configured",
+    "stall",
+    "stalled_batches",
+    "stale_items",
+    "last_progress_at",
+)
+
+
+def ai_health(
+    *, scope: QuerySet[Conversion] | None = None, details: bool = True
+) -> tuple[dict[str, Any], int]:
+    """Return the AI health report and its HTTP status (503 when AI cannot convert).
+
+    `scope`: the conversions the performance figures count (default: all; a caller's own).
+    `details`: include hosts, errors, worker names and operator advice (staff only): they map
+    the deployment for an attacker and help no one else.
+    """
     now = timezone.now()
     try:
         status_body = model_status()
-        performance = reports.recent_performance(now - RECENT)
+        performance = reports.recent_performance(now - RECENT, scope)
         predictions = prediction_health(now)
     except Exception as exc:  # the health endpoint must answer even when a part is broken
+        shown = f"health check failed: {exc}" if details else "health check failed; see the logs"
         body = {
             "overall_status": "error",
             "components": {},
             "performance_metrics": {},
-            "recommendations": [f"health check failed: {exc}"],
+            "recommendations": [shown],
             "timestamp": now.isoformat(),
         }
         return body, 503
@@ -127,14 +150,19 @@ def ai_health() -> tuple[dict[str, Any], int]:
         overall = "degraded" if overall == "healthy" else overall
     if not predictor_ok:
         overall = "unhealthy"
+    advice = _recommendations(
+        predictor_ok, classifier_ok, performance, pool.restarts, predictions, details=details
+    ) + _batch_recommendations(components["batches"], details=details)
+    if not details:
+        components = {
+            name: {k: v for k, v in part.items() if k in PUBLIC_COMPONENT_FIELDS}
+            for name, part in components.items()
+        }
     body = {
         "overall_status": overall,
         "components": components,
         "performance_metrics": performance,
-        "recommendations": _recommendations(
-            predictor_ok, classifier_ok, performance, pool.restarts, predictions
-        )
-        + _batch_recommendations(components["batches"]),
+        "recommendations": advice,
         "timestamp": now.isoformat(),
     }
     return body, 503 if overall == "unhealthy" else 200
@@ -146,12 +174,15 @@ def _recommendations(
     performance: dict[str, Any],
     restarts: int,
     predictions: dict[str, Any],
+    *,
+    details: bool,
 ) -> list[str]:
     advice = []
     if predictions["status"] != "healthy":
+        cause = f" ({predictions['last_problem']})" if details else ""
         advice.append(
             f"{predictions['with_problems']} of the last {predictions['recent']} AI conversions "
-            f"fell back to default settings ({predictions['last_problem']}): see the logs; "
+            f"fell back to default settings{cause}: see the logs; "
             "conversions still succeed, with lower quality."
         )
     if not predictor_ok:
@@ -167,7 +198,7 @@ def _recommendations(
                 f"Tier {tier} had {figures['failed']} failed conversions in 24 h: see "
                 "/api/conversions/?status=failed."
             )
-    if restarts:
+    if restarts and details:
         advice.append(f"{restarts} conversion workers were restarted (timeouts or crashes).")
     return advice
 
@@ -197,11 +228,12 @@ def batch_health() -> dict[str, Any]:
     return body
 
 
-def _batch_recommendations(batch_body: dict[str, Any]) -> list[str]:
+def _batch_recommendations(batch_body: dict[str, Any], *, details: bool = True) -> list[str]:
     if batch_body["status"] == "unreachable":
+        cause = f" ({batch_body.get('error')})" if details else ""
         return [
-            f"The batch broker is unreachable ({batch_body.get('error')}): POST /api/batches "
-            "answers 503. Check Redis and CELERY_BROKER_URL."
+            f"The batch broker is unreachable{cause}: POST /api/batches answers 503. Check "
+            "Redis and CELERY_BROKER_URL."
         ]
     if batch_body["status"] == "stalled":
         advice = f"Batch work stalled: {batch_body['stall']}."

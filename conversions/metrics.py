@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from conversions.errors import allow_methods
 from conversions.models import Conversion
 from conversions.permissions import address_allowed
 
@@ -150,6 +151,7 @@ class _LiveCollector(Collector):
 REGISTRY.register(_LiveCollector())
 
 
+@allow_methods("GET", "HEAD")
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Return the metrics in Prometheus' text format, to a holder of the token or a local network.
 

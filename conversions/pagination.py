@@ -24,3 +24,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 {self.page_query_param: [f"must be a page number from 1; got {shown!r}."]}
             )
         return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1, maximum=10**9 - 1)  # get_page_number's
+        return parameters

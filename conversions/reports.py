@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Avg, Count, F, FloatField, Func, Max, OuterRef, Q, Subquery
+from django.db.models import (
+    Avg,
+    Count,
+    F,
+    FloatField,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Abs
 
 from conversions.models import Conversion
@@ -18,18 +29,40 @@ class _Cast(Func):
     output_field = FloatField()
 
 
-def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
+def in_utc(moment: datetime) -> datetime:
+    """Return an aware moment in UTC; a naive one is taken as UTC, out-of-range ones clamped.
+
+    ISO 8601 allows offsets up to ±23:59, PostgreSQL only ±15:59 (a 500 there): the database
+    only ever sees UTC. A moment before year 1 or after 9999 in UTC means "from the start" or
+    "nothing yet".
+    """
+    if moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        early = moment.year == datetime.min.year
+        return (datetime.min if early else datetime.max).replace(tzinfo=UTC)
+
+
+def quality_report(
+    *, since: datetime | None = None, scope: QuerySet[Conversion] | None = None
+) -> dict[str, Any]:
     """Return per-tier and per-logo-type quality of AI conversions, and legacy baselines.
 
     For each (tier, logo type): count, mean predicted and measured SSIM, mean absolute
     prediction error, mean time and bytes, and the improvement over the mean legacy
     conversion of the same uploaded bytes (sha256), where one exists.
+
+    `scope`: the records to count (default: all); a caller's own, so that no figure (the
+    legacy baselines included) tells one caller about another's conversions.
     """
-    conversions = Conversion.objects.filter(status=Conversion.Status.SUCCEEDED)
+    records = Conversion.objects.all() if scope is None else scope
+    conversions = records.filter(status=Conversion.Status.SUCCEEDED)
     if since is not None:
         conversions = conversions.filter(created_at__gte=since)
     legacy_ssim = (
-        Conversion.objects.filter(
+        records.filter(
             kind=Conversion.Kind.LEGACY,
             status=Conversion.Status.SUCCEEDED,
             upload__sha256=OuterRef("upload__sha256"),
@@ -60,7 +93,7 @@ def quality_report(*, since: datetime | None = None) -> dict[str, Any]:
         mean_time_ms=Avg("total_ms"),
         mean_bytes=Avg(_Cast(F("svg_bytes"))),
     )
-    failed = Conversion.objects.filter(status=Conversion.Status.FAILED)
+    failed = records.filter(status=Conversion.Status.FAILED)
     if since is not None:
         failed = failed.filter(created_at__gte=since)
     failures = failed.values("kind").annotate(count=Count("id")).order_by("kind")
@@ -76,10 +109,16 @@ def _rounded(row: Mapping[str, object]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 
-def recent_performance(since: datetime) -> dict[str, Any]:
-    """Return per-tier counts, mean and max time and failure counts since a moment."""
+def recent_performance(
+    since: datetime, scope: QuerySet[Conversion] | None = None
+) -> dict[str, Any]:
+    """Return per-tier counts, mean and max time and failure counts since a moment.
+
+    `scope`: the records to count (default: all), e.g. the caller's own.
+    """
+    records = Conversion.objects.all() if scope is None else scope
     rows = (
-        Conversion.objects.filter(kind=Conversion.Kind.AI, created_at__gte=since)
+        records.filter(kind=Conversion.Kind.AI, created_at__gte=since)
         .values("tier", "status")
         .annotate(count=Count("id"), mean_ms=Avg("total_ms"), max_ms=Max("total_ms"))
         .order_by("tier", "status")

@@ -51,6 +51,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean: JSON true or false, or a form's "true" or "false"; not 0, 1 or "yes"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if data in ("true", "false"):
+            return data == "true"
+        self.fail("invalid", input=brief(data))
+
+
 class BriefChoiceField(serializers.ChoiceField):
     """A choice whose error quotes at most QUOTE_LIMIT characters of the value sent."""
 
@@ -276,7 +287,7 @@ class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
             "max_value": "must be from 0.05 to 60 seconds.",
         },
     )
-    include_analysis = serializers.BooleanField(default=True)
+    include_analysis = StrictBooleanField(default=True)
     max_bytes = StrictIntegerField(
         min_value=256,
         max_value=MAX_BYTES_LIMIT,

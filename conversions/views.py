@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 from conversions import health, limits, permissions, reports, services
 from conversions.errors import ApiError
 from conversions.models import Conversion, Upload
+from conversions.parsers import JSONParser
 from conversions.serializers import (
     AIConvertRequestSerializer,
     AIConvertResponseSerializer,
@@ -73,7 +74,8 @@ class UploadView(APIView):
     throttle_classes = permissions.UPLOAD_THROTTLES
 
     @extend_schema(
-        request=UploadRequestSerializer,
+        # Forms without a file part cannot carry the image: only multipart is documented.
+        request={"multipart/form-data": UploadRequestSerializer},
         responses={200: UploadSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
     )
     def post(self, request: Request) -> Response:
@@ -190,10 +192,23 @@ class ConversionFilter(django_filters.FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     upload = django_filters.CharFilter(method="filter_upload", label="file_id of an upload")
+    tier = django_filters.NumberFilter(field_name="tier", decimal_places=0)  # 0.5 is no tier
 
     class Meta:
         model = Conversion
         fields = ["kind", "tier", "status", "logo_type", "upload"]
+
+    def is_valid(self) -> bool:
+        """Refuse empty values of typed filters (`?status=`): the schema allows none of them."""
+        valid = super().is_valid()
+        for name, value in (self.data or {}).items():
+            typed = name in self.filters and not isinstance(
+                self.filters[name], django_filters.CharFilter
+            )
+            if typed and value == "":
+                self.form.add_error(name, "must not be empty; leave the parameter out instead.")
+                valid = False
+        return valid
 
     def filter_upload(
         self, queryset: QuerySet[Conversion], name: str, value: str
@@ -289,7 +304,12 @@ class AIHealthView(APIView):
         }
     )
     def get(self, request: Request) -> Response:
-        body, code = health.ai_health()
+        # Performance counts the caller's own conversions; hosts and errors are for staff.
+        user = request.user
+        body, code = health.ai_health(
+            scope=permissions.visible(Conversion.objects.all(), request),
+            details=bool(user and user.is_authenticated and user.is_staff),
+        )
         return Response(body, status=code)
 
 
@@ -307,7 +327,7 @@ class QualityReportView(APIView):
     def get(self, request: Request) -> Response:
         since = None
         raw = request.query_params.get("since")
-        if raw:
+        if raw is not None:  # an empty value is no date-time either
             try:
                 since = parse_datetime(raw)
             except ValueError:  # well formed but impossible, e.g. month 13
@@ -316,4 +336,7 @@ class QualityReportView(APIView):
                 raise exceptions.ValidationError(
                     {"since": ["must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."]}
                 )
-        return Response({"success": True, **reports.quality_report(since=since)})
+            since = reports.in_utc(since)
+        # A caller's own conversions (staff: everyone's), like the conversion list.
+        scope = permissions.visible(Conversion.objects.all(), request)
+        return Response({"success": True, **reports.quality_report(since=since, scope=scope)})

@@ -127,6 +127,16 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The server and commands (benchmark, convert_folder) write the same file at once: WAL lets
+    # readers run beside a writer, IMMEDIATE takes the write lock when a transaction begins (a
+    # deferred one that reads first fails at once with "database is locked" when it turns
+    # writer), and the busy timeout makes a writer wait for the lock (Django's "SQLite notes").
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_float("SVGAI_SQLITE_TIMEOUT", 30.0),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -204,6 +214,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "conversions.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "conversions.parsers.JSONParser",  # refuses lone surrogates, which no UTF-8 answer holds
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Scripts send a token (or nothing); the page and the admin's users a session, whose
     # unsafe requests then need the CSRF token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -311,12 +326,16 @@ SVGAI_METRICS_NETWORKS = [
     if n.strip()
 ]
 
-# Admin logins: django-axes locks a username and address out after repeated failures.
+# Admin logins: django-axes locks a username at an address after SVGAI_LOGIN_FAILURE_LIMIT
+# failures, and the whole address after SVGAI_LOGIN_ADDRESS_FAILURE_LIMIT failures over any
+# usernames (password spraying), each for the cool-off (svgai_site/lockout.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("SVGAI_LOGIN_FAILURE_LIMIT", 5)
+SVGAI_LOGIN_FAILURE_LIMIT = env_int("SVGAI_LOGIN_FAILURE_LIMIT", 5)
+SVGAI_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("SVGAI_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+AXES_FAILURE_LIMIT = "svgai_site.lockout.failure_limit"
 AXES_COOLOFF_TIME = env_float("SVGAI_LOGIN_COOLOFF_HOURS", 1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

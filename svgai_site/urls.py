@@ -8,18 +8,30 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from conversions import views as conversion_views
+from conversions.errors import allow_methods
 from conversions.metrics import metrics_view
 from svgai_site.health import HealthView
 
 urlpatterns = [
-    path("", conversion_views.home, name="home"),
+    # Pages serve GET only; other methods meet a JSON 405 (conversions.errors.allow_methods).
+    path("", allow_methods("GET", "HEAD")(conversion_views.home), name="home"),
     # Browsers ask for /favicon.ico whatever the page links; the static file answers (its URL
     # is looked up per request: the manifest of hashed names exists only after collectstatic).
-    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("conversions/favicon.ico"))),
+    path(
+        "favicon.ico",
+        allow_methods("GET", "HEAD")(
+            RedirectView.as_view(url=lazy(static, str)("conversions/favicon.ico"))
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("conversions.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "api/docs/",
+        # An HTML page: OPTIONS would render DRF's metadata through a template it has not.
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]),
+        name="docs",
+    ),
     path("health/", HealthView.as_view(), name="health"),
     path("metrics", metrics_view, name="metrics"),
 ]

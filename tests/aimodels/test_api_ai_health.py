@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
+from conversions import health, tasks
 from conversions.models import Conversion
 
 HEALTH_FIELDS = {"overall_status", "components", "performance_metrics", "recommendations",
                  "timestamp"}  # fmt: skip
+
+
+@pytest.fixture
+def staff_client(db) -> APIClient:
+    """Return a client logged in as staff, who sees hosts, errors and every caller's figures."""
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("ops", is_staff=True))
+    return client
 
 
 def get_health(api_client):
@@ -19,8 +30,8 @@ def get_health(api_client):
 
 
 @pytest.mark.django_db
-def test_ai_health_is_healthy_with_every_model_loaded(api_client, ai_models):
-    response, body = get_health(api_client)
+def test_ai_health_is_healthy_with_every_model_loaded(api_client, staff_client, ai_models):
+    response, body = get_health(staff_client)
 
     assert response.status_code == 200
     assert body["overall_status"] == "healthy"
@@ -32,10 +43,10 @@ def test_ai_health_is_healthy_with_every_model_loaded(api_client, ai_models):
 
 
 @pytest.mark.django_db
-def test_ai_health_is_unhealthy_and_503_without_the_predictor(api_client, ai_models):
+def test_ai_health_is_unhealthy_and_503_without_the_predictor(api_client, staff_client, ai_models):
     ai_models.remove("quality_predictor")
 
-    response, body = get_health(api_client)
+    response, body = get_health(staff_client)
 
     assert response.status_code == 503
     assert body["overall_status"] == "unhealthy"
@@ -57,7 +68,7 @@ def test_ai_health_is_degraded_without_the_classifier(api_client, ai_models):
 
 @pytest.mark.django_db
 def test_ai_health_counts_the_ai_conversions_made(
-    api_client, upload_file_id, ai_models, make_conversion
+    api_client, staff_client, upload_file_id, ai_models, make_conversion
 ):
     for tier in (1, 1, 2):
         response = api_client.post(
@@ -67,7 +78,7 @@ def test_ai_health_counts_the_ai_conversions_made(
     make_conversion(kind=Conversion.Kind.AI, tier=2, status=Conversion.Status.FAILED, ssim=None)
     make_conversion()  # legacy: not counted
 
-    _, body = get_health(api_client)
+    _, body = get_health(staff_client)
 
     tiers = body["performance_metrics"]["tiers"]
     assert tiers["1"]["count"] == 2
@@ -81,7 +92,9 @@ def test_ai_health_counts_the_ai_conversions_made(
 
 
 @pytest.mark.django_db
-def test_ai_health_answers_error_when_a_part_breaks(api_client, ai_models, monkeypatch):
+def test_ai_health_answers_error_when_a_part_breaks(
+    api_client, staff_client, ai_models, monkeypatch
+):
     from conversions import health as views
 
     def broken() -> dict:
@@ -89,11 +102,88 @@ def test_ai_health_answers_error_when_a_part_breaks(api_client, ai_models, monke
 
     monkeypatch.setattr(views, "model_status", broken)
 
-    response, body = get_health(api_client)
+    response, body = get_health(staff_client)
 
     assert response.status_code == 503
     assert body["overall_status"] == "error"
     assert "status store offline" in body["recommendations"][0]
+
+
+BROKER_DETAILS = {
+    "configured": True,
+    "broker": "redis://cache-7.internal:6379/0",
+    "queue_length": 3,
+    "status": "healthy",
+    "workers": 1,
+    "worker_names": ["celery@gpu-box-12"],
+}
+
+
+@pytest.mark.django_db
+def test_ai_health_shows_anonymous_callers_states_but_no_hosts_or_errors(
+    api_client, ai_models, monkeypatch
+):
+    monkeypatch.setattr(tasks, "broker_status", lambda **_: dict(BROKER_DETAILS))
+    ai_models.remove("quality_predictor")
+
+    response, body = get_health(api_client)
+
+    text = response.content.decode()
+    assert "cache-7.internal" not in text
+    assert "gpu-box-12" not in text
+    assert "removed for this test" not in text  # a model's load error names files
+    assert body["overall_status"] == "unhealthy"
+    assert body["components"]["batches"] == {
+        "status": "healthy",
+        "configured": True,
+        "stalled_batches": 0,  # how far batch work stalled shows in counts, never in ids
+        "stale_items": 0,
+        "last_progress_at": None,
+    }
+    assert body["components"]["quality_predictor"]["status"] == "unavailable"
+    assert "version" in body["components"]["quality_predictor"]  # the page tells models by it
+    assert any("train_models" in r for r in body["recommendations"])
+
+
+@pytest.mark.django_db
+def test_ai_health_shows_staff_the_broker_and_workers(staff_client, ai_models, monkeypatch):
+    monkeypatch.setattr(tasks, "broker_status", lambda **_: dict(BROKER_DETAILS))
+
+    _, body = get_health(staff_client)
+
+    assert body["components"]["batches"]["broker"] == "redis://cache-7.internal:6379/0"
+    assert body["components"]["batches"]["worker_names"] == ["celery@gpu-box-12"]
+
+
+@pytest.mark.django_db
+def test_ai_health_counts_only_the_callers_own_conversions(api_client, ai_models, make_conversion):
+    make_conversion(kind=Conversion.Kind.AI, tier=1)  # another anonymous caller's (no cookie)
+    make_conversion(
+        kind=Conversion.Kind.AI,
+        tier=2,
+        owner=User.objects.create_user("bob"),
+        ssim=None,
+        status=Conversion.Status.FAILED,
+    )
+
+    _, body = get_health(api_client)
+
+    assert body["performance_metrics"]["tiers"] == {}
+    assert not any("failed" in r for r in body["recommendations"])
+
+
+@pytest.mark.django_db
+def test_ai_health_hides_the_failure_text_from_anonymous_callers(api_client, monkeypatch):
+    def broken() -> dict:
+        raise RuntimeError("postgres at db-3.internal refused")
+
+    monkeypatch.setattr(health, "model_status", broken)
+
+    response, body = get_health(api_client)
+
+    assert response.status_code == 503
+    assert body["overall_status"] == "error"
+    assert "db-3.internal" not in response.content.decode()
 
 
 def _ai_check(body: dict) -> str:

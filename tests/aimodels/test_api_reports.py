@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from conversions.models import Conversion
+from conversions.models import Conversion, Upload
 from tests.conftest import draw_logo
 
 COMMAND_EXISTS = any(
@@ -41,13 +44,21 @@ def history(make_upload, make_conversion):
     return first, second
 
 
+@pytest.fixture
+def staff_client(db) -> APIClient:
+    """Return a client logged in as staff, who sees every caller's conversions."""
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(User.objects.create_user("ops", is_staff=True))
+    return client
+
+
 def rows_by_key(report: dict) -> dict[tuple, dict]:
     return {(row["tier"], row["logo_type"]): row for row in report["ai"]}
 
 
 @pytest.mark.django_db
-def test_quality_report_groups_by_tier_and_logo_type(api_client, history):
-    response = api_client.get("/api/reports/quality")
+def test_quality_report_groups_by_tier_and_logo_type(staff_client, history):
+    response = staff_client.get("/api/reports/quality")
 
     assert response.status_code == 200
     body = response.json()
@@ -65,8 +76,8 @@ def test_quality_report_groups_by_tier_and_logo_type(api_client, history):
 
 
 @pytest.mark.django_db
-def test_quality_report_compares_with_legacy_conversions_of_the_same_upload(api_client, history):
-    body = api_client.get("/api/reports/quality").json()
+def test_quality_report_compares_with_legacy_conversions_of_the_same_upload(staff_client, history):
+    body = staff_client.get("/api/reports/quality").json()
 
     rows = rows_by_key(body)
     # Only the first upload has legacy conversions (mean SSIM 0.91).
@@ -79,11 +90,11 @@ def test_quality_report_compares_with_legacy_conversions_of_the_same_upload(api_
 
 
 @pytest.mark.django_db
-def test_quality_report_since_filters_older_conversions(api_client, history):
+def test_quality_report_since_filters_older_conversions(staff_client, history):
     Conversion.objects.filter(tier=3).update(created_at=timezone.now() - timedelta(days=10))
     since = (timezone.now() - timedelta(days=1)).isoformat()
 
-    response = api_client.get("/api/reports/quality", {"since": since})
+    response = staff_client.get("/api/reports/quality", {"since": since})
 
     assert response.status_code == 200
     body = response.json()
@@ -93,8 +104,8 @@ def test_quality_report_since_filters_older_conversions(api_client, history):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("since", ["yesterday", "2026-13-45T00:00:00", "12:00"])
-def test_quality_report_rejects_a_bad_since(api_client, since):
-    response = api_client.get("/api/reports/quality", {"since": since})
+def test_quality_report_rejects_a_bad_since(staff_client, since):
+    response = staff_client.get("/api/reports/quality", {"since": since})
 
     assert response.status_code == 400, response.content
     body = response.json()
@@ -104,8 +115,80 @@ def test_quality_report_rejects_a_bad_since(api_client, since):
 
 
 @pytest.mark.django_db
-def test_quality_report_is_empty_without_conversions(api_client):
-    body = api_client.get("/api/reports/quality").json()
+@pytest.mark.parametrize(
+    ("since", "utc"),
+    [
+        ("2020-01-01T00:00:00+16:00", "2019-12-31T08:00:00+00:00"),
+        ("2020-01-01T00:00:00-23:30", "2020-01-01T23:30:00+00:00"),
+        ("2020-01-01T00:00:00+15:59", "2019-12-31T08:01:00+00:00"),
+        ("2020-01-01T00:00:00Z", "2020-01-01T00:00:00+00:00"),
+        ("2020-01-01T00:00:00", "2020-01-01T00:00:00+00:00"),
+        ("0001-01-01T00:00:00+05:00", "0001-01-01T00:00:00+00:00"),  # before year 1 in UTC
+    ],
+)
+def test_quality_report_takes_any_iso_offset_in_utc(staff_client, history, since, utc):
+    # PostgreSQL refuses offsets beyond ±15:59 (a 500 there): the database only sees UTC.
+    response = staff_client.get("/api/reports/quality", {"since": since})
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["since"] == utc
+    assert set(rows_by_key(body)) == {(1, "simple"), (3, "text")}
+
+
+@pytest.mark.django_db
+def test_quality_report_since_far_ahead_counts_nothing(staff_client, history):
+    response = staff_client.get("/api/reports/quality", {"since": "9999-12-31T23:00:00-05:00"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["ai"] == []
+
+
+def anonymous_with_upload() -> tuple[APIClient, Upload]:
+    """Return an anonymous client that uploaded a logo (and so holds a client cookie)."""
+    client = APIClient()
+    response = client.post("/api/upload", {"file": io.BytesIO(draw_logo(64))}, format="multipart")
+    assert response.status_code == 200, response.content
+    return client, Upload.objects.get(pk=response.json()["file_id"])
+
+
+@pytest.mark.django_db
+def test_quality_report_counts_only_the_anonymous_callers_own(history, make_conversion):
+    alice, upload = anonymous_with_upload()
+    make_conversion(upload=upload, kind=Conversion.Kind.AI, tier=2, logo_type="simple",
+                    predicted_ssim=0.9, ssim=0.8, client=upload.client)  # fmt: skip
+    stranger = APIClient()
+
+    mine = alice.get("/api/reports/quality").json()
+    theirs = stranger.get("/api/reports/quality").json()
+
+    assert set(rows_by_key(mine)) == {(2, "simple")}  # not the history's anonymous records
+    assert mine["legacy"]["count"] == 0
+    assert mine["failures"] == {}
+    assert theirs["ai"] == []
+    assert theirs["legacy"]["count"] == 0
+
+
+@pytest.mark.django_db
+def test_quality_report_counts_only_the_users_own_and_staff_see_all(
+    history, make_conversion, staff_client
+):
+    user = User.objects.create_user("alice")
+    make_conversion(kind=Conversion.Kind.AI, tier=2, logo_type="simple", predicted_ssim=0.9,
+                    ssim=0.8, owner=user)  # fmt: skip
+    alice = APIClient()
+    alice.force_authenticate(user)
+
+    mine = alice.get("/api/reports/quality").json()
+    everyone = staff_client.get("/api/reports/quality").json()
+
+    assert set(rows_by_key(mine)) == {(2, "simple")}
+    assert set(rows_by_key(everyone)) == {(1, "simple"), (2, "simple"), (3, "text")}
+
+
+@pytest.mark.django_db
+def test_quality_report_is_empty_without_conversions(staff_client):
+    body = staff_client.get("/api/reports/quality").json()
 
     assert body["ai"] == []
     assert body["legacy"]["count"] == 0

@@ -100,9 +100,9 @@ def test_one_json_log_line_per_conversion(upload_file_id, caplog):
 
 
 @pytest.mark.django_db
-def test_ai_health_degrades_when_predictions_fail(make_conversion, api_client):
+def test_ai_health_degrades_when_predictions_fail(make_conversion, admin_client):
     make_conversion(kind=Conversion.Kind.AI, tier=1)
-    assert api_client.get("/api/ai-health").json()["overall_status"] == "healthy"
+    assert admin_client.get("/api/ai-health").json()["overall_status"] == "healthy"
 
     make_conversion(
         kind=Conversion.Kind.AI,
@@ -111,7 +111,7 @@ def test_ai_health_degrades_when_predictions_fail(make_conversion, api_client):
         routing={"problems": ["prediction failed: overflow in exp"]},
     )
 
-    response = api_client.get("/api/ai-health")
+    response = admin_client.get("/api/ai-health")
     body = response.json()
     assert response.status_code == 200
     assert body["overall_status"] == "degraded"
