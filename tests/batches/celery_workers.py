@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from conversions.batch_benchmark import CeleryWorker
+from benchmarks.batches import CeleryWorker
 
 # Short enough that a killed worker's items come back within seconds in a test.
 FAST_RECOVERY = {

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image, ImageOps
 
-from conversions.batch_benchmark import CeleryWorker
+from benchmarks.batches import CeleryWorker
 from conversions.models import Batch, BatchItem, Conversion
 from tests.batches.celery_workers import flush_broker, start_worker, wait_until
 from tests.batches.conftest import make_zip, real_logos

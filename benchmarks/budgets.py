@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from aimodels import registry
+from benchmarks.tiers import select_records
 from conversions import services
-from conversions.benchmarking import select_records
 from conversions.models import Conversion, Upload
 from vectorizer.dataset import load_rgba, make_variant
 

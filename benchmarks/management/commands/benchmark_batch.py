@@ -2,7 +2,7 @@
 
 Needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL): the command starts and stops
 its own `celery worker` processes (one conversion process each). The work is in
-conversions.batch_benchmark; this prints its table for the README.
+benchmarks.batches; this prints its table for the README.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from tqdm import tqdm
 
-from conversions import batch_benchmark as bench
+from benchmarks import batches as bench
 from conversions import batches
 from conversions.models import BatchItem
 

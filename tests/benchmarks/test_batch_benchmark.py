@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conversions import batch_benchmark as bench
+from benchmarks import batches as bench
 from conversions import batches
 from tests.conftest import draw_logo
 
