@@ -1,4 +1,4 @@
-"""What the tier benchmark measures: one row per image variant and method, and a run's results.
+"""What the tier benchmark measures: one row per image variant and method.
 
 Rows are values until the JSON edge: `TierRow.as_dict` is what results.json stores.
 """
@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
-
-from benchmarks.recipes import Recipe
 
 
 @dataclass(frozen=True)
@@ -46,16 +44,3 @@ class TierRow:
     def as_dict(self) -> dict[str, Any]:
         """Return the row for results.json: the fields this kind of row has (no nulls)."""
         return {key: value for key, value in asdict(self).items() if value is not None}
-
-
-@dataclass
-class Results:
-    """Rows (one per image variant and method), their summary, and the recipe used."""
-
-    rows: list[TierRow]
-    summary: dict[str, Any]
-    images: int
-    variants: tuple[str, ...]
-    methods: tuple[str, ...]
-    recipe: Recipe | None = None
-    recipe_note: str = ""

@@ -7,21 +7,115 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.methods import TIER_NAMES, label
-from benchmarks.rows import Results, TierRow
-
-# Per method, figure name → value; "bicubic_upscale" holds the reference upscale.
-Summary = dict[str, dict[str, Any]]
-
+from benchmarks.recipes import Recipe
+from benchmarks.rows import TierRow
 
 # --- summary ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One method's figures over its measured rows (each has a fidelity and a size)."""
+
+    mean_fidelity: float
+    median_bytes: float
+    mean_bytes: float
+    median_bytes_ratio: float
+    mean_bytes_ratio: float
+    p50_time_s: float
+    p95_time_s: float
+    error_removed: float | None  # versus vtracer's defaults on the same images
+    mean_ssim: float | None = None
+    # Tier rows only: how well the pipeline predicted, what its steps took, what it traced.
+    ssim_prediction_mae: float | None = None
+    fidelity_prediction_mae: float | None = None
+    p95_features_ms: float | None = None
+    p95_predict_ms: float | None = None
+    p95_routing_ms: float | None = None
+    mean_attempts: float | None = None
+    tiers_used: dict[str, int] | None = None  # auto only
+    # Per group ("category_text", "variant_jpeg"); vtracer's defaults remove no error of theirs.
+    error_removed_by_group: dict[str, float | None] = field(default_factory=dict)
+    bytes_ratio_median_by_group: dict[str, float] = field(default_factory=dict)
+    bytes_ratio_mean_by_group: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the figures under results.json's flat keys (optional ones when present)."""
+        flat = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not f.name.endswith("_by_group")
+            and (f.name == "error_removed" or getattr(self, f.name) is not None)
+        }
+        for group, median in self.bytes_ratio_median_by_group.items():
+            if group in self.error_removed_by_group:
+                flat[f"error_removed_{group}"] = self.error_removed_by_group[group]
+            flat[f"bytes_ratio_median_{group}"] = median
+            flat[f"bytes_ratio_mean_{group}"] = self.bytes_ratio_mean_by_group[group]
+        return flat
+
+
+@dataclass(frozen=True)
+class MethodSummary:
+    """How many rows a method had, how many failed, and its figures (None: all failed)."""
+
+    n: int
+    failed: int
+    figures: Figures | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the summary as results.json stores it."""
+        figures = self.figures.as_dict() if self.figures is not None else {}
+        return {"n": self.n, "failed": self.failed, **figures}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The input upscaled bicubic, held to the true SVG like a method."""
+
+    mean_fidelity: float
+    error_removed: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Per method, its summary; and the bicubic reference when there is a baseline."""
+
+    methods: dict[str, MethodSummary]
+    bicubic: Reference | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the summary as results.json stores it (the reference as bicubic_upscale)."""
+        flat: dict[str, Any] = {name: s.as_dict() for name, s in self.methods.items()}
+        if self.bicubic is not None:
+            flat["bicubic_upscale"] = asdict(self.bicubic)
+        return flat
+
+    def figures(self, method: str) -> Figures | None:
+        """Return a method's figures, or None when it did not run or all its rows failed."""
+        summary = self.methods.get(method)
+        return summary.figures if summary is not None else None
+
+
+@dataclass
+class Results:
+    """Rows (one per image variant and method), their summary, and the recipe used."""
+
+    rows: list[TierRow]
+    summary: Summary
+    images: int
+    variants: tuple[str, ...]
+    methods: tuple[str, ...]
+    recipe: Recipe | None = None
+    recipe_note: str = ""
 
 
 def _error_removed(
@@ -43,87 +137,99 @@ def summarise(rows: Sequence[TierRow], methods: Sequence[str]) -> Summary:
     """Return per-method means, medians and percentiles, error removed versus defaults, and
     bytes ÷ true SVG bytes (median and mean), overall and per category and variant."""
     baseline = {(r.id, r.variant): r for r in rows if r.tier == "default"}
-    summary: Summary = {}
+    summaries = {}
     for method in methods:
         mine = [r for r in rows if r.tier == method]
         ok = [r for r in mine if r.measured]
-        if not ok:
-            summary[method] = {"n": len(mine), "failed": len(mine)}
-            continue
-        entry = _summarise_method(method, ok, baseline)
-        summary[method] = {"n": len(mine), "failed": len(mine) - len(ok), **entry}
+        figures = _figures(method, ok, baseline) if ok else None
+        summaries[method] = MethodSummary(len(mine), len(mine) - len(ok), figures)
     bicubic = [r for r in rows if r.tier == (methods[0] if methods else "default")]
+    reference = None
     if bicubic and baseline:
         pseudo = [replace(r, fidelity=r.bicubic_fidelity, ok=True) for r in bicubic]
-        summary["bicubic_upscale"] = {
-            "mean_fidelity": float(np.mean([r.bicubic_fidelity for r in bicubic])),
-            "error_removed": _error_removed(pseudo, baseline),
-        }
-    return summary
+        reference = Reference(
+            mean_fidelity=float(np.mean([r.bicubic_fidelity for r in bicubic])),
+            error_removed=_error_removed(pseudo, baseline),
+        )
+    return Summary(summaries, reference)
 
 
-def _summarise_method(
-    method: str, ok: list[TierRow], baseline: dict[tuple[str, str], TierRow]
-) -> dict[str, Any]:
-    """Return one method's figures over its measured rows (each has a fidelity and a size)."""
+def _figures(method: str, ok: list[TierRow], baseline: dict[tuple[str, str], TierRow]) -> Figures:
+    """Return one method's figures over its measured rows."""
     times = [r.time_s for r in ok]
     ratios = _values(r.bytes_ratio for r in ok)
-    entry: dict[str, Any] = {
-        "mean_fidelity": float(np.mean(_values(r.fidelity for r in ok))),
-        "median_bytes": float(np.median(_values(r.svg_bytes for r in ok))),
-        "mean_bytes": float(np.mean(_values(r.svg_bytes for r in ok))),
-        "median_bytes_ratio": float(np.median(ratios)),
-        "mean_bytes_ratio": float(np.mean(ratios)),
-        "p50_time_s": float(np.percentile(times, 50)),
-        "p95_time_s": float(np.percentile(times, 95)),
-        "error_removed": _error_removed(ok, baseline) if method != "default" else 0.0,
-    }
     ssims = _values(r.ssim for r in ok)
-    if ssims:
-        entry["mean_ssim"] = float(np.mean(ssims))
-    _summarise_predictions(entry, ok)
-    if method == "auto":
-        used = [r.tier_used for r in ok]
-        entry["tiers_used"] = {
-            str(t): used.count(t) for t in sorted({u for u in used if u is not None})
-        }
+    used = [r.tier_used for r in ok]
+    error_by_group: dict[str, float | None] = {}
+    median_by_group, mean_by_group = {}, {}
     for key in ("category", "variant"):
         for value in sorted({getattr(r, key) for r in ok}):
             subset = [r for r in ok if getattr(r, key) == value]
             if method != "default":
-                entry[f"error_removed_{key}_{value}"] = _error_removed(subset, baseline)
+                error_by_group[f"{key}_{value}"] = _error_removed(subset, baseline)
             part = _values(r.bytes_ratio for r in subset)
-            entry[f"bytes_ratio_median_{key}_{value}"] = float(np.median(part))
-            entry[f"bytes_ratio_mean_{key}_{value}"] = float(np.mean(part))
-    return entry
+            median_by_group[f"{key}_{value}"] = float(np.median(part))
+            mean_by_group[f"{key}_{value}"] = float(np.mean(part))
+    return Figures(
+        mean_fidelity=float(np.mean(_values(r.fidelity for r in ok))),
+        median_bytes=float(np.median(_values(r.svg_bytes for r in ok))),
+        mean_bytes=float(np.mean(_values(r.svg_bytes for r in ok))),
+        median_bytes_ratio=float(np.median(ratios)),
+        mean_bytes_ratio=float(np.mean(ratios)),
+        p50_time_s=float(np.percentile(times, 50)),
+        p95_time_s=float(np.percentile(times, 95)),
+        error_removed=_error_removed(ok, baseline) if method != "default" else 0.0,
+        mean_ssim=float(np.mean(ssims)) if ssims else None,
+        **_prediction_figures(ok),
+        tiers_used=(
+            {str(t): used.count(t) for t in sorted({u for u in used if u is not None})}
+            if method == "auto"
+            else None
+        ),
+        error_removed_by_group=error_by_group,
+        bytes_ratio_median_by_group=median_by_group,
+        bytes_ratio_mean_by_group=mean_by_group,
+    )
 
 
 def _values(values: Iterable[float | None]) -> list[float]:
     return [v for v in values if v is not None]
 
 
-def _summarise_predictions(entry: dict[str, Any], ok: list[TierRow]) -> None:
-    """Add prediction errors, step times and attempts of tier rows (fixed rows have none)."""
-    ssim_errors = [
-        abs(r.predicted_ssim - r.ssim)
-        for r in ok
-        if r.predicted_ssim is not None and r.ssim is not None
-    ]
-    if ssim_errors:
-        entry["ssim_prediction_mae"] = float(np.mean(ssim_errors))
-    fidelity_errors = [
-        abs(r.predicted_fidelity - r.fidelity)
-        for r in ok
-        if r.predicted_fidelity is not None and r.fidelity is not None
-    ]
-    if fidelity_errors:
-        entry["fidelity_prediction_mae"] = float(np.mean(fidelity_errors))
-    for step in ("features_ms", "predict_ms", "routing_ms"):
-        values = _values(getattr(r, step) for r in ok)
-        if values:
-            entry[f"p95_{step}"] = float(np.percentile(values, 95))
-    if any(r.attempts is not None for r in ok):
-        entry["mean_attempts"] = float(np.mean([r.attempts or 0 for r in ok]))
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _p95(values: list[float]) -> float | None:
+    return float(np.percentile(values, 95)) if values else None
+
+
+def _prediction_figures(ok: list[TierRow]) -> dict[str, float | None]:
+    """Return prediction errors, step times and attempts of tier rows (fixed rows have none)."""
+    return {
+        "ssim_prediction_mae": _mean(
+            [
+                abs(r.predicted_ssim - r.ssim)
+                for r in ok
+                if r.predicted_ssim is not None and r.ssim is not None
+            ]
+        ),
+        "fidelity_prediction_mae": _mean(
+            [
+                abs(r.predicted_fidelity - r.fidelity)
+                for r in ok
+                if r.predicted_fidelity is not None and r.fidelity is not None
+            ]
+        ),
+        "p95_features_ms": _p95(_values(r.features_ms for r in ok)),
+        "p95_predict_ms": _p95(_values(r.predict_ms for r in ok)),
+        "p95_routing_ms": _p95(_values(r.routing_ms for r in ok)),
+        "mean_attempts": (
+            float(np.mean([r.attempts or 0 for r in ok]))
+            if any(r.attempts is not None for r in ok)
+            else None
+        ),
+    }
 
 
 # --- presenting ---------------------------------------------------------------------------
@@ -151,74 +257,75 @@ def markdown(results: Results) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method in methods:
-        s = summary.get(method, {})
+        s = summary.methods.get(method)
+        f = s.figures if s is not None else None
         name = method if method in TIER_NAMES else label(method)
-        if "mean_fidelity" not in s:
-            lines.append(f"| {name} | {s.get('n', 0)} | all failed | | | | | | | |")
+        if s is None or f is None:
+            lines.append(f"| {name} | {s.n if s else 0} | all failed | | | | | | | |")
             continue
         lines.append(
-            f"| {name} | {s['n']} | {s['mean_fidelity']:.4f} | {_pct(s['error_removed'])} | "
-            f"{s['median_bytes'] / 1000:.1f} KB | {_times(s['median_bytes_ratio'])} | "
-            f"{_times(s['mean_bytes_ratio'])} | {s['p50_time_s']:.2f} s | "
-            f"{s['p95_time_s']:.2f} s | "
-            + (f"{s['mean_ssim']:.4f} |" if "mean_ssim" in s else "– |")
+            f"| {name} | {s.n} | {f.mean_fidelity:.4f} | {_pct(f.error_removed)} | "
+            f"{f.median_bytes / 1000:.1f} KB | {_times(f.median_bytes_ratio)} | "
+            f"{_times(f.mean_bytes_ratio)} | {f.p50_time_s:.2f} s | "
+            f"{f.p95_time_s:.2f} s | "
+            + (f"{f.mean_ssim:.4f} |" if f.mean_ssim is not None else "– |")
         )
-    if "bicubic_upscale" in summary:
-        b = summary["bicubic_upscale"]
+    if summary.bicubic is not None:
+        b = summary.bicubic
         lines.append(
-            f"| input upscaled bicubic (reference) | | {b['mean_fidelity']:.4f} | "
-            f"{_pct(b['error_removed'])} | | | | | | |"
+            f"| input upscaled bicubic (reference) | | {b.mean_fidelity:.4f} | "
+            f"{_pct(b.error_removed)} | | | | | | |"
         )
     if results.recipe_note:
         lines += ["", results.recipe_note + "."]
-    lines += _by_group_table(summary, methods, "error_removed_", "Error removed", _pct, False)
-    lines += _by_group_table(
-        summary, methods, "bytes_ratio_median_", "Bytes ÷ true SVG, median / mean", None, True
-    )
-    if "auto" in summary and "tiers_used" in summary["auto"]:
-        lines += ["", f"auto routed to tiers: {summary['auto']['tiers_used']}"]
+    lines += _by_group_table(summary, methods, of_bytes=False)
+    lines += _by_group_table(summary, methods, of_bytes=True)
+    auto = summary.figures("auto")
+    if auto is not None and auto.tiers_used is not None:
+        lines += ["", f"auto routed to tiers: {auto.tiers_used}"]
     steps = []
     for method in methods:
-        s = summary.get(method, {})
-        if "p95_predict_ms" in s:
+        f = summary.figures(method)
+        if f is not None and f.p95_predict_ms is not None:
             steps.append(
-                f"tier {method}: features p95 {s.get('p95_features_ms', 0):.0f} ms, prediction "
-                f"p95 {s['p95_predict_ms']:.0f} ms, routing p95 {s.get('p95_routing_ms', 0):.0f} "
-                f"ms, {s.get('mean_attempts', 0):.1f} candidates traced on average"
+                f"tier {method}: features p95 {f.p95_features_ms or 0:.0f} ms, prediction "
+                f"p95 {f.p95_predict_ms:.0f} ms, routing p95 {f.p95_routing_ms or 0:.0f} "
+                f"ms, {f.mean_attempts or 0:.1f} candidates traced on average"
             )
     if steps:
         lines += ["", *steps]
     return "\n".join(lines) + "\n"
 
 
-def _by_group_table(
-    summary: dict[str, Any],
-    methods: Sequence[str],
-    prefix: str,
-    title: str,
-    cell: Callable[[float | None], str] | None,
-    with_default: bool,
-) -> list[str]:
-    """Return a methods × (category, variant) table of the summary keys starting with prefix."""
-    keys = sorted({k for m in methods for k in summary.get(m, {}) if k.startswith(prefix)})
+def _by_group_table(summary: Summary, methods: Sequence[str], *, of_bytes: bool) -> list[str]:
+    """Return a methods × (category, variant) table of error removed, or of bytes ÷ true SVG.
+
+    Bytes cells read "median / mean"; vtracer's defaults have no error removed of their own.
+    """
+    title = "Bytes ÷ true SVG, median / mean" if of_bytes else "Error removed"
+    figures = {m: f for m in methods if (f := summary.figures(m)) is not None}
+    groups = (
+        f.bytes_ratio_median_by_group if of_bytes else f.error_removed_by_group
+        for f in figures.values()
+    )
+    keys = sorted({key for group in groups for key in group})
     if not keys:
         return []
-    header = [k.removeprefix(prefix).replace("_", " ", 1) for k in keys]
+    header = [k.replace("_", " ", 1) for k in keys]
     lines = ["", f"{title} by category and variant:", ""]
     lines.append("| tier | " + " | ".join(header) + " |")
     lines.append("|---|" + "---|" * len(keys))
-    for method in methods:
-        s = summary.get(method, {})
-        if "mean_fidelity" not in s or (method == "default" and not with_default):
+    for method, f in figures.items():
+        if method == "default" and not of_bytes:
             continue
-        if cell is None:  # bytes: median / mean
-            mean_prefix = prefix.replace("median", "mean")
+        if of_bytes:
             cells = [
-                f"{_times(s.get(k))} / {_times(s.get(mean_prefix + k.removeprefix(prefix)))}"
+                f"{_times(f.bytes_ratio_median_by_group.get(k))} / "
+                f"{_times(f.bytes_ratio_mean_by_group.get(k))}"
                 for k in keys
             ]
         else:
-            cells = [cell(s.get(k)) for k in keys]
+            cells = [_pct(f.error_removed_by_group.get(k)) for k in keys]
         name = method if method in TIER_NAMES else label(method)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
@@ -236,16 +343,16 @@ def chart(results: Results, path: Path) -> None:
     # Methods that land on the same point (auto often equals tier 2) share one label.
     points: dict[tuple[float, float], list[str]] = {}
     for method in results.methods:
-        s = summary.get(method, {})
-        if "mean_fidelity" in s:
-            key = (round(s["median_bytes"] / 1000, 1), round(s["mean_fidelity"], 4))
+        f = summary.figures(method)
+        if f is not None:
+            key = (round(f.median_bytes / 1000, 1), round(f.mean_fidelity, 4))
             points.setdefault(key, []).append(label(method))
     for index, (point, labels) in enumerate(points.items()):
         axes.scatter(*point, s=60)
         offset = (6, 6) if index % 2 else (6, -12)  # alternate: close points stay readable
         axes.annotate(" = ".join(labels), point, textcoords="offset points", xytext=offset)
-    if "bicubic_upscale" in summary:
-        level = summary["bicubic_upscale"]["mean_fidelity"]
+    if summary.bicubic is not None:
+        level = summary.bicubic.mean_fidelity
         axes.axhline(level, linestyle="--", color="grey")
         axes.annotate(
             "input upscaled (bicubic)",
@@ -267,7 +374,7 @@ def write(results: Results, out: Path) -> str:
     """Write results.json, results.md and quality_vs_bytes.png to `out`; return the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     payload: dict[str, Any] = {
-        "summary": results.summary,
+        "summary": results.summary.as_dict(),
         "rows": [row.as_dict() for row in results.rows],
     }
     if results.recipe is not None:

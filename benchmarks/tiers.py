@@ -26,8 +26,8 @@ from aimodels.ml.training import fidelity_of, read_rows
 from benchmarks.methods import RECIPE, TIER_NAMES, method_names, tracer_references
 from benchmarks.progress import Progress, quiet
 from benchmarks.recipes import RECIPE_MIN_IMAGES, Recipe, best_fixed_recipe, true_svg_bytes
-from benchmarks.rows import Results, TierRow
-from benchmarks.tier_report import summarise
+from benchmarks.rows import TierRow
+from benchmarks.tier_report import Results, summarise
 from benchmarks.uploads import delete_unreferenced
 from conversions import services
 from conversions.models import Upload

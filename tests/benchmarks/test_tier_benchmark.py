@@ -11,7 +11,8 @@ from django.core.management import call_command
 
 from aimodels import registry
 from benchmarks import methods, recipes, tier_report
-from benchmarks.rows import Results, TierRow
+from benchmarks.rows import TierRow
+from benchmarks.tier_report import Results
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA
 from vectorizer.candidates import Candidate
@@ -91,7 +92,7 @@ ROWS = [
 
 
 def test_summarise_reports_bytes_over_the_true_svg_overall_and_per_group():
-    summary = tier_report.summarise(ROWS, ("default", "1", "vtracer"))
+    summary = tier_report.summarise(ROWS, ("default", "1", "vtracer")).as_dict()
 
     tier1 = summary["1"]
     assert tier1["median_bytes_ratio"] == pytest.approx(3.5)
