@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "axes",
     "conversions",
     "aimodels",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,8 @@
 what a worker process, a Celery task, a benchmark or a notebook runs, so it imports neither
 Django nor torch. `aimodels` owns model files, the registry and training; its `ml` package is
 torch without Django. `conversions` owns uploads, records, the API and the pipeline that ties
-them together, so it is the only app that may import both others.
+them together, so it is the only runtime app that may import both others. `benchmarks`
+measures the product from outside: it may import the runtime, and nothing imports it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ ALLOWED = {
     "aimodels": {"vectorizer", "aimodels.ml"},
     "conversions": {"vectorizer", "aimodels", "aimodels.ml", "svgai_site"},
     "svgai_site": {"vectorizer", "aimodels", "aimodels.ml", "conversions"},
+    "benchmarks": {"vectorizer", "aimodels", "aimodels.ml", "conversions"},
 }
-FIRST_PARTY = ("vectorizer", "aimodels", "conversions", "svgai_site")
+FIRST_PARTY = ("vectorizer", "aimodels", "conversions", "svgai_site", "benchmarks")
 # Third-party packages a layer must never import.
 FORBIDDEN = {
     "vectorizer": {"django", "rest_framework", "torch", "celery"},
@@ -92,6 +94,12 @@ def test_boundary_check_sees_a_wrong_way_import(tmp_path):
 
     assert imported_modules(wrong) == {"conversions", "conversions.services", "torch"}
     assert package_of("conversions.services") not in ALLOWED["vectorizer"]
+
+
+def test_the_benchmarks_are_checked_and_no_runtime_layer_may_import_them():
+    assert "benchmarks.tiers" in {module for module, _ in source_modules()}
+    assert package_of("benchmarks.tiers") == "benchmarks"
+    assert all("benchmarks" not in allowed for allowed in ALLOWED.values())
 
 
 def loaded_after_import(modules: list[str], prefixes: tuple[str, ...]) -> str:

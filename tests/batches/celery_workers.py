@@ -1,6 +1,6 @@
 """Real Celery worker processes for the end-to-end and fault tests.
 
-The worker class is the benchmark's (conversions.batch_benchmark): `celery -A svgai_site
+The worker class is the benchmark's (benchmarks.batches): `celery -A svgai_site
 worker` in its own session (a SIGKILL takes its pool children and conversion processes with
 it), against the test database and media folder.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from conversions.batch_benchmark import CeleryWorker
+from benchmarks.batches import CeleryWorker
 
 # Short enough that a killed worker's items come back within seconds in a test.
 FAST_RECOVERY = {

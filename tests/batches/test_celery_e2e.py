@@ -20,8 +20,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image, ImageOps
 
+from benchmarks.batches import CeleryWorker
 from conversions import tasks
-from conversions.batch_benchmark import CeleryWorker
 from conversions.models import Batch, BatchItem, Conversion
 from tests.batches.celery_workers import (
     FAST_HEALING,

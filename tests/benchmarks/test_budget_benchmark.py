@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conversions.budgets import BudgetRow, markdown
+from benchmarks.budgets import BudgetRow, markdown
 
 
 def test_a_budget_is_kept_only_by_a_success_within_it():

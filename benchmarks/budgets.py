@@ -9,15 +9,16 @@ way a busy server would, and reports how often each budget was kept.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from aimodels import registry
+from benchmarks.progress import Progress, quiet
+from benchmarks.tiers import select_records
 from conversions import services
-from conversions.benchmarking import select_records
 from conversions.models import Conversion, Upload
 from vectorizer.dataset import load_rgba, make_variant
 
@@ -56,7 +57,7 @@ def run(
     budgets: Sequence[float] = BUDGETS,
     load: bool = True,
     keep: bool = False,
-    progress: Callable[[Iterable[tuple[int | str, float, Upload]]], Iterable] = lambda x: x,
+    progress: Progress[tuple[int | str, float, Upload]] = quiet,
 ) -> list[BudgetRow]:
     """Return one row per (tier, budget, logo), converted while background load runs.
 

@@ -2,7 +2,7 @@
 
 Needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL): the command starts and stops
 its own `celery worker` processes (one conversion process each). The work is in
-conversions.batch_benchmark; this prints its table for the README.
+benchmarks.batches; this prints its table for the README.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from tqdm import tqdm
 
-from conversions import batch_benchmark as bench
+from benchmarks import batches as bench
 from conversions import batches
 from conversions.models import BatchItem
 
@@ -93,7 +93,8 @@ class Command(BaseCommand):
                 f"{last.stuck} not finished, {last.records} records, {last.duplicates} duplicates."
             )
         self.stdout.write(bench.table(runs))
-        self._summary(runs)
+        for line in bench.findings(runs):
+            self.stdout.write(line)
         if options["json"]:
             options["json"].write_text(json.dumps([bench.as_dict(r) for r in runs], indent=2))
 
@@ -107,21 +108,3 @@ class Command(BaseCommand):
             return fn(sample, folder, *args, on_progress=progress, **kwargs)
         finally:
             bar.close()
-
-    def _summary(self, runs: list[bench.Run]) -> None:
-        local = next((r for r in runs if r.label.startswith("local")), None)
-        one = next((r for r in runs if r.label == "Celery, 1 worker process(es)"), None)
-        two = next((r for r in runs if r.label == "Celery, 2 worker process(es)"), None)
-        if one and two:
-            self.stdout.write(
-                f"1 → 2 worker processes: {two.logos_per_min / one.logos_per_min:.2f}× "
-                "logos per minute."
-            )
-        submit = sum(r.submit_ms * r.items for r in runs) / sum(r.items for r in runs)
-        self.stdout.write(f"Submitting: {submit:.1f} ms per logo (validate, store, queue).")
-        if local and one:
-            self.stdout.write(
-                "Broker overhead per item against the local pool: "
-                f"{one.overhead_ms - local.overhead_ms:+.1f} ms ({one.overhead_ms} vs "
-                f"{local.overhead_ms} ms of wall time per item beyond the conversion itself)."
-            )

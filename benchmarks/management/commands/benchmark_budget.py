@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
-from conversions import budgets
+from benchmarks import budgets
 
 
 class Command(BaseCommand):

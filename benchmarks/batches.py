@@ -268,6 +268,28 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+def findings(runs: list[Run]) -> list[str]:
+    """Return what the runs say beside the table: scaling, submitting, the broker's overhead."""
+    local = next((r for r in runs if r.label.startswith("local")), None)
+    one = next((r for r in runs if r.label == "Celery, 1 worker process(es)"), None)
+    two = next((r for r in runs if r.label == "Celery, 2 worker process(es)"), None)
+    lines = []
+    if one and two:
+        lines.append(
+            f"1 → 2 worker processes: {two.logos_per_min / one.logos_per_min:.2f}× "
+            "logos per minute."
+        )
+    submit = sum(r.submit_ms * r.items for r in runs) / sum(r.items for r in runs)
+    lines.append(f"Submitting: {submit:.1f} ms per logo (validate, store, queue).")
+    if local and one:
+        lines.append(
+            "Broker overhead per item against the local pool: "
+            f"{one.overhead_ms - local.overhead_ms:+.1f} ms ({one.overhead_ms} vs "
+            f"{local.overhead_ms} ms of wall time per item beyond the conversion itself)."
+        )
+    return lines
+
+
 def as_dict(run: Run) -> dict[str, Any]:
     """Return a run as JSON-ready values."""
     return {**asdict(run), "exactly_once": run.exactly_once}

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from conversions import benchmarking
+from benchmarks import recipes, tier_report, tiers
+from benchmarks.methods import method_names
 from vectorizer.dataset import VARIANTS
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 
@@ -30,8 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("folder", type=Path)
         parser.add_argument(
             "--tiers",
-            default=",".join(benchmarking.method_names()),
-            help=f"methods to run, of {','.join(benchmarking.method_names())}",
+            default=",".join(method_names()),
+            help=f"methods to run, of {','.join(method_names())}",
         )
         parser.add_argument("--limit", type=int, default=0, help="images (0 = all)")
         parser.add_argument("--split", choices=["train", "test", "all"], default="test")
@@ -41,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--recipe-min-images",
             type=int,
-            default=benchmarking.RECIPE_MIN_IMAGES,
+            default=recipes.RECIPE_MIN_IMAGES,
             help="training image variants a recipe must have been measured on",
         )
         parser.add_argument("--out", type=Path, default=None)
@@ -52,22 +53,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         methods = tuple(t for t in options["tiers"].split(",") if t)
-        unknown = set(methods) - set(benchmarking.method_names())
+        unknown = set(methods) - set(method_names())
         if unknown:
-            raise CommandError(
-                f"unknown tiers {sorted(unknown)}; use {benchmarking.method_names()}"
-            )
-        records = benchmarking.select_records(
+            raise CommandError(f"unknown tiers {sorted(unknown)}; use {method_names()}")
+        records = tiers.select_records(
             options["folder"], split=options["split"], limit=options["limit"], seed=options["seed"]
         )
         if not records:
             raise CommandError(f"no images with true SVGs in {options['folder']}")
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = options["out"] or Path(settings.BASE_DIR) / "benchmarks" / "out" / stamp
-        results = benchmarking.run(
+        results = tiers.run(
             options["folder"],
             records,
-            benchmarking.Options(
+            tiers.Options(
                 methods=methods,
                 variants=tuple(v for v in options["variants"].split(",") if v),
                 target_quality=options["target_quality"],
@@ -77,5 +76,5 @@ class Command(BaseCommand):
             ),
             progress=lambda items: tqdm(items, unit="image", disable=None),
         )
-        self.stdout.write(benchmarking.write(results, out))
+        self.stdout.write(tier_report.write(results, out))
         self.stdout.write(self.style.SUCCESS(f"wrote {out}"))

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http.request import validate_host
 from tqdm import tqdm
 
-from conversions import benchmarking
+from benchmarks import api, uploads
+from benchmarks.http import ApiClient
 
 
 class Command(BaseCommand):
@@ -38,11 +39,11 @@ class Command(BaseCommand):
             raise CommandError(f"no PNG files in {options['folder']}")
         sizes = [int(s) for s in options["sizes"].split(",")]
         local = not options["url"]
-        server = benchmarking.live_server() if local else nullcontext(options["url"])
+        server = api.live_server() if local else nullcontext(options["url"])
         with server as url:
-            client = benchmarking.ApiClient(url, host=None if not local else _allowed_host())
+            client = ApiClient(url, host=None if not local else _allowed_host())
             try:
-                results = benchmarking.api_overhead(
+                results = api.api_overhead(
                     client,
                     images,
                     sizes=sizes,
@@ -52,8 +53,8 @@ class Command(BaseCommand):
             except RuntimeError as exc:
                 raise CommandError(str(exc)) from exc
         if local:
-            benchmarking.forget(results.created)  # measure, don't keep
-        self.stdout.write(benchmarking.api_markdown(results))
+            uploads.forget(results.created)  # measure, don't keep
+        self.stdout.write(api.api_markdown(results))
 
 
 def _allowed_host() -> str:

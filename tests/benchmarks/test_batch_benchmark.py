@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conversions import batch_benchmark as bench
+from benchmarks import batches as bench
 from conversions import batches
 from tests.conftest import draw_logo
 
@@ -39,3 +39,27 @@ def test_spread_takes_evenly_from_the_sorted_list():
 
     assert bench.spread(paths, 5) == paths[::2]
     assert bench.spread(paths, 20) == paths
+
+
+def test_findings_compare_worker_counts_and_the_local_pool():
+    def run(label: str, processes: int, per_min: float, overhead_ms: float) -> bench.Run:
+        return bench.Run(
+            label=label, batch_id="b", processes=processes, items=10, done=10, failed=0,
+            wall_s=1.0, logos_per_min=per_min, convert_s=1.0, overhead_ms=overhead_ms,
+            records=10, duplicates=0, stuck=0, load=1.0, submit_ms=2.0,
+        )  # fmt: skip
+
+    lines = bench.findings(
+        [
+            run("local pool (no broker)", 1, 30.0, 50.0),
+            run("Celery, 1 worker process(es)", 1, 30.0, 80.0),
+            run("Celery, 2 worker process(es)", 2, 54.0, 90.0),
+        ]
+    )
+
+    assert lines == [
+        "1 → 2 worker processes: 1.80× logos per minute.",
+        "Submitting: 2.0 ms per logo (validate, store, queue).",
+        "Broker overhead per item against the local pool: +30.0 ms (80.0 vs 50.0 ms of wall "
+        "time per item beyond the conversion itself).",
+    ]

@@ -1,4 +1,4 @@
-"""conversions.benchmarking without a dataset run: the recipe choice, the summary, the tables,
+"""The tier benchmark without a dataset run: the recipe choice, the summary, the tables,
 and benchmark_api against a live local server."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from aimodels import registry
-from conversions import benchmarking
+from benchmarks import methods, recipes, tier_report
+from benchmarks.rows import TierRow
+from benchmarks.tier_report import Results
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA
 from vectorizer.candidates import Candidate
@@ -42,7 +44,7 @@ TRUE_BYTES = {f"logo-{i}": 1000 for i in range(10)}
 
 
 def test_best_fixed_recipe_takes_the_most_error_removed_on_the_train_split():
-    recipe = benchmarking.best_fixed_recipe(TRAINING_ROWS, TRUE_BYTES, min_images=4)
+    recipe = recipes.best_fixed_recipe(TRAINING_ROWS, TRUE_BYTES, min_images=4)
 
     assert recipe is not None
     assert recipe.candidate == Candidate(**BIG)
@@ -52,31 +54,31 @@ def test_best_fixed_recipe_takes_the_most_error_removed_on_the_train_split():
 
 
 def test_best_fixed_recipe_respects_the_bytes_cap_and_the_minimum_images():
-    capped = benchmarking.best_fixed_recipe(
+    capped = recipes.best_fixed_recipe(
         TRAINING_ROWS, TRUE_BYTES, max_median_bytes_ratio=2.0, min_images=4
     )
     assert capped is not None
     assert capped.candidate == Candidate(**SMALL)
     assert capped.max_median_bytes_ratio == 2.0
 
-    assert benchmarking.best_fixed_recipe(TRAINING_ROWS, TRUE_BYTES, min_images=5) is None
-    assert benchmarking.best_fixed_recipe(TRAINING_ROWS, {}, min_images=1) is None
+    assert recipes.best_fixed_recipe(TRAINING_ROWS, TRUE_BYTES, min_images=5) is None
+    assert recipes.best_fixed_recipe(TRAINING_ROWS, {}, min_images=1) is None
 
 
 def benchmark_row(method: str, logo: str, category: str, fidelity: float, svg_bytes: int):
-    return {
-        "id": logo,
-        "category": category,
-        "variant": "alpha",
-        "tier": method,
-        "ok": True,
-        "time_s": 0.1,
-        "fidelity": fidelity,
-        "svg_bytes": svg_bytes,
-        "true_bytes": 1000,
-        "bytes_ratio": svg_bytes / 1000,
-        "bicubic_fidelity": 0.92,
-    }
+    return TierRow(
+        id=logo,
+        category=category,
+        variant="alpha",
+        tier=method,
+        ok=True,
+        time_s=0.1,
+        fidelity=fidelity,
+        svg_bytes=svg_bytes,
+        true_bytes=1000,
+        bytes_ratio=svg_bytes / 1000,
+        bicubic_fidelity=0.92,
+    )
 
 
 ROWS = [
@@ -90,7 +92,7 @@ ROWS = [
 
 
 def test_summarise_reports_bytes_over_the_true_svg_overall_and_per_group():
-    summary = benchmarking.summarise(ROWS, ("default", "1", "vtracer"))
+    summary = tier_report.summarise(ROWS, ("default", "1", "vtracer")).as_dict()
 
     tier1 = summary["1"]
     assert tier1["median_bytes_ratio"] == pytest.approx(3.5)
@@ -105,16 +107,16 @@ def test_summarise_reports_bytes_over_the_true_svg_overall_and_per_group():
 
 
 def test_markdown_shows_every_method_and_the_bytes_table():
-    results = benchmarking.Results(
+    results = Results(
         rows=ROWS,
-        summary=benchmarking.summarise(ROWS, ("default", "1", "vtracer")),
+        summary=tier_report.summarise(ROWS, ("default", "1", "vtracer")),
         images=2,
         variants=("alpha",),
         methods=("default", "1", "vtracer"),
         recipe_note="no training set at nowhere: no recipe row",
     )
 
-    table = benchmarking.markdown(results)
+    table = tier_report.markdown(results)
 
     assert "| 1 | 2 | 0.9250 | 50.0 % | 3.5 KB | 3.5× | 3.5× |" in table
     assert "| vtracer alone | 2 |" in table
@@ -124,12 +126,12 @@ def test_markdown_shows_every_method_and_the_bytes_table():
 
 
 def test_tracer_references_follow_the_candidate_fields():
-    references = benchmarking.tracer_references()
+    references = methods.tracer_references()
 
     assert "vtracer" in references
     for name, candidate in references.items():
         assert getattr(candidate, "tracer", "vtracer") == name
-    assert set(references) <= set(benchmarking.method_names())
+    assert set(references) <= set(methods.method_names())
 
 
 @pytest.mark.django_db(transaction=True)
