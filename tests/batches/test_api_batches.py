@@ -111,9 +111,10 @@ def test_download_holds_every_svg_under_its_name_and_a_csv_report(
 
 
 def test_cancel_stops_queued_items(api_client, inline_batches, monkeypatch, logos):
-    from conversions import batches
+    from conversions.batches import lifecycle
+    from conversions.batches.runner import Outcome, run_item
 
-    monkeypatch.setattr(batches, "dispatch", lambda batch: None)  # never run: every item waits
+    monkeypatch.setattr(lifecycle, "dispatch", lambda batch: None)  # never run: every item waits
     body = post_batch(api_client, as_files(logos), tier=1).json()
     batch = Batch.objects.get(pk=body["batch_id"])
 
@@ -124,7 +125,7 @@ def test_cancel_stops_queued_items(api_client, inline_batches, monkeypatch, logo
     assert body["status"] == "cancelled"
     assert body["counts"]["cancelled"] == 3
     assert body["finished_at"] is not None
-    assert batches.run_item(batch.items.first().pk) == batches.Outcome.SKIPPED
+    assert run_item(batch.items.first().pk) == Outcome.SKIPPED
     again = api_client.post(f"/api/batches/{batch.pk}/cancel")
     assert again.status_code == 200
 
