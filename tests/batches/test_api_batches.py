@@ -9,8 +9,10 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from aimodels import registry
 from conversions.models import Batch, BatchItem, Conversion
 from tests.batches.conftest import make_zip
+from tests.conftest import draw_logo
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +164,20 @@ def test_post_refuses_bad_requests_in_the_api_shape(
     assert body["success"] is False
     assert message in body["error"]
     assert field in body["errors"]
+    assert Batch.objects.count() == 0
+
+
+def test_an_ai_batch_without_the_quality_predictor_answers_503_and_stores_nothing(api_client):
+    with registry.override():
+        registry.remove("quality_predictor", "quality_predictor removed for this test")
+        response = post_batch(api_client, [SimpleUploadedFile("a.png", draw_logo())])
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "success": False,
+        "error": "AI conversion is unavailable: the quality predictor is not loaded. Send "
+        "converter 'vtracer' for a legacy batch.",
+    }
     assert Batch.objects.count() == 0
 
 
