@@ -17,19 +17,16 @@ What the rest of the project calls (admin, health, the sweeper, commands) is nam
 """
 
 from conversions.batches.export import write_download, write_folder
-from conversions.batches.intake import BatchRefused, Limits, folder_files, folder_images
-from conversions.batches.lifecycle import Created, cancel_batch, create_batch, dispatch
+from conversions.batches.intake import BatchRefused, folder_files, folder_images
+from conversions.batches.lifecycle import cancel_batch, create_batch, dispatch
 from conversions.batches.options import BatchOptions
 from conversions.batches.runner import TransientError, run_item
-from conversions.batches.stalls import Stalls, find_stalls, heal_stalls, requeue
+from conversions.batches.stalls import find_stalls, heal_stalls, requeue
 from conversions.batches.status import batch_status, counts, throughput, wait_for
 
 __all__ = [
     "BatchOptions",
     "BatchRefused",
-    "Created",
-    "Limits",
-    "Stalls",
     "TransientError",
     "batch_status",
     "cancel_batch",
