@@ -1,10 +1,11 @@
-"""Celery tasks: one per batch item. The work is `batches.run_item`, which the local pool runs too.
+"""Celery tasks: one per batch item. The work is `run_item`, which the local pool runs too.
 
 A message is acknowledged after the item ran (`acks_late`) and put back when the process
 running it dies (`reject_on_worker_lost`); Redis also hands out again a message whose worker
 vanished, after the visibility timeout. Running an item twice is harmless: `run_item` claims
 the item atomically, skips a finished one, and waits while a live runner holds it. Messages
 the broker lost (a Redis restart) are sent again by the sweeper each worker runs.
+`CeleryRunner` is how a batch's items reach these tasks (`batches.lifecycle.runner_for`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from kombu.exceptions import ChannelError
 
-from conversions import batches
+from conversions.batches.runner import (
+    RETRIES,
+    BrokerUnreachable,
+    Outcome,
+    TransientError,
+    backoff,
+    run_item,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +40,16 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     soft_time_limit=settings.SVGAI_BATCH_SOFT_TIME_LIMIT,
     time_limit=settings.SVGAI_BATCH_TIME_LIMIT,
-    max_retries=batches.RETRIES,
+    max_retries=RETRIES,
 )
 def convert_item_task(self: Any, item_id: str) -> str:
     """Convert one batch item; retry with backoff when the database or the storage failed."""
     try:
-        outcome = batches.run_item(item_id)
-    except batches.TransientError as exc:
+        outcome = run_item(item_id)
+    except TransientError as exc:
         logger.warning("batch item %s: %s; retrying", item_id, exc)
-        raise self.retry(exc=exc, countdown=batches.backoff(self.request.retries)) from exc
-    if outcome is batches.Outcome.HELD:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    if outcome is Outcome.HELD:
         # Another live runner holds it (Redis handed the message out again): look once its
         # heartbeat could have stopped; if it still beats then, the item is skipped or done.
         convert_item_task.apply_async((item_id,), countdown=settings.SVGAI_BATCH_STALE_S)
@@ -50,15 +57,6 @@ def convert_item_task(self: Any, item_id: str) -> str:
 
 
 app = convert_item_task.app
-
-
-@worker_ready.connect
-def _start_sweeper(**kwargs: Any) -> None:
-    # A deployment may run workers and no web process for hours (or the web on another host):
-    # each worker sweeps too, so lost and orphaned items come back with nobody watching.
-    from conversions import recovery
-
-    recovery.start_sweeper()
 
 
 def enqueue(ids: Iterable[uuid.UUID | str]) -> None:
@@ -71,6 +69,27 @@ def enqueue(ids: Iterable[uuid.UUID | str]) -> None:
                 (str(item_id),), connection=connection, retry=True, retry_policy=policy
             )
 
+
+class CeleryRunner:
+    """Batch items as Celery tasks, one message each, through the broker named in settings."""
+
+    def submit(self, ids: Iterable[uuid.UUID | str]) -> None:
+        """Publish the items' tasks; raise BrokerUnreachable when the broker cannot take them."""
+        try:
+            enqueue(ids)
+        except Exception as exc:  # kombu raises its own errors when Redis is unreachable
+            raise BrokerUnreachable(exc) from exc
+
+    def lost_messages(self, queued: int) -> bool:
+        """Return True when the broker's queue holds fewer messages than `queued` items."""
+        try:
+            return queue_length() < queued
+        except Exception:  # kombu and redis raise many kinds; the broker is away: try next sweep
+            logger.warning("cannot read the broker's queue; stalled items wait", exc_info=True)
+            return False
+
+
+celery_runner = CeleryRunner()
 
 _status_cache: tuple[float, dict[str, Any]] | None = None
 STATUS_TTL_S = 5.0

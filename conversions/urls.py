@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from conversions import batch_views, views
+from conversions import views
+from conversions.batches import views as batch_views
 
 conversion_list = views.ConversionViewSet.as_view({"get": "list"})
 conversion_detail = views.ConversionViewSet.as_view({"get": "retrieve"})

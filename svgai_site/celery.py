@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "svgai_site.settings")
 
@@ -26,6 +26,15 @@ def _load_models(**kwargs: Any) -> None:
     from aimodels import registry
 
     registry.ensure_loaded()
+
+
+@worker_ready.connect
+def _start_sweeper(**kwargs: Any) -> None:
+    # A deployment may run workers and no web process for hours (or the web on another host):
+    # each worker sweeps too, so lost and orphaned items come back with nobody watching.
+    from conversions import recovery
+
+    recovery.start_sweeper()
 
 
 @worker_process_init.connect

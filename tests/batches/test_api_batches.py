@@ -9,8 +9,10 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from aimodels import registry
 from conversions.models import Batch, BatchItem, Conversion
 from tests.batches.conftest import make_zip
+from tests.conftest import draw_logo
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +113,10 @@ def test_download_holds_every_svg_under_its_name_and_a_csv_report(
 
 
 def test_cancel_stops_queued_items(api_client, inline_batches, monkeypatch, logos):
-    from conversions import batches
+    from conversions.batches import lifecycle
+    from conversions.batches.runner import Outcome, run_item
 
-    monkeypatch.setattr(batches, "dispatch", lambda batch: None)  # never run: every item waits
+    monkeypatch.setattr(lifecycle, "dispatch", lambda batch: None)  # never run: every item waits
     body = post_batch(api_client, as_files(logos), tier=1).json()
     batch = Batch.objects.get(pk=body["batch_id"])
 
@@ -124,7 +127,7 @@ def test_cancel_stops_queued_items(api_client, inline_batches, monkeypatch, logo
     assert body["status"] == "cancelled"
     assert body["counts"]["cancelled"] == 3
     assert body["finished_at"] is not None
-    assert batches.run_item(batch.items.first().pk) == batches.Outcome.SKIPPED
+    assert run_item(batch.items.first().pk) == Outcome.SKIPPED
     again = api_client.post(f"/api/batches/{batch.pk}/cancel")
     assert again.status_code == 200
 
@@ -161,6 +164,20 @@ def test_post_refuses_bad_requests_in_the_api_shape(
     assert body["success"] is False
     assert message in body["error"]
     assert field in body["errors"]
+    assert Batch.objects.count() == 0
+
+
+def test_an_ai_batch_without_the_quality_predictor_answers_503_and_stores_nothing(api_client):
+    with registry.override():
+        registry.remove("quality_predictor", "quality_predictor removed for this test")
+        response = post_batch(api_client, [SimpleUploadedFile("a.png", draw_logo())])
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "success": False,
+        "error": "AI conversion is unavailable: the quality predictor is not loaded. Send "
+        "converter 'vtracer' for a legacy batch.",
+    }
     assert Batch.objects.count() == 0
 
 

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from conversions import batches
+from conversions.batches.lifecycle import create_batch, dispatch
+from conversions.batches.options import BatchOptions
 from conversions.models import Batch, BatchItem
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def finished_batch(inline_batches, logos) -> Batch:
     files = [(name, io.BytesIO(data)) for name, data in logos.items()]
-    batch = batches.create_batch(files=files, options=batches.BatchOptions(kind="legacy")).batch
-    batches.dispatch(batch)
+    batch = create_batch(files=files, options=BatchOptions(kind="legacy")).batch
+    dispatch(batch)
     batch.refresh_from_db()
     return batch
 
@@ -43,7 +44,7 @@ def test_batch_page_lists_its_items_with_results(admin_client, finished_batch):
 
 def test_cancel_action_stops_queued_items(admin_client, inline_batches, logos):
     files = [(name, io.BytesIO(data)) for name, data in logos.items()]
-    batch = batches.create_batch(files=files, options=batches.BatchOptions()).batch
+    batch = create_batch(files=files, options=BatchOptions()).batch
 
     admin_client.post(
         "/admin/conversions/batch/",
@@ -57,7 +58,7 @@ def test_cancel_action_stops_queued_items(admin_client, inline_batches, logos):
 
 def test_requeue_action_runs_the_items_left_queued(admin_client, inline_batches, logos):
     files = [(name, io.BytesIO(data)) for name, data in logos.items()]
-    batch = batches.create_batch(files=files, options=batches.BatchOptions(kind="legacy")).batch
+    batch = create_batch(files=files, options=BatchOptions(kind="legacy")).batch
 
     admin_client.post(
         "/admin/conversions/batch/",

@@ -13,9 +13,10 @@ from django.db.models import Sum
 from PIL import Image
 from rest_framework.test import APIClient, APIRequestFactory
 
-from conversions import batches
-from conversions.batch_views import BatchListView
-from conversions.batches import BatchRefused, Limits
+from conversions.batches import lifecycle
+from conversions.batches.intake import BatchRefused, Limits, read_inputs
+from conversions.batches.refusals import REFUSALS_SHOWN
+from conversions.batches.views import BatchListView
 from conversions.models import Batch, Upload
 from tests.batches.conftest import make_zip
 from tests.conftest import draw_logo
@@ -148,7 +149,7 @@ def test_intake_forged_directory_is_refused_whatever_its_end_record_claims():
     limits = Limits(max_items=10, member_bytes=1000, total_bytes=10**6)
 
     with pytest.raises(BatchRefused, match="more than 120 entries"):
-        list(batches.read_inputs([("forged.zip", io.BytesIO(data))], limits))
+        list(read_inputs([("forged.zip", io.BytesIO(data))], limits))
 
 
 def test_intake_forged_directory_answers_a_small_400(api_client, inline_batches, settings):
@@ -181,14 +182,14 @@ def test_intake_refusals_are_summarised_in_every_answer(api_client, inline_batch
 
     assert created.status_code == 202, created.content
     for body in (created.json(), status.json(), listing.json()["results"][0]):
-        assert len(body["refused"]) == batches.REFUSALS_SHOWN
+        assert len(body["refused"]) == REFUSALS_SHOWN
         assert body["refused_total"] == 100
         assert body["refused_by_reason"] == {"too_many": 100}
         assert body["refused"][0]["name"] == "x000.png"
     download = api_client.get(f"/api/batches/{created.json()['batch_id']}/download")
     with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as archive:
         report = archive.read("report.csv").decode()
-    assert report.count("\n") < batches.REFUSALS_SHOWN + 5
+    assert report.count("\n") < REFUSALS_SHOWN + 5
     assert "50 more refused" in report
 
 
@@ -205,14 +206,14 @@ def test_intake_refusals_of_a_request_with_nothing_convertible_are_capped(
 
     assert response.status_code == 400
     lines = response.json()["errors"]["files"]
-    assert len(lines) == batches.REFUSALS_SHOWN + 1
+    assert len(lines) == REFUSALS_SHOWN + 1
     assert "250 more" in lines[-1]
 
 
 def test_intake_anonymous_batch_id_reads_but_only_its_owner_writes(
     inline_batches, monkeypatch, logos
 ):
-    monkeypatch.setattr(batches, "dispatch", lambda batch: None)  # stored, every item waits
+    monkeypatch.setattr(lifecycle, "dispatch", lambda batch: None)  # stored, every item waits
     owner, stranger = APIClient(), APIClient()
     files = [SimpleUploadedFile(n, d) for n, d in logos.items()]
     body = owner.post("/api/batches", {"files": files, "tier": 1}, format="multipart").json()
@@ -240,10 +241,10 @@ def test_intake_counts_the_directory_of_a_zip64_archive_too(monkeypatch):
     small = zip64({"a.png": draw_logo(48), "b.png": draw_logo(64)}, monkeypatch)
     large = zip64({f"e{i:04}.png": b"" for i in range(500)}, monkeypatch)
 
-    taken = list(batches.read_inputs([("small.zip", io.BytesIO(small))], limits))
+    taken = list(read_inputs([("small.zip", io.BytesIO(small))], limits))
     assert [m.name for m in taken] == ["a.png", "b.png"]
     with pytest.raises(BatchRefused, match="more than 120 entries"):
-        list(batches.read_inputs([("large.zip", io.BytesIO(large))], limits))
+        list(read_inputs([("large.zip", io.BytesIO(large))], limits))
 
 
 def test_intake_refuses_a_directory_padded_with_comments():
@@ -256,7 +257,7 @@ def test_intake_refuses_a_directory_padded_with_comments():
     limits = Limits(max_items=1, member_bytes=10**6, total_bytes=10**7)
 
     with pytest.raises(BatchRefused, match="damaged or padded"):
-        list(batches.read_inputs([("padded.zip", io.BytesIO(buffer.getvalue()))], limits))
+        list(read_inputs([("padded.zip", io.BytesIO(buffer.getvalue()))], limits))
 
 
 def test_intake_summarises_refusals_stored_before_summaries(api_client, inline_batches, logos):
@@ -271,7 +272,7 @@ def test_intake_summarises_refusals_stored_before_summaries(api_client, inline_b
 
     body = api_client.get(f"/api/batches/{batch.pk}").json()
 
-    assert len(body["refused"]) == batches.REFUSALS_SHOWN
+    assert len(body["refused"]) == REFUSALS_SHOWN
     assert body["refused_total"] == 500
     assert body["refused_by_reason"] == {"refused": 500}
 

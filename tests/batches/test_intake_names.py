@@ -9,7 +9,9 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conversions import batches
+from conversions.batches.export import csv_safe
+from conversions.batches.intake import Limits, Member, read_inputs
+from conversions.batches.refusals import Refusal
 from tests.batches.conftest import make_zip
 from tests.conftest import draw_logo
 
@@ -48,7 +50,7 @@ def test_intake_report_csv_cells_never_start_a_formula(api_client, inline_batche
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
 def test_intake_csv_safe_quotes_every_formula_lead(lead):
-    row = batches.csv_safe({"name": f"{lead}1+1", "error": f"x{lead}", "bytes": 12})
+    row = csv_safe({"name": f"{lead}1+1", "error": f"x{lead}", "bytes": 12})
 
     assert row == {"name": f"'{lead}1+1", "error": f"x{lead}", "bytes": 12}
 
@@ -61,12 +63,12 @@ BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\
 def test_intake_refuses_member_names_with_bidi_controls(mark):
     name = f"invoice{mark}gnp.exe.png"
     data = make_zip({name: draw_logo(48), "good.png": draw_logo(48)})
-    limits = batches.Limits(max_items=10, member_bytes=10**6, total_bytes=10**7)
+    limits = Limits(max_items=10, member_bytes=10**6, total_bytes=10**7)
 
-    results = list(batches.read_inputs([("logos.zip", io.BytesIO(data))], limits))
+    results = list(read_inputs([("logos.zip", io.BytesIO(data))], limits))
 
-    taken = [r.name for r in results if isinstance(r, batches.Member)]
-    [refusal] = [r for r in results if isinstance(r, batches.Refusal)]
+    taken = [r.name for r in results if isinstance(r, Member)]
+    [refusal] = [r for r in results if isinstance(r, Refusal)]
     assert taken == ["good.png"]
     assert "unsafe member name" in refusal.reason
     assert mark not in refusal.name  # shown escaped: the refusal cannot reverse text either
@@ -75,8 +77,8 @@ def test_intake_refuses_member_names_with_bidi_controls(mark):
 
 @pytest.mark.parametrize("mark", BIDI)
 def test_intake_uploaded_file_names_lose_bidi_controls(mark):
-    limits = batches.Limits(max_items=10, member_bytes=10**6, total_bytes=10**7)
+    limits = Limits(max_items=10, member_bytes=10**6, total_bytes=10**7)
 
-    [member] = batches.read_inputs([(f"logo{mark}gnp.png", io.BytesIO(draw_logo(48)))], limits)
+    [member] = read_inputs([(f"logo{mark}gnp.png", io.BytesIO(draw_logo(48)))], limits)
 
     assert mark not in member.name

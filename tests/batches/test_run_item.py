@@ -11,8 +11,21 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from conversions import batches, services
-from conversions.batches import Outcome
+from conversions import services
+from conversions.batches import runner
+from conversions.batches.lifecycle import create_batch, dispatch
+from conversions.batches.options import BatchOptions
+from conversions.batches.runner import (
+    Outcome,
+    TransientError,
+    _claim,
+    _record_for,
+    local_runner,
+    run_item,
+    run_with_retries,
+    runner_name,
+)
+from conversions.batches.status import batch_status
 from conversions.models import Batch, BatchItem, Conversion
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +35,7 @@ pytestmark = pytest.mark.django_db
 def batch(inline_batches, logos) -> Batch:
     """Return a queued legacy batch of three drawn logos, not dispatched."""
     files = [(name, io.BytesIO(data)) for name, data in logos.items()]
-    return batches.create_batch(files=files, options=batches.BatchOptions(kind="legacy")).batch
+    return create_batch(files=files, options=BatchOptions(kind="legacy")).batch
 
 
 def first_item(batch: Batch) -> BatchItem:
@@ -30,7 +43,7 @@ def first_item(batch: Batch) -> BatchItem:
 
 
 def test_run_item_converts_and_finishes_the_batch_with_its_last_item(batch):
-    outcomes = [batches.run_item(item.pk) for item in batch.items.all()]
+    outcomes = [run_item(item.pk) for item in batch.items.all()]
 
     assert outcomes == [Outcome.DONE] * 3
     batch.refresh_from_db()
@@ -47,9 +60,9 @@ def test_run_item_converts_and_finishes_the_batch_with_its_last_item(batch):
 
 def test_a_redelivered_finished_item_is_skipped_without_a_second_record(batch):
     item = first_item(batch)
-    assert batches.run_item(item.pk) == Outcome.DONE
+    assert run_item(item.pk) == Outcome.DONE
 
-    assert batches.run_item(item.pk) == Outcome.SKIPPED
+    assert run_item(item.pk) == Outcome.SKIPPED
 
     assert Conversion.objects.filter(upload=item.upload).count() == 1
     item.refresh_from_db()
@@ -63,7 +76,7 @@ def test_an_item_a_live_runner_holds_is_left_to_it(batch, monkeypatch):
     )
     monkeypatch.setattr(services, "convert_image", pytest.fail)
 
-    assert batches.run_item(item.pk) == Outcome.HELD
+    assert run_item(item.pk) == Outcome.HELD
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.RUNNING
@@ -77,12 +90,12 @@ def test_an_item_whose_runner_died_is_taken_over(batch, settings):
         status=BatchItem.Status.RUNNING, heartbeat_at=dead, attempts=1, runner="gone:1"
     )
 
-    assert batches.run_item(item.pk) == Outcome.DONE
+    assert run_item(item.pk) == Outcome.DONE
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.DONE
     assert item.attempts == 2
-    assert item.runner == batches.runner_name()
+    assert item.runner == runner_name()
     assert Conversion.objects.filter(upload=item.upload).count() == 1
 
 
@@ -95,7 +108,7 @@ def test_an_item_that_killed_every_runner_is_given_up(batch, settings):
         attempts=settings.SVGAI_BATCH_MAX_ATTEMPTS,
     )
 
-    assert batches.run_item(item.pk) == Outcome.FAILED
+    assert run_item(item.pk) == Outcome.FAILED
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.FAILED
@@ -111,15 +124,15 @@ def test_a_transient_failure_releases_the_item_for_a_retry(batch, monkeypatch):
 
     monkeypatch.setattr(services, "convert_image", database_down)
 
-    with pytest.raises(batches.TransientError, match="server closed"):
-        batches.run_item(item.pk)
+    with pytest.raises(TransientError, match="server closed"):
+        run_item(item.pk)
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.QUEUED
     assert item.claim is None
     assert item.attempts == 1
     monkeypatch.undo()
-    assert batches.run_item(item.pk) == Outcome.DONE
+    assert run_item(item.pk) == Outcome.DONE
 
 
 def test_run_with_retries_backs_off_then_succeeds(batch, monkeypatch):
@@ -136,7 +149,7 @@ def test_run_with_retries_backs_off_then_succeeds(batch, monkeypatch):
     monkeypatch.setattr(services, "convert_image", flaky)
     waits: list[float] = []
 
-    outcome = batches.run_with_retries(str(item.pk), heartbeat=False, sleep=waits.append)
+    outcome = run_with_retries(str(item.pk), heartbeat=False, sleep=waits.append)
 
     assert outcome == Outcome.DONE
     assert waits == [2.0, 4.0]
@@ -153,7 +166,7 @@ def test_bad_input_fails_the_item_and_is_not_retried(batch, monkeypatch):
 
     monkeypatch.setattr(services, "convert_image", untraceable)
 
-    assert batches.run_item(item.pk) == Outcome.FAILED
+    assert run_item(item.pk) == Outcome.FAILED
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.FAILED
@@ -172,7 +185,7 @@ def test_an_attempt_that_lost_its_claim_does_not_overwrite_the_new_runner(batch,
 
     monkeypatch.setattr(services, "convert_image", slow_then_taken_over)
 
-    assert batches.run_item(item.pk) == Outcome.SKIPPED
+    assert run_item(item.pk) == Outcome.SKIPPED
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.RUNNING  # the other runner finishes it
@@ -182,13 +195,13 @@ def test_an_attempt_that_lost_its_claim_does_not_overwrite_the_new_runner(batch,
 def test_a_retried_item_fills_the_record_its_dead_attempt_made(batch, settings):
     item = first_item(batch)
     token = uuid.uuid4()
-    claimed = batches._claim(item.pk, token)
-    made = batches._record_for(claimed, token)  # then the runner dies before converting
+    claimed = _claim(item.pk, token)
+    made = _record_for(claimed, token)  # then the runner dies before converting
     assert made.status == Conversion.Status.RUNNING
     dead = timezone.now() - timedelta(seconds=settings.SVGAI_BATCH_STALE_S + 1)
     BatchItem.objects.filter(pk=item.pk).update(heartbeat_at=dead)
 
-    assert batches.run_item(item.pk) == Outcome.DONE
+    assert run_item(item.pk) == Outcome.DONE
 
     item.refresh_from_db()
     assert item.conversion_id == made.pk
@@ -202,15 +215,15 @@ def test_a_retried_item_fills_the_record_its_dead_attempt_made(batch, settings):
 
 def test_a_batch_whose_items_all_failed_is_failed(batch, monkeypatch):
     monkeypatch.setattr(
-        batches, "_convert", lambda item, record: (_ for _ in ()).throw(ValueError("broken"))
+        runner, "_convert", lambda item, record: (_ for _ in ()).throw(ValueError("broken"))
     )
 
     for item in batch.items.all():
-        assert batches.run_item(item.pk) == Outcome.FAILED
+        assert run_item(item.pk) == Outcome.FAILED
 
     batch.refresh_from_db()
     assert batch.status == Batch.Status.FAILED
-    status = batches.batch_status(batch)
+    status = batch_status(batch)
     assert status["counts"]["failed"] == 3
     assert all("broken" in item["error"] for item in status["items"])
 
@@ -224,10 +237,10 @@ def test_local_pool_runs_a_batch_on_threads(settings, logos):
     settings.CELERY_BROKER_URL = ""
     settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 2
     files = [(name, io.BytesIO(data)) for name, data in logos.items()]
-    batch = batches.create_batch(files=files, options=batches.BatchOptions(kind="legacy")).batch
+    batch = create_batch(files=files, options=BatchOptions(kind="legacy")).batch
     assert batch.runner == "local"
 
-    batches.dispatch(batch)
+    dispatch(batch)
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -237,4 +250,4 @@ def test_local_pool_runs_a_batch_on_threads(settings, logos):
         time.sleep(0.2)
     assert batch.status == Batch.Status.DONE
     assert batch.items.filter(status=BatchItem.Status.DONE).count() == 3
-    assert batches.local_runner.pending() == set()
+    assert local_runner.pending() == set()

@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from conversions import batches, recovery, tasks
-from conversions.batches import Outcome
+from conversions import recovery, tasks
+from conversions.batches.lifecycle import create_batch
+from conversions.batches.options import BatchOptions
+from conversions.batches.runner import Outcome, _claim, _finish, _record_for, local_runner, run_item
+from conversions.batches.stalls import find_stalls, heal_stalls, requeue
 from conversions.models import Batch, BatchItem, Conversion
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +46,8 @@ def broker(settings, monkeypatch):
 
 def make_batch(logos, runner: str) -> Batch:
     files = [(name, io.BytesIO(data)) for name, data in logos.items()]
-    options = batches.BatchOptions(kind="legacy")
-    return batches.create_batch(files=files, options=options, runner=runner).batch
+    options = BatchOptions(kind="legacy")
+    return create_batch(files=files, options=options, runner=runner).batch
 
 
 def later(settings) -> datetime:
@@ -58,8 +61,8 @@ def ids(batch: Batch) -> set[str]:
 def test_a_batch_nothing_moved_in_is_stalled(inline_batches, logos, settings):
     batch = make_batch(logos, "local")
 
-    assert batches.find_stalls().batches == []  # young: not stalled yet
-    stalls = batches.find_stalls(later(settings))
+    assert find_stalls().batches == []  # young: not stalled yet
+    stalls = find_stalls(later(settings))
 
     assert stalls.batches == [batch.pk]
     assert stalls.stalled
@@ -72,7 +75,7 @@ def test_a_batch_waiting_behind_one_that_moves_is_not_stalled(inline_batches, lo
     now = later(settings)
     moving.items.filter(position=0).update(status=BatchItem.Status.RUNNING, heartbeat_at=now)
 
-    stalls = batches.find_stalls(now)
+    stalls = find_stalls(now)
 
     assert stalls.batches == []
     assert waiting.items.filter(status=BatchItem.Status.QUEUED).count() == 3
@@ -82,8 +85,8 @@ def test_lost_queued_items_are_handed_out_again_once(inline_batches, logos, sett
     batch = make_batch(logos, "celery")
     now = later(settings)
 
-    assert batches.heal_stalls(now) == 3
-    assert batches.heal_stalls(now) == 0  # a second sweeper at the same moment takes none
+    assert heal_stalls(now) == 3
+    assert heal_stalls(now) == 0  # a second sweeper at the same moment takes none
 
     assert sorted(broker) == sorted(ids(batch))
     assert set(batch.items.values_list("heartbeat_at", flat=True)) == {now}
@@ -95,7 +98,7 @@ def test_queued_items_the_broker_still_holds_are_not_sent_again(
     make_batch(logos, "celery")
     monkeypatch.setattr(tasks, "queue_length", lambda: 3)  # no worker runs them: health says so
 
-    assert batches.heal_stalls(later(settings)) == 0
+    assert heal_stalls(later(settings)) == 0
     assert broker == []
 
 
@@ -104,10 +107,10 @@ def test_items_are_handed_out_again_after_another_stall_only(
 ):
     batch = make_batch(logos, "celery")
     first = later(settings)
-    batches.heal_stalls(first)
+    heal_stalls(first)
 
-    assert batches.heal_stalls(first + timedelta(seconds=30)) == 0
-    assert batches.heal_stalls(later(settings) + timedelta(seconds=91)) == 3
+    assert heal_stalls(first + timedelta(seconds=30)) == 0
+    assert heal_stalls(later(settings) + timedelta(seconds=91)) == 3
     assert len(broker) == 6
     assert batch.items.filter(status=BatchItem.Status.QUEUED).count() == 3
 
@@ -118,19 +121,19 @@ def test_an_item_whose_runner_died_is_requeued_and_runs_once(
     batch = make_batch(logos, "celery")
     item = batch.items.order_by("position").first()
     dead_token = uuid.uuid4()
-    claimed = batches._claim(item.pk, dead_token)
-    batches._record_for(claimed, dead_token)  # then its worker's machine dies
+    claimed = _claim(item.pk, dead_token)
+    _record_for(claimed, dead_token)  # then its worker's machine dies
     now = timezone.now() + timedelta(seconds=settings.SVGAI_BATCH_STALE_S + 1)
 
-    assert batches.heal_stalls(now) == 1
+    assert heal_stalls(now) == 1
 
     assert broker == [str(item.pk)]
     item.refresh_from_db()
     assert item.status == BatchItem.Status.QUEUED
     assert item.claim is None
-    assert batches.run_item(item.pk, heartbeat=False) == Outcome.DONE
+    assert run_item(item.pk, heartbeat=False) == Outcome.DONE
     # The first runner, were it alive after all, finds its claim gone and records nothing.
-    late = batches._finish(claimed, dead_token, None, "late", succeeded=False)
+    late = _finish(claimed, dead_token, None, "late", succeeded=False)
     assert late == Outcome.SKIPPED
     item.refresh_from_db()
     assert item.status == BatchItem.Status.DONE
@@ -142,14 +145,14 @@ def test_an_item_whose_runner_died_is_requeued_and_runs_once(
 def test_an_item_a_live_runner_holds_is_left_alone(inline_batches, logos, settings, broker):
     batch = make_batch(logos, "celery")
     item = batch.items.order_by("position").first()
-    batches._claim(item.pk, uuid.uuid4())
+    _claim(item.pk, uuid.uuid4())
     now = timezone.now() + timedelta(seconds=settings.SVGAI_BATCH_STALE_S - 5)
 
-    assert batches.heal_stalls(now) == 0
+    assert heal_stalls(now) == 0
 
     item.refresh_from_db()
     assert item.status == BatchItem.Status.RUNNING
-    assert batches.run_item(item.pk, heartbeat=False) == Outcome.HELD
+    assert run_item(item.pk, heartbeat=False) == Outcome.HELD
 
 
 def test_items_the_broker_refused_are_tried_again_next_sweep(
@@ -163,11 +166,11 @@ def test_items_the_broker_refused_are_tried_again_next_sweep(
     monkeypatch.setattr(tasks, "enqueue", away)
     now = later(settings)
 
-    assert batches.heal_stalls(now) == 0
+    assert heal_stalls(now) == 0
 
     assert set(batch.items.values_list("heartbeat_at", flat=True)) == {None}
     monkeypatch.setattr(tasks, "enqueue", lambda ids: broker.extend(str(i) for i in ids))
-    assert batches.heal_stalls(now + timedelta(seconds=5)) == 3
+    assert heal_stalls(now + timedelta(seconds=5)) == 3
     assert sorted(broker) == sorted(ids(batch))
 
 
@@ -176,9 +179,9 @@ def test_without_a_broker_lost_items_go_to_the_local_pool(logos, settings, monke
     settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 2
     batch = make_batch(logos, "local")  # its process restarted before running it
     submitted: list[str] = []
-    monkeypatch.setattr(batches.local_runner, "submit", lambda ids: submitted.extend(map(str, ids)))
+    monkeypatch.setattr(local_runner, "submit", lambda ids: submitted.extend(map(str, ids)))
 
-    assert batches.heal_stalls(later(settings)) == 3
+    assert heal_stalls(later(settings)) == 3
 
     assert sorted(submitted) == sorted(ids(batch))
 
@@ -188,7 +191,7 @@ def test_the_sweeper_leaves_batch_records_to_the_batch_runner(inline_batches, lo
     batch = make_batch(logos, "local")
     item = batch.items.order_by("position").first()
     token = uuid.uuid4()
-    made = batches._record_for(batches._claim(item.pk, token), token)
+    made = _record_for(_claim(item.pk, token), token)
     Conversion.objects.filter(pk=made.pk).update(
         created_at=timezone.now() - timedelta(seconds=300)
     )  # its runner is still alive, converting a slow image, or its item waits to be handed out
@@ -202,7 +205,7 @@ def test_the_sweeper_leaves_batch_records_to_the_batch_runner(inline_batches, lo
 def test_the_admin_requeue_shares_the_healing(inline_batches, logos, settings, broker):
     batch = make_batch(logos, "celery")
 
-    assert batches.requeue(batch) == 3
+    assert requeue(batch) == 3
 
     assert sorted(broker) == sorted(ids(batch))
     assert batch.items.filter(heartbeat_at__isnull=False).count() == 3

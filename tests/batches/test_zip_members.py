@@ -9,8 +9,10 @@ import zipfile
 
 import pytest
 
-from conversions import batches
-from conversions.batches import BatchRefused, Limits, Member, Refusal
+from conversions.batches.intake import BatchRefused, Limits, Member, read_inputs, safe_name
+from conversions.batches.lifecycle import create_batch
+from conversions.batches.options import BatchOptions
+from conversions.batches.refusals import Refusal
 from tests.batches.conftest import make_zip
 from tests.conftest import draw_logo, huge_header_png
 
@@ -19,7 +21,7 @@ LIMITS = Limits(max_items=10, member_bytes=200_000, total_bytes=1_000_000)
 
 def read(data: bytes, limits: Limits = LIMITS) -> tuple[dict[str, bytes], dict[str, str]]:
     """Return (taken name → bytes, refused name → reason) for a zip's bytes."""
-    results = list(batches.read_inputs([("upload.zip", io.BytesIO(data))], limits))
+    results = list(read_inputs([("upload.zip", io.BytesIO(data))], limits))
     taken = {r.name: r.data for r in results if isinstance(r, Member)}
     refused = {r.name: r.reason for r in results if isinstance(r, Refusal)}
     return taken, refused
@@ -168,7 +170,7 @@ def test_read_inputs_takes_plain_images_and_refuses_other_archives():
     tar_gz = b"\x1f\x8b\x08\x00" + b"\0" * 20
     files = [("a.png", io.BytesIO(draw_logo())), ("b.tgz", io.BytesIO(tar_gz))]
 
-    results = list(batches.read_inputs(files, LIMITS))
+    results = list(read_inputs(files, LIMITS))
 
     assert [type(r) for r in results] == [Member, Refusal]
     assert "archive other than zip" in results[1].reason
@@ -184,8 +186,8 @@ def test_create_batch_refuses_non_images_and_pixel_bombs_by_content(inline_batch
         }
     )
 
-    created = batches.create_batch(
-        files=[("logos.zip", io.BytesIO(data))], options=batches.BatchOptions(kind="legacy")
+    created = create_batch(
+        files=[("logos.zip", io.BytesIO(data))], options=BatchOptions(kind="legacy")
     )
 
     assert created.batch.item_count == 1
@@ -204,9 +206,7 @@ def test_create_batch_with_nothing_convertible_raises_with_every_reason(inline_b
     data = make_zip({"a.txt": b"text", "../b.png": draw_logo()})
 
     with pytest.raises(BatchRefused) as caught:
-        batches.create_batch(
-            files=[("logos.zip", io.BytesIO(data))], options=batches.BatchOptions()
-        )
+        create_batch(files=[("logos.zip", io.BytesIO(data))], options=BatchOptions())
 
     assert {r.name for r in caught.value.refused} == {"a.txt", "../b.png"}
 
@@ -225,4 +225,4 @@ def test_create_batch_with_nothing_convertible_raises_with_every_reason(inline_b
     ],
 )
 def test_safe_name(name, expected):
-    assert batches.safe_name(name) == expected
+    assert safe_name(name) == expected

@@ -1,4 +1,4 @@
-"""HTTP views of the batch API: submit, follow, cancel, download. Thin: the work is in batches."""
+"""HTTP views of the batch API: submit, follow, cancel, download. Thin: the work is beside them."""
 
 from __future__ import annotations
 
@@ -17,13 +17,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aimodels import registry
-from conversions import batches, limits, permissions
-from conversions.batch_serializers import (
+from conversions import limits, permissions
+from conversions.batches import lifecycle, stalls
+from conversions.batches.export import write_download
+from conversions.batches.intake import BatchRefused
+from conversions.batches.runner import TransientError
+from conversions.batches.serializers import (
     BatchCreatedSerializer,
     BatchListSerializer,
     BatchRequestSerializer,
     BatchStatusSerializer,
 )
+from conversions.batches.status import batch_status
+from conversions.errors import ApiError
 from conversions.models import Batch, Conversion
 from conversions.serializers import error_responses
 
@@ -86,13 +92,10 @@ class BatchListView(APIView):
         serializer.is_valid(raise_exception=True)
         options = serializer.options()
         if options.kind == Conversion.Kind.AI and registry.get("quality_predictor") is None:
-            return Response(
-                {
-                    "success": False,
-                    "error": "AI conversion is unavailable: the quality predictor is not "
-                    "loaded. Send converter 'vtracer' for a legacy batch.",
-                },
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            raise ApiError(
+                "AI conversion is unavailable: the quality predictor is not loaded. Send "
+                "converter 'vtracer' for a legacy batch.",
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         files = [(f.name or "upload", f) for f in serializer.validated_data["files"]]
         source = files[0][0] if len(files) == 1 else "files"
@@ -101,32 +104,29 @@ class BatchListView(APIView):
         if used_up is not None:  # the bytes stored count, member by member, in create_batch
             raise quota.exceeded(used_up)
         try:
-            created = batches.create_batch(
+            created = lifecycle.create_batch(
                 files=files,
                 options=options,
                 source=source,
                 owner=permissions.owner_fields(request),
                 quota=quota,
             )
-        except batches.BatchRefused as exc:
+        except BatchRefused as exc:
             lines = exc.refused.lines() or [str(exc)]
-            return Response(
-                {"success": False, "error": str(exc), "errors": {"files": lines}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise ApiError(
+                str(exc),
+                status_code=status.HTTP_400_BAD_REQUEST,
+                extra={"errors": {"files": lines}},
+            ) from exc
         batch = created.batch
         try:
-            batches.dispatch(batch)
-        except batches.TransientError as exc:
-            return Response(
-                {
-                    "success": False,
-                    "error": f"The batch was stored but could not be queued ({exc}); "
-                    "retry in a minute.",
-                    "batch_id": batch.pk,
-                },
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+            lifecycle.dispatch(batch)
+        except TransientError as exc:
+            raise ApiError(
+                f"The batch was stored but could not be queued ({exc}); retry in a minute.",
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                extra={"batch_id": batch.pk},
+            ) from exc
         body = {
             "success": True,
             "batch_id": batch.pk,
@@ -145,7 +145,7 @@ class BatchListView(APIView):
         """Return the caller's recent batches (without their items), newest first."""
         mine: QuerySet[Batch] = permissions.visible(Batch.objects.all(), request)
         limit = 50
-        results = [batches.batch_status(b, include_items=False) for b in mine[:limit]]
+        results = [batch_status(b, include_items=False) for b in mine[:limit]]
         return Response({"success": True, "count": len(results), "results": results})
 
 
@@ -156,8 +156,8 @@ class BatchDetailView(APIView):
     )
     def get(self, request: Request, pk: str) -> Response:
         batch = get_batch(request, pk)
-        batches.resume_if_stalled(batch)  # local pool: items a restarted process dropped
-        return Response(batches.batch_status(batch))
+        stalls.resume_if_stalled(batch)  # local pool: items a restarted process dropped
+        return Response(batch_status(batch))
 
 
 class BatchCancelView(APIView):
@@ -168,11 +168,11 @@ class BatchCancelView(APIView):
     )
     def post(self, request: Request, pk: str) -> Response:
         batch = get_own_batch(request, pk)
-        if not batches.cancel_batch(batch) and batch.status != Batch.Status.CANCELLED:
+        if not lifecycle.cancel_batch(batch) and batch.status != Batch.Status.CANCELLED:
             raise exceptions.ValidationError(
                 {"status": [f"The batch is {batch.status} already; there is nothing to cancel."]}
             )
-        return Response(batches.batch_status(batch))
+        return Response(batch_status(batch))
 
 
 class BatchDownloadView(APIView):
@@ -186,7 +186,7 @@ class BatchDownloadView(APIView):
     def get(self, request: Request, pk: str) -> FileResponse:
         batch = get_batch(request, pk)
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (FileResponse closes it)
-        batches.write_download(batch, spool)
+        write_download(batch, spool)
         spool.seek(0)
         response = FileResponse(
             spool,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
-from conversions.batches import BatchOptions
+from conversions.batches.options import BatchOptions
 from conversions.models import Conversion
 from conversions.serializers import (
     AIConvertRequestSerializer,
