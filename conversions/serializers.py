@@ -264,6 +264,23 @@ class TierField(serializers.Field):
         return value
 
 
+def anonymous_time_budget(value: float | None, request: Any) -> float | None:
+    """Refuse an anonymous caller a budget above SVGAI_ANON_MAX_TIME_BUDGET.
+
+    The schema's 60 s stays for users with a token: a budget is a worker held that long, for
+    one conversion or for every item of a batch.
+    """
+    cap = settings.SVGAI_ANON_MAX_TIME_BUDGET
+    user = getattr(request, "user", None)
+    anonymous = request is not None and not (user and user.is_authenticated)
+    if value is not None and cap and anonymous and value > cap:
+        raise serializers.ValidationError(
+            f"must be at most {cap:g} seconds without a token; send 'Authorization: Token "
+            "<key>' for up to 60."
+        )
+    return value
+
+
 class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
     file_id = FileIdField()
     tier = TierField(required=False, default="auto")
@@ -302,20 +319,7 @@ class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
     )
 
     def validate_time_budget(self, value: float | None) -> float | None:
-        """Refuse an anonymous caller a budget above SVGAI_ANON_MAX_TIME_BUDGET.
-
-        The schema's 60 s stays for users with a token: a budget is a worker held that long.
-        """
-        cap = settings.SVGAI_ANON_MAX_TIME_BUDGET
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        anonymous = request is not None and not (user and user.is_authenticated)
-        if value is not None and cap and anonymous and value > cap:
-            raise serializers.ValidationError(
-                f"must be at most {cap:g} seconds without a token; send 'Authorization: Token "
-                "<key>' for up to 60."
-            )
-        return value
+        return anonymous_time_budget(value, self.context.get("request"))
 
 
 # -- responses ---------------------------------------------------------------------------------

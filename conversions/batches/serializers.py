@@ -14,6 +14,7 @@ from conversions.models import Conversion
 from conversions.serializers import (
     AIConvertRequestSerializer,
     StrictKeysMixin,
+    anonymous_time_budget,
     trace_param_fields,
 )
 from vectorizer.tracing import CHOICES, RANGES
@@ -59,6 +60,9 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
                 "Split it into several batches."
             )
         return files
+
+    def validate_time_budget(self, value: float | None) -> float | None:
+        return anonymous_time_budget(value, self.context.get("request"))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

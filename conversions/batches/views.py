@@ -88,7 +88,7 @@ class BatchListView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = BatchRequestSerializer(data=request.data)
+        serializer = BatchRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         options = serializer.options()
         if options.kind == Conversion.Kind.AI and registry.get("quality_predictor") is None:

@@ -248,3 +248,20 @@ def test_batch_uploads_count_against_the_callers_upload_quota(
 
     assert response.status_code == 429
     assert "Upload quota reached" in response.json()["error"]
+
+
+def test_an_anonymous_batch_keeps_to_the_anonymous_time_budget(
+    api_client, inline_batches, logos, settings, django_user_model
+):
+    # A budget holds a worker for every item of a batch: the anonymous cap of /api/convert-ai
+    # holds here too, and a user with a token keeps the schema's range.
+    settings.SVGAI_ANON_MAX_TIME_BUDGET = 10.0
+
+    anonymous = post_batch(api_client, as_files(logos), tier=1, time_budget=30)
+
+    assert anonymous.status_code == 400, anonymous.content
+    assert "at most 10 seconds without a token" in anonymous.json()["error"]
+    assert Batch.objects.count() == 0
+    user = django_user_model.objects.create_user("batcher", password="a long unusual phrase")
+    api_client.force_authenticate(user)
+    assert post_batch(api_client, as_files(logos), tier=1, time_budget=30).status_code == 202
