@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import threading
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from svgai_site.front import Front
+
+T = TypeVar("T")
+
+
+def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a scenario on an event loop of its own thread.
+
+    The browser tests' Playwright keeps an event loop running in the main thread, where
+    asyncio.run() refuses to start another.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Blocking:
@@ -73,7 +87,7 @@ def test_front_buffers_a_body_sent_in_pieces_before_the_application_runs():
         {"type": "http.request", "body": b"cd", "more_body": False},
     ]
 
-    status, _, body = asyncio.run(call(front, pieces))
+    status, _, body = run_loop(call(front, pieces))
 
     assert (status, body) == (200, b"done")
     assert app.bodies == [b"abcd"]
@@ -84,7 +98,7 @@ def test_front_answers_408_when_the_body_stalls():
     front = Front(app, threads=1, queue=0, queue_wait=30, body_timeout=0.2, max_body_bytes=100)
     stalled = [{"type": "http.request", "body": b"ab", "more_body": True}]
 
-    status, _, body = asyncio.run(call(front, stalled))
+    status, _, body = run_loop(call(front, stalled))
 
     assert status == 408
     assert json.loads(body)["success"] is False
@@ -94,8 +108,8 @@ def test_front_answers_408_when_the_body_stalls():
 def test_front_answers_413_for_a_body_over_its_limit():
     front = Front(Blocking(), threads=1, queue=0, queue_wait=30, body_timeout=30, max_body_bytes=10)
 
-    declared = asyncio.run(call(front, [], headers=[(b"content-length", b"11")]))
-    streamed = asyncio.run(call(front, whole(b"x" * 11)))
+    declared = run_loop(call(front, [], headers=[(b"content-length", b"11")]))
+    streamed = run_loop(call(front, whole(b"x" * 11)))
 
     assert declared[0] == streamed[0] == 413
 
@@ -118,7 +132,7 @@ def test_front_answers_503_with_retry_after_when_threads_and_queue_are_full():
         first, second = await running, await waiting
         return refused, (admitted_then,), [first[0], second[0]]
 
-    refused, (admitted_then,), others = asyncio.run(scenario())
+    refused, (admitted_then,), others = run_loop(scenario())
 
     status, headers, body = refused
     assert status == 503
@@ -145,7 +159,7 @@ def test_front_answers_503_when_no_thread_frees_within_the_queue_wait():
         app.release.set()
         return refused, (await running)[0]
 
-    (status, headers, body), first = asyncio.run(scenario())
+    (status, headers, body), first = run_loop(scenario())
 
     assert status == 503
     assert int(headers["retry-after"]) >= 1
@@ -177,4 +191,4 @@ def test_front_counts_a_thread_until_it_finishes_even_when_the_client_leaves():
         after = await asyncio.wait_for(call(front, whole(b"3")), 10)
         return still, refused[0], after[0]
 
-    assert asyncio.run(scenario()) == (1, 503, 200)
+    assert run_loop(scenario()) == (1, 503, 200)
