@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -298,3 +302,32 @@ def test_conversion_change_page_shows_decisions_first_and_folds_the_json(staff_c
     folded = html[html.rindex("<details", 0, html.index("Records (JSON)")) :]
     assert "&quot;colors&quot;: 12.0" in folded
     assert "&quot;colors&quot;" not in html[: html.index("Records (JSON)")]
+
+
+def test_make_admin_creates_the_superuser_from_the_environment(tmp_path):
+    (tmp_path / "models").mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SVGAI_MODELS_DIR": str(tmp_path / "models"),  # no model files: no torch to load
+        "DJANGO_SUPERUSER_USERNAME": "boss",
+        "DJANGO_SUPERUSER_PASSWORD": "a long enough password",
+        "DJANGO_SUPERUSER_EMAIL": "boss@example.com",
+    }
+    root = Path(__file__).resolve().parents[2]
+
+    # -o: the virtualenv and system packages count as installed (this test installs nothing).
+    done = subprocess.run(
+        ["make", "-o", ".venv/.installed", "-o", "system", "admin"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        rows = db.execute("SELECT username, email, is_superuser FROM auth_user").fetchall()
+    assert rows == [("boss", "boss@example.com", 1)]
