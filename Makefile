@@ -8,7 +8,7 @@ WORKERS ?= 1
 THREADS ?= 16
 STAMP := $(VENV)/.installed
 
-.PHONY: run worker test test-under-load install system browser lint format benchmark clean
+.PHONY: run admin worker test test-under-load install system browser lint format benchmark clean
 
 # Debian packages, installed when absent (we run as root here; elsewhere use sudo or your
 # package manager): potrace is the layers tracer, run as a separate program (GPL-2, never
@@ -40,6 +40,19 @@ run: install
 	SVGAI_WEB_THREADS=$(THREADS) $(BIN)/gunicorn svgai_site.front:application \
 		--worker-class svgai_site.server.FrontWorker --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --timeout 180 --access-logfile -
+
+# The first admin account for /admin/. With DJANGO_SUPERUSER_USERNAME, DJANGO_SUPERUSER_PASSWORD
+# and DJANGO_SUPERUSER_EMAIL set it is made without questions; otherwise createsuperuser asks,
+# and refuses an e-mail address that is not valid (one is required).
+admin: install
+	$(BIN)/python manage.py migrate --noinput
+	@if [ -n "$$DJANGO_SUPERUSER_USERNAME" ] && [ -n "$$DJANGO_SUPERUSER_PASSWORD" ] \
+		&& [ -n "$$DJANGO_SUPERUSER_EMAIL" ]; then \
+		$(BIN)/python manage.py createsuperuser --noinput; \
+	else \
+		echo "Creating the admin account: a user name, a valid e-mail (e.g. you@example.com), a password."; \
+		$(BIN)/python manage.py createsuperuser; \
+	fi
 
 # A Celery worker for batches: CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL) must be
 # set; CELERY_WORKER_CONCURRENCY processes (default 2), each converting in one process of its own.

@@ -91,6 +91,10 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f} ms"
 
 
+def _number(value: float | None, decimals: int) -> str:
+    return "—" if value is None else f"{value:,.{decimals}f}"
+
+
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
     list_display = [
@@ -256,7 +260,21 @@ class ConversionAdmin(admin.ModelAdmin):
     # deferred instead.
     list_per_page = 50
     show_full_result_count = False  # no extra COUNT(*) over the whole history per page
+    # What was decided and how it came out first; the raw JSON records (thousands of pixels
+    # when expanded) stay folded below for whoever needs them.
     fieldsets = [
+        (
+            "Decisions",
+            {
+                "fields": [
+                    "tier_decision",
+                    "routing_reason",
+                    "quality_decision",
+                    "size_decision",
+                    "time_decision",
+                ]
+            },
+        ),
         ("Input and SVG (on white)", {"fields": ["previews", "download"]}),
         (
             "Result",
@@ -296,14 +314,15 @@ class ConversionAdmin(admin.ModelAdmin):
                     "trace_ms_display",
                     "measure_ms_display",
                     "total_ms_display",
-                    "timings_pretty",
                 ]
             },
         ),
         (
-            "Parameters and routing",
+            "Records (JSON)",
             {
+                "classes": ["collapse"],
                 "fields": [
+                    "timings_pretty",
                     "parameters_pretty",
                     "preparation_pretty",
                     "request_pretty",
@@ -311,7 +330,7 @@ class ConversionAdmin(admin.ModelAdmin):
                     "prediction_pretty",
                     "features_pretty",
                     "model_versions_pretty",
-                ]
+                ],
             },
         ),
     ]
@@ -360,6 +379,34 @@ class ConversionAdmin(admin.ModelAdmin):
         return _ms(conversion.total_ms)
 
     # -- detail fields -------------------------------------------------------------------------
+
+    @admin.display(description="Tier")
+    def tier_decision(self, conversion: Conversion) -> str:
+        if conversion.kind != Conversion.Kind.AI:
+            return "none: the caller's own vtracer settings"
+        requested = conversion.requested_tier or "auto"
+        return f"{conversion.tier if conversion.tier is not None else '—'} (requested {requested})"
+
+    @admin.display(description="Why")
+    def routing_reason(self, conversion: Conversion) -> str:
+        routing = conversion.routing or {}
+        reasons = [routing.get("reason", ""), routing.get("rescued", "")]
+        reasons += [f"problem: {p}" for p in routing.get("problems", [])]
+        return "; ".join(r for r in reasons if r) or "—"
+
+    @admin.display(description="SSIM predicted → measured")
+    def quality_decision(self, conversion: Conversion) -> str:
+        return f"{_number(conversion.predicted_ssim, 4)} → {_number(conversion.ssim, 4)}"
+
+    @admin.display(description="Bytes predicted → actual")
+    def size_decision(self, conversion: Conversion) -> str:
+        predicted = (conversion.prediction or {}).get("bytes")
+        return f"{_number(predicted, 0)} → {_number(conversion.svg_bytes, 0)}"
+
+    @admin.display(description="Time predicted → total")
+    def time_decision(self, conversion: Conversion) -> str:
+        predicted = (conversion.prediction or {}).get("time_ms")
+        return f"{_ms(predicted)} → {_ms(conversion.total_ms)}"
 
     @admin.display(description="Previews")
     def previews(self, conversion: Conversion) -> SafeString:

@@ -141,6 +141,7 @@ class Batch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "batches"
         indexes = [models.Index(fields=["status", "created_at"], name="batch_status_created")]
 
     def __str__(self) -> str:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -255,3 +259,75 @@ def test_make_active_refuses_version_missing_on_disk(staff_client, models_dir):
     assert json.loads((models_dir / "active.json").read_text()) == {"logo_type": "v1"}
     assert ModelVersion.objects.get(active=True).version == "v1"
     assert any("No weights file" in str(m) for m in get_messages(response.wsgi_request))
+
+
+@pytest.mark.django_db
+def test_admin_sidebar_names_batches_correctly(staff_client):
+    html = staff_client.get("/admin/").content.decode()
+
+    assert "Batches" in html
+    assert "Batchs" not in html
+
+
+@pytest.mark.django_db
+def test_conversion_change_page_shows_decisions_first_and_folds_the_json(staff_client, conversion):
+    ai = Conversion.objects.create(
+        upload=conversion.upload,
+        kind=Conversion.Kind.AI,
+        status=Conversion.Status.SUCCEEDED,
+        tier=2,
+        requested_tier="auto",
+        routing={"reason": "tier 1 is predicted below the target 0.95", "attempts": []},
+        predicted_ssim=0.91,
+        ssim=0.9312,
+        prediction={"bytes": 4000.0, "time_ms": 900.0},
+        svg_bytes=4321,
+        total_ms=1234.5,
+        features={"colors": 12.0},
+    )
+
+    html = staff_client.get(f"{CHANGELIST}{ai.pk}/change/").content.decode()
+
+    decisions = html.index("Decisions")
+    assert decisions < html.index("Input and SVG")
+    for shown in (
+        "2 (requested auto)",
+        "tier 1 is predicted below the target 0.95",
+        "0.9100 → 0.9312",
+        "4,000 → 4,321",
+        "900.0 ms → 1,234.5 ms",
+    ):
+        assert decisions < html.index(shown), shown
+    # The raw records are folded away (Django renders a collapsed fieldset as <details>).
+    folded = html[html.rindex("<details", 0, html.index("Records (JSON)")) :]
+    assert "&quot;colors&quot;: 12.0" in folded
+    assert "&quot;colors&quot;" not in html[: html.index("Records (JSON)")]
+
+
+def test_make_admin_creates_the_superuser_from_the_environment(tmp_path):
+    (tmp_path / "models").mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SVGAI_MODELS_DIR": str(tmp_path / "models"),  # no model files: no torch to load
+        "DJANGO_SUPERUSER_USERNAME": "boss",
+        "DJANGO_SUPERUSER_PASSWORD": "a long enough password",
+        "DJANGO_SUPERUSER_EMAIL": "boss@example.com",
+    }
+    root = Path(__file__).resolve().parents[2]
+
+    # -o: the virtualenv and system packages count as installed (this test installs nothing).
+    done = subprocess.run(
+        ["make", "-o", ".venv/.installed", "-o", "system", "admin"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        rows = db.execute("SELECT username, email, is_superuser FROM auth_user").fetchall()
+    assert rows == [("boss", "boss@example.com", 1)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 import re
 from pathlib import Path
 
@@ -103,3 +105,64 @@ def test_convert_reports_bad_file_and_converts_the_rest(two_logos, tmp_path):
     assert "Converted 2 of 4 file(s)" in output
     assert sorted(p.name for p in out_dir.iterdir()) == ["first.svg", "second.svg"]
     assert Conversion.objects.filter(status=Conversion.Status.SUCCEEDED).count() == 2
+
+
+@pytest.fixture
+def terminal():
+    """A console handler on the root logger, as settings.LOGGING installs, writing to a buffer."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    conversion_log = logging.getLogger("svgai.conversions")
+    level = conversion_log.level
+    conversion_log.setLevel(logging.INFO)
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+    conversion_log.setLevel(level)
+
+
+def _folder_of_logos(tmp_path: Path) -> Path:
+    folder = tmp_path / "logos"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(draw_logo(64))
+    (folder / "b.png").write_bytes(draw_logo(48))
+    return folder
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", ["convert", "convert_folder"])
+def test_commands_keep_json_log_lines_off_the_terminal(
+    command, terminal, tmp_path, two_logos, settings
+):
+    settings.CELERY_BROKER_URL = ""
+    settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 0  # convert_folder: items run in this process
+    args = [str(_folder_of_logos(tmp_path))] if command == "convert_folder" else two_logos
+    out = io.StringIO()
+
+    call_command(command, *map(str, args), stdout=out, stderr=io.StringIO())
+
+    assert '"event": "conversion"' not in terminal.getvalue()
+    assert "2 converted" in out.getvalue() or "Converted 2 of 2" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("command", ["convert", "convert_folder"])
+def test_commands_write_json_log_lines_to_log_file_or_terminal_at_verbosity_2(
+    command, terminal, tmp_path, two_logos, settings
+):
+    settings.CELERY_BROKER_URL = ""
+    settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 0
+    args = [str(_folder_of_logos(tmp_path))] if command == "convert_folder" else two_logos
+    log_file = tmp_path / "conversions.jsonl"
+    quiet = io.StringIO()
+
+    call_command(command, *map(str, args), "--log-file", str(log_file), stdout=quiet)
+
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["conversion", "conversion"]
+    assert '"event": "conversion"' not in terminal.getvalue()
+
+    call_command(command, *map(str, args), verbosity=2, stdout=quiet)
+
+    assert terminal.getvalue().count('"event": "conversion"') == 2

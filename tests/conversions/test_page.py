@@ -68,3 +68,17 @@ def test_app_js_calls_the_api_and_never_injects_svg_markup():
     assert "data:image/svg+xml" in script
     assert "innerHTML" not in script
     assert "outerHTML" not in script
+
+
+@pytest.mark.django_db
+def test_home_footer_names_both_tracers_and_tier_labels_claim_no_timings(client):
+    html = client.get("/").content.decode()
+
+    footer = html[html.index('<footer class="site-footer">') :]
+    assert "vtracer" in footer
+    assert "potrace per colour layer" in footer
+    tiers = re.search(r'<select id="tier".*?</select>', html, re.S)
+    assert tiers
+    assert " s</option>" not in tiers.group(0)  # no "~4 s" beside a hint that says otherwise
+    # auto is selected: its empty budget is no limit, not tier 3's search time.
+    assert 'placeholder="none"' in _input_tag(html, "time_budget")

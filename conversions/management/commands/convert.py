@@ -6,7 +6,10 @@ shell batch is benchmark data too. A bad file is reported and counted, never the
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,58 @@ def parse_settings(pairs: list[str]) -> TraceParams:
         raise CommandError(f"--set {exc}") from exc
 
 
+# conversions/metrics.py logs one JSON line per conversion here, for log collectors.
+CONVERSION_LOG = "svgai.conversions"
+
+
+def _below_warning_elsewhere(record: logging.LogRecord) -> bool:
+    return not (record.name == CONVERSION_LOG and record.levelno < logging.WARNING)
+
+
+def add_log_arguments(parser: CommandParser) -> None:
+    """Add --log-file, where the per-conversion JSON lines go instead of the terminal."""
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        help=f"append the {CONVERSION_LOG} JSON lines here "
+        "(default: dropped from the terminal; -v 2 shows them)",
+    )
+
+
+@contextmanager
+def conversion_log_off_terminal(verbosity: int, log_file: Path | None) -> Iterator[None]:
+    """Keep the per-conversion JSON log lines off the terminal while a command runs.
+
+    A person at a terminal reads the progress bar and the summary; a JSON line per logo between
+    the bar's updates buries both. The lines go to --log-file when given, to the terminal again
+    with -v 2 or more; warnings and errors always reach it.
+    """
+    logger = logging.getLogger(CONVERSION_LOG)
+    file_handler = None
+    if log_file is not None:
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        logger.addHandler(file_handler)
+    consoles: list[logging.Handler] = []
+    if verbosity < 2:
+        # The console: a StreamHandler on the root logger that is not a file (settings.LOGGING).
+        consoles = [
+            handler
+            for handler in logging.getLogger().handlers
+            if isinstance(handler, logging.StreamHandler)
+            and not isinstance(handler, logging.FileHandler)
+        ]
+    for handler in consoles:
+        handler.addFilter(_below_warning_elsewhere)
+    try:
+        yield
+    finally:
+        for handler in consoles:
+            handler.removeFilter(_below_warning_elsewhere)
+        if file_handler is not None:
+            logger.removeHandler(file_handler)
+            file_handler.close()
+
+
 class Command(BaseCommand):
     help = "Convert image files to SVG with vtracer, recording each conversion."
 
@@ -63,8 +118,13 @@ class Command(BaseCommand):
             dest="trace_settings",
             help="a vtracer parameter, e.g. --set filter_speckle=8 --set colormode=binary",
         )
+        add_log_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with conversion_log_off_terminal(options["verbosity"], options["log_file"]):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         params = parse_settings(options["trace_settings"])  # before any work: a typo stops nothing
         output_dir: Path | None = options["output_dir"]
         if output_dir is not None:

@@ -15,7 +15,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from conversions import batches
-from conversions.management.commands.convert import parse_settings
+from conversions.management.commands.convert import (
+    add_log_arguments,
+    conversion_log_off_terminal,
+    parse_settings,
+)
 from conversions.models import BatchItem, Conversion
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 
@@ -42,8 +46,13 @@ class Command(BaseCommand):
             dest="trace_settings",
             help="legacy vtracer parameter instead of the AI tiers, e.g. --set filter_speckle=8",
         )
+        add_log_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with conversion_log_off_terminal(options["verbosity"], options["log_file"]):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         folder: Path = options["folder"]
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")

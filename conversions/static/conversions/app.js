@@ -4,8 +4,8 @@
 // never inserted as markup, so nothing in it can run on this page.
 
 import { BatchView } from "./batch.js";
-import { checkFile, copyText, formatBytes, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
-import { recallInput, rememberInput, renderHistory } from "./history.js";
+import { checkFile, copyText, formatBytes, formatSsim, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
+import { latestPerFile, recallInput, rememberInput, renderHistory } from "./history.js";
 import { formatMs, metadataFromRecord, renderInsights } from "./insights.js";
 import { CompareViewer } from "./viewer.js";
 
@@ -32,9 +32,14 @@ const PRESETS = {
   bw: { colormode: "binary", hierarchical: "stacked", mode: "spline", filter_speckle: 4, color_precision: 6, layer_difference: 16, corner_threshold: 60, length_threshold: 4, max_iterations: 10, splice_threshold: 45, path_precision: 2 },
 };
 
+// An SVG smaller than this holds no more than the <svg> element and a speck (the empty result
+// of the "Black and white" preset on a light logo is 94 B): not a usable conversion.
+const NEAR_EMPTY_BYTES = 200;
+
 const COMPONENT_NAMES = { quality_predictor: "the quality predictor", logo_type: "the logo-type classifier" };
 
-// Typical seconds per tier on this service (benchmarks); replaced by the server's recent means.
+// The progress bar's first guess at a conversion's seconds, until the server's recent means
+// (/api/ai-health) replace it; never shown as a claim, only as the bar's pace.
 const TYPICAL_SECONDS = { 1: 0.5, 2: 1.2, 3: 4.0, auto: 1.2, manual: 0.3 };
 
 const $ = (id) => document.getElementById(id);
@@ -287,21 +292,30 @@ function typicalSeconds(kind, request) {
   return seconds;
 }
 
+/**
+ * Describe the selected tier once, beside the menu: what it does and, when this server has timed
+ * enough of its conversions (/api/ai-health), their mean. No guessed number is shown as a fact.
+ * The time budget's placeholder and hint say what an empty budget means for that tier.
+ */
 function updateTierHint() {
   const tier = form.elements.tier.value;
-  for (const option of form.elements.tier.options) {
-    if (option.value === "auto") continue;
-    const typical = typicalSeconds("ai", { ...aiSettings(), tier: Number(option.value) });
-    option.textContent = option.textContent.replace(/~[\d.]+ s$/, `~${typical.toFixed(1)} s`);
-  }
-  const seconds = typicalSeconds("ai", aiSettings());
+  const measured = state.ai.typical[tier];
+  const timing = measured ? ` Recently ${measured.toFixed(1)} s on this server.` : "";
   const what = {
     auto: "Picks the cheapest tier predicted to reach your target quality.",
     1: "Ranks every candidate with the predictor and traces the best one.",
     2: "Traces the predictor's best two in parallel, keeps the better and refines its outlines.",
     3: "Measures the best four, searches nearby settings, then refines the best's outlines.",
   }[tier];
-  $("tier-hint").textContent = `${what} Typically ~${seconds.toFixed(1)} s.`;
+  $("tier-hint").textContent = what + timing;
+  const searched = Number(limits.tier3_budget_s).toFixed(1);
+  $("time_budget").placeholder = tier === "3" ? searched : "none";
+  $("time_budget-hint").textContent = {
+    auto: `Empty: no limit on the choice; tier 3, if chosen, searches ${searched} s.`,
+    1: "Empty: no limit; tier 1 traces its one pick. A budget makes it pick what fits.",
+    2: "Empty: no limit; tier 2 traces its two picks. A budget makes it pick what fits.",
+    3: `Empty: tier 3 searches ${searched} s.`,
+  }[tier];
 }
 
 function applyPreset(name) {
@@ -369,6 +383,7 @@ async function handleFiles(fileList) {
   const files = [...fileList].filter(Boolean);
   if (!files.length) return;
   if (files.length > 1) {
+    clearError(); // the previous file's error is not this batch's
     batch.run(files, aiActive() ? "AI settings" : "vtracer settings");
     return;
   }
@@ -477,13 +492,19 @@ function showResult(result) {
   const meta = result.kind === "ai" ? body.ai_metadata || {} : null;
   const ssim = typeof body.ssim === "number" ? body.ssim : meta && meta.actual_ssim;
   const before = state.file ? state.file.size : null;
+  const problem = emptyResultProblem(body, result.kind);
+  $("result-problem").textContent = problem;
+  $("result-problem").hidden = !problem;
+  $("output").dataset.problem = problem ? "empty" : "";
   let size = formatBytes(body.file_size);
-  if (before) {
+  if (problem) {
+    size += " (empty)"; // a smaller file is no gain when the logo is gone
+  } else if (before) {
     const change = Math.round((100 * (body.file_size - before)) / before);
     size = `${formatBytes(before)} → ${size} (${change > 0 ? "+" : "−"}${Math.abs(change)} %)`;
   }
   $("metric-size").textContent = size;
-  $("metric-ssim").textContent = typeof ssim === "number" ? ssim.toFixed(4) : "–";
+  $("metric-ssim").textContent = formatSsim(ssim);
   $("metric-paths").textContent = body.path_count == null ? "–" : String(body.path_count);
   $("metric-time").textContent = typeof body.processing_time === "number" ? formatMs(body.processing_time * 1000) : "–";
   const blob = new Blob([body.svg || ""], { type: "image/svg+xml" });
@@ -496,6 +517,25 @@ function showResult(result) {
   $("output-status").textContent = "";
   if (meta) renderInsights(meta, body, result.request);
   syncMode();
+}
+
+/** Return why a result is empty or nearly so, with what to try instead; "" for a usable one. */
+function emptyResultProblem(body, kind) {
+  const paths = body.path_count;
+  const empty = paths === 0 || (typeof body.file_size === "number" && body.file_size < NEAR_EMPTY_BYTES);
+  if (!empty) return "";
+  const shapes = paths === 0 ? "no shapes" : paths == null ? "almost nothing" : `only ${paths} tiny shape${paths === 1 ? "" : "s"}`;
+  let advice;
+  if (kind === "ai") {
+    advice = "Try tier 3 or a higher target quality, or switch AI settings off and use the Logo preset.";
+  } else if (form.elements.colormode.value === "binary") {
+    advice =
+      "Black and white keeps only the dark parts of an image, and this logo has none dark enough: " +
+      "choose the Logo preset (colour) instead.";
+  } else {
+    advice = "These settings dropped every shape: choose the Logo preset, or lower “Filter speckle”.";
+  }
+  return `The SVG is empty (${shapes}, ${formatBytes(body.file_size)}): it does not show your logo. ${advice}`;
 }
 
 function revealResult(focus) {
@@ -512,7 +552,7 @@ function revealResult(focus) {
 async function refreshHistory() {
   const answer = await callApi(API.conversions);
   if (!answer.ok) return;
-  const records = (answer.body.results || []).slice(0, 12);
+  const records = latestPerFile(answer.body.results || []).slice(0, 12);
   renderHistory($("history-list"), $("history-empty"), records, reopen);
 }
 

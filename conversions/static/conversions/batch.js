@@ -2,7 +2,7 @@
 // when it answers; otherwise the page converts them one by one through the single-file API.
 // Either way every file gets a progress bar, the batch an overall one, and the SVGs a ZIP.
 
-import { checkFile, formatBytes, makeZip, stem } from "./files.js";
+import { checkFile, formatBytes, formatSsim, makeZip, stem } from "./files.js";
 
 const ITEM_DONE = new Set(["done", "succeeded", "failed", "cancelled", "refused"]);
 
@@ -20,6 +20,9 @@ export class BatchView {
     this.onOpen = onOpen;
     this.onFinished = onFinished || (() => {});
     this.cancelUrl = null;
+    this.label = "";
+    this.serverZip = null; // the server's ZIP of the items finished so far
+    this.localZip = null; // the ZIP this page builds once it has converted every file
     this.list = root.querySelector("#batch-list");
     this.summary = root.querySelector("#batch-summary");
     this.bar = root.querySelector("#batch-bar");
@@ -39,7 +42,11 @@ export class BatchView {
     const controller = new AbortController();
     this.controller = controller;
     this.root.hidden = false;
-    this.disableZip();
+    this.label = label;
+    this.serverZip = null;
+    if (this.localZip) URL.revokeObjectURL(this.localZip);
+    this.localZip = null;
+    this.items = [];
     this.items = files.map((file, index) => this.addItem(file, index));
     this.list.replaceChildren(...this.items.map((item) => item.row));
     for (const item of this.items) {
@@ -91,7 +98,7 @@ export class BatchView {
         this.update(item, { status: "refused", error: refusal.reason });
       }
     }
-    this.zip.href = body.download_url || `/api/batches/${encodeURIComponent(body.batch_id)}/download`;
+    this.serverZip = body.download_url || `/api/batches/${encodeURIComponent(body.batch_id)}/download`;
     const statusUrl = body.status_url || `/api/batches/${encodeURIComponent(body.batch_id)}`;
     this.cancelUrl = statusUrl.replace(/\/?$/, "/cancel");
     const started = performance.now();
@@ -100,11 +107,7 @@ export class BatchView {
       if (poll && poll.ok) {
         this.applyServerItems(items, poll.body.items || []);
         this.summarise(label);
-        const finished = ["done", "failed", "cancelled"].includes(poll.body.status);
-        if (finished) {
-          if (this.items.some((item) => item.status === "done")) this.enableZip();
-          return true;
-        }
+        if (["done", "failed", "cancelled"].includes(poll.body.status)) return true;
       }
       const waited = performance.now() - started;
       await sleep(waited < 5000 ? 400 : 1000, controller.signal);
@@ -188,11 +191,8 @@ export class BatchView {
         ...done.map((item) => ({ name: stem(item.file.name) + ".svg", text: item.svg })),
         { name: "report.csv", text: report.join("\n") + "\n" },
       ]);
-      if (this.zipUrl) URL.revokeObjectURL(this.zipUrl);
-      this.zipUrl = URL.createObjectURL(blob);
-      this.zip.href = this.zipUrl;
-      this.zip.download = "svgai-batch.zip";
-      this.enableZip();
+      this.localZip = URL.createObjectURL(blob);
+      this.summarise(label);
     }
   }
 
@@ -209,14 +209,26 @@ export class BatchView {
     this.summarise();
   }
 
-  disableZip() {
-    this.zip.setAttribute("aria-disabled", "true");
-    this.zip.removeAttribute("download");
-    this.zip.href = "#";
-  }
-
-  enableZip() {
+  /**
+   * The ZIP link says what it gives: the server's ZIP holds the items finished so far, so while
+   * a server batch runs it offers "Download finished (N of M)"; the page's own ZIP exists only
+   * once every file is converted. With nothing to download the link has no href at all (truly
+   * disabled, not a link that looks disabled and still downloads).
+   */
+  renderZip(done, total, running) {
+    const href = running ? this.serverZip : this.localZip || this.serverZip;
+    if (!href || !done) {
+      this.zip.setAttribute("aria-disabled", "true");
+      this.zip.removeAttribute("href");
+      this.zip.removeAttribute("download");
+      this.zip.textContent = "Download ZIP";
+      return;
+    }
+    this.zip.href = href;
     this.zip.setAttribute("aria-disabled", "false");
+    if (href === this.localZip) this.zip.download = "svgai-batch.zip";
+    else this.zip.removeAttribute("download"); // the server names its attachment
+    this.zip.textContent = running ? `Download finished (${done} of ${total})` : "Download ZIP";
   }
 
   addItem(file, index) {
@@ -271,7 +283,7 @@ export class BatchView {
     }[item.status];
     if (item.status === "done") {
       const parts = [];
-      if (typeof item.ssim === "number") parts.push(`SSIM ${item.ssim.toFixed(3)}`);
+      if (typeof item.ssim === "number") parts.push(`SSIM ${formatSsim(item.ssim)}`);
       if (typeof item.bytes === "number") parts.push(formatBytes(item.bytes));
       if (typeof item.seconds === "number") parts.push(`${item.seconds.toFixed(1)} s`);
       text = "Done · " + parts.join(" · ");
@@ -284,9 +296,11 @@ export class BatchView {
       item.thumb.src = item.thumbnail;
       item.thumb.hidden = false;
     }
+    // The summary counts the rows: redrawn with every row, the two never disagree.
+    if (this.items.includes(item)) this.summarise();
   }
 
-  summarise(label) {
+  summarise(label = this.label) {
     const total = this.items.length;
     const finished = this.items.filter((item) => ITEM_DONE.has(item.status)).length;
     const done = this.items.filter((item) => item.status === "done").length;
@@ -300,6 +314,7 @@ export class BatchView {
     if (running) text += label ? ` · ${label}` : "";
     else if (finished === total && total) text += " · finished";
     this.summary.textContent = text;
+    this.renderZip(done, total, Boolean(running));
   }
 }
 

@@ -13,6 +13,15 @@ export function formatBytes(bytes) {
   return (bytes / (1024 * 1024)).toFixed(1) + " MB";
 }
 
+/**
+ * Return an SSIM with four decimals, rounded down: 0.9996 reads 0.9996, and only a perfect
+ * match reads 1.0000 (rounding up would claim a match the measurement did not find).
+ */
+export function formatSsim(value) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "–";
+  return (Math.floor(value * 10000) / 10000).toFixed(4);
+}
+
 /** Return the file name without its extension, safe for a download name. */
 export function stem(name) {
   const base = (name || "logo").replace(/\.[^.]+$/, "");

@@ -2,7 +2,7 @@
 // input images this browser uploaded (the API keeps them private), so a reopened conversion
 // shows its input beside its SVG.
 
-import { formatBytes } from "./files.js";
+import { formatBytes, formatSsim } from "./files.js";
 
 const DB_NAME = "svgai";
 const STORE = "inputs";
@@ -64,10 +64,27 @@ function describe(record) {
   if (record.status !== "succeeded") {
     parts.push("failed");
   } else {
-    if (typeof record.ssim === "number") parts.push(`SSIM ${record.ssim.toFixed(3)}`);
+    if (typeof record.ssim === "number") parts.push(`SSIM ${formatSsim(record.ssim)}`);
     parts.push(formatBytes(record.svg_bytes));
   }
+  if (record.tries > 1) parts.push(`${record.tries} tries`);
   return parts.join(" · ");
+}
+
+/**
+ * Return one record per input file, the newest (records come newest first), with `tries`: how
+ * often it was converted. Each slider move or preset converts again; the user tweaks one logo,
+ * so its card is replaced by the latest result instead of one card per tweak.
+ */
+export function latestPerFile(records) {
+  const byFile = new Map();
+  for (const record of records) {
+    const key = record.file_id || record.conversion_id;
+    const seen = byFile.get(key);
+    if (seen) seen.tries += 1;
+    else byFile.set(key, { ...record, tries: 1 });
+  }
+  return [...byFile.values()];
 }
 
 function ago(iso) {

@@ -1,7 +1,7 @@
 // The AI insights panel: what the models decided for this image, what it cost, what to try next.
 // It reads /api/convert-ai's ai_metadata, or a stored record from /api/conversions/<id>/.
 
-import { formatBytes } from "./files.js";
+import { formatBytes, formatSsim } from "./files.js";
 
 const STAGES = [
   ["decode", "Decode"],
@@ -91,7 +91,7 @@ export function suggestionsFor(meta, result, request) {
   const target = request && request.target_quality;
   if (typeof target === "number" && typeof meta.actual_ssim === "number" && meta.actual_ssim < target) {
     advice.push(
-      `The measured SSIM ${meta.actual_ssim.toFixed(3)} is under your target ${target.toFixed(2)}: ` +
+      `The measured SSIM ${formatSsim(meta.actual_ssim)} is under your target ${target.toFixed(2)}: ` +
         (meta.tier_used < 3 ? "try tier 3, or " : "") +
         "check the difference view; photos and soft shadows rarely trace well."
     );
@@ -129,7 +129,7 @@ function fraction(ratio) {
 }
 
 function ssim(value) {
-  return typeof value === "number" ? value.toFixed(3) : "–";
+  return formatSsim(value);
 }
 
 function setText(id, value) {
@@ -194,7 +194,10 @@ export function renderInsights(meta, result, request) {
   const params = document.getElementById("ai-parameters");
   params.replaceChildren();
   const prep = meta.preparation || {};
+  const candidate = prep.candidate || {};
+  const tracer = { layers: "potrace per colour layer", vtracer: "vtracer" }[candidate.tracer];
   const rows = [
+    ...(tracer ? [["tracer", tracer]] : []),
     ...Object.entries(meta.parameters || {}),
     ["upscale", prep.scale ? `${prep.scale}×` : "none"],
     ["palette", prep.palette_size === 0 ? "off" : prep.palette_size > 0 ? `${prep.palette_size} colours` : "auto"],
