@@ -28,7 +28,7 @@ from conversions.models import Conversion, Upload
 from vectorizer import pipeline, routing, tiers
 from vectorizer.candidates import Candidate
 from vectorizer.features import extract_features
-from vectorizer.images import DecodedImage, decode_image
+from vectorizer.images import DecodedImage, ImageInfo, decode_image, probe_image
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
 from vectorizer.tiers import Attempt
@@ -59,6 +59,25 @@ def store_upload(
     `owner`: the owner, client and quota_key fields (conversions.permissions), when known.
     """
     image = decode_image(data, max_pixels=settings.SVGAI_MAX_PIXELS)
+    return _save_upload(data, filename, owner, image), image
+
+
+def store_batch_upload(*, data: bytes, filename: str) -> Upload:
+    """Store one image of a batch, checked by its header only; raise ImageError if unusable.
+
+    A batch takes in many images in one request, and a small file can decode to hundreds of
+    megabytes: the web process reads headers only, and the item's conversion decodes the pixels
+    (a file damaged past its header fails that item, with its reason). `has_alpha` then says
+    whether the image has an alpha channel, not whether a pixel uses it.
+    """
+    return _save_upload(
+        data, filename, None, probe_image(data, max_pixels=settings.SVGAI_MAX_PIXELS)
+    )
+
+
+def _save_upload(
+    data: bytes, filename: str, owner: dict[str, Any] | None, image: DecodedImage | ImageInfo
+) -> Upload:
     digest = hashlib.sha256(data).hexdigest()
     upload = Upload(
         original_name=(filename or "upload")[-255:],
@@ -76,7 +95,7 @@ def store_upload(
     else:
         upload.file.save("upload", ContentFile(data), save=False)
     upload.save()
-    return upload, image
+    return upload
 
 
 def read_upload(upload: Upload) -> bytes:

@@ -36,8 +36,8 @@ class DecodedImage:
         return int(self.rgba.shape[0])
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
-    """Return the image in `data` as RGBA, or raise ImageError saying what is wrong."""
+def _open(data: bytes, max_pixels: int) -> tuple[Image.Image, str]:
+    """Return the opened image (header parsed, no pixels decoded) and its format; check both."""
     if not data:
         raise ImageError("The file is empty; upload a PNG, JPEG, WebP, GIF or BMP image.")
     try:
@@ -75,6 +75,51 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
             f"The image is {width}×{height} = {width * height} pixels; the limit is {max_pixels}. "
             "Scale it down before converting."
         )
+    return image, fmt
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image's header says, without decoding its pixels."""
+
+    width: int
+    height: int
+    format: str
+    has_alpha: bool  # the image has an alpha channel or a transparent colour (may be all opaque)
+
+
+def probe_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Return what the header of the image in `data` says, or raise ImageError.
+
+    For intake of many images at once (batches): a 16-megapixel PNG of a few megabytes decodes
+    to hundreds of megabytes, which a web process must not hold per member. The pixels are
+    decoded later, by the conversion, where a damaged file fails that one item with its reason.
+    """
+    image, fmt = _open(data, max_pixels)
+    transparent = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    width, height = image.size
+    if _rotated(image):  # the decode turns it upright, as ImageOps.exif_transpose does
+        width, height = height, width
+    return ImageInfo(width=width, height=height, format=fmt, has_alpha=transparent)
+
+
+def _rotated(image: Image.Image) -> bool:
+    """Return whether EXIF says the image is turned a quarter (its width and height swap)."""
+    raw = image.info.get("exif")  # what the header held; getexif() would decode a PNG's pixels
+    if not raw:
+        return False
+    exif = Image.Exif()
+    try:
+        exif.load(raw)
+    except Exception:  # a damaged EXIF block: the decode says so later
+        return False
+    return exif.get(0x0112) in (5, 6, 7, 8)
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Return the image in `data` as RGBA, or raise ImageError saying what is wrong."""
+    image, fmt = _open(data, max_pixels)
+    width, height = image.size
     try:
         image.seek(0)  # animated GIF/WebP: the first frame
         image.load()

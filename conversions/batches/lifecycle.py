@@ -90,7 +90,7 @@ def create_batch(
             refused.add(Refusal(name, *intake.closed))
             continue
         try:
-            upload, _ = services.store_upload(data=entry.data, filename=name)
+            upload = services.store_batch_upload(data=entry.data, filename=name)
         except ImageError as exc:
             refused.add(Refusal(name, str(exc), "bad_image"))
             continue

@@ -83,6 +83,24 @@ def test_intake_many_uploaded_files_are_spooled_to_disk_not_memory(inline_batche
     assert peak < 2 * 3 * MB + 4 * MB, f"the request allocated {peak / MB:.0f} MB at its peak"
 
 
+def test_intake_reads_headers_not_pixels(inline_batches, settings):
+    # 4000 x 4000 PNGs of a few kilobytes each decode to 64 MB of RGBA apiece: intake reads their
+    # headers only (here each is then refused for the tier's pixel budget, so nothing runs).
+    pngs = []
+    for i in range(3):
+        buffer = io.BytesIO()
+        Image.new("RGB", (4000, 4000), (i * 60, 90, 200)).save(buffer, format="PNG")
+        pngs.append((f"huge-{i}.png", buffer.getvalue()))
+    request = post_request([("huge.zip", make_zip(dict(pngs)))], converter="vtracer")
+
+    peak, response = peak_extra_bytes(request)
+
+    assert response.status_code == 400, response.data
+    assert "pixel budget" in str(response.data).lower() or "pixels" in str(response.data)
+    assert peak < 2 * settings.SVGAI_MAX_UPLOAD_BYTES, f"{peak / MB:.0f} MB at the peak"
+    assert Upload.objects.filter(width=4000, height=4000).count() == 3  # stored and charged
+
+
 def distinct_bmps(count: int, side: int = 300) -> dict[str, bytes]:
     """Return `count` distinct uncompressed BMPs (they deflate to almost nothing)."""
     images = {}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from vectorizer.images import (
     ImageError,
     composite_on_white,
     decode_image,
     encode_png,
+    probe_image,
 )
 
 
@@ -137,3 +140,26 @@ def test_encode_png_round_trips_through_decode_image():
     rgba = np.random.default_rng(1).integers(0, 256, (9, 7, 4), dtype=np.uint8)
 
     assert (decode_image(encode_png(rgba)).rgba == rgba).all()
+
+
+def test_probe_reads_the_header_as_decode_would_see_the_image():
+    # A phone photo turned by EXIF: probe and decode agree on its upright size; transparency
+    # shows in the mode. A file cut after its header passes the probe and fails the decode.
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° when shown
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(buffer, format="JPEG", exif=exif)
+    rotated = buffer.getvalue()
+    buffer = io.BytesIO()
+    Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(buffer, format="PNG")
+    transparent = buffer.getvalue()
+
+    info = probe_image(rotated)
+    decoded = decode_image(rotated)
+
+    assert (info.width, info.height) == (decoded.width, decoded.height) == (20, 40)
+    assert probe_image(transparent).has_alpha
+    assert not info.has_alpha
+    assert probe_image(transparent[:60]).width == 64
+    with pytest.raises(ImageError):
+        decode_image(transparent[:60])
