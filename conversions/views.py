@@ -45,8 +45,8 @@ from conversions.serializers import (
     brief,
     error_responses,
 )
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.images import ImageError
-from vectorizer.tiers import DEFAULT_TIME_BUDGET_S
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 from vectorizer.workers import WorkerBusy
 

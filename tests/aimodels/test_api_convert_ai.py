@@ -17,15 +17,10 @@ from aimodels import registry
 from aimodels.ml.classifier import LOGO_TYPES
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.quality import fidelity
-from vectorizer.tiers import (
-    DEFAULT_TIME_BUDGET_S,
-    FALLBACK_CANDIDATE,
-    NEAR_EQUAL,
-    RESCUE_CANDIDATE,
-    TIER2_TRIES,
-    TIER3_SEED,
-)
+from vectorizer.search import RESCUE_CANDIDATE
+from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES, TIER3_SEED
 
 AI_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",
              "conversion_id", "ai_metadata"}  # fmt: skip
