@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from aimodels import registry
 from aimodels.ml.inputs import predictor_inputs
 from conversions.models import Conversion, Upload
+from conversions.owners import Owner
 from vectorizer import pipeline, routing, search
 from vectorizer.budget import Budget
 from vectorizer.candidates import Candidate
@@ -52,11 +53,11 @@ def worker_pool() -> WorkerPool:
 
 
 def store_upload(
-    *, data: bytes, filename: str, owner: dict[str, Any] | None = None
+    *, data: bytes, filename: str, owner: Owner | None = None
 ) -> tuple[Upload, DecodedImage]:
     """Validate an uploaded image and store it; raise ImageError for anything unusable.
 
-    `owner`: the owner, client and quota_key fields (conversions.permissions), when known.
+    `owner`: who owns it and what quota it counts against (conversions.permissions).
     """
     image = decode_image(data, max_pixels=settings.SVGAI_MAX_PIXELS)
     digest = hashlib.sha256(data).hexdigest()
@@ -68,8 +69,9 @@ def store_upload(
         height=image.height,
         format=image.format,
         has_alpha=image.has_alpha,
-        **(owner or {}),
     )
+    if owner is not None:
+        upload.owner, upload.client, upload.quota_key = owner.user, owner.client, owner.quota_key
     twin = Upload.objects.filter(sha256=digest).only("file").first()
     if twin is not None and twin.file.name and twin.file.storage.exists(twin.file.name):
         upload.file.name = twin.file.name  # same bytes: share the stored file
@@ -90,7 +92,7 @@ def convert_image(
     upload: Upload,
     params: TraceParams,
     existing: Conversion | None = None,
-    owner: dict[str, Any] | None = None,
+    owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
     """Convert an upload with explicit vtracer parameters and record the result.
@@ -153,10 +155,10 @@ def _reuse(conversion: Conversion, existing: Conversion | None) -> None:
     conversion._state.adding = False
 
 
-def _start(conversion: Conversion, owner: dict[str, Any] | None) -> None:
+def _start(conversion: Conversion, owner: Owner | None) -> None:
     """Record the conversion as running before any work: a process that dies leaves a row."""
-    for name, value in (owner or {}).items():
-        setattr(conversion, name, value)
+    if owner is not None:
+        conversion.owner, conversion.client = owner.user, owner.client
     conversion.status = Conversion.Status.RUNNING
     conversion.save()
 
@@ -189,7 +191,7 @@ def convert_with_ai(
     time_budget: float | None = None,
     max_bytes: int | None = None,
     existing: Conversion | None = None,
-    owner: dict[str, Any] | None = None,
+    owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
     """Choose a tier and settings for this image, trace, and record prediction and result.
@@ -252,7 +254,7 @@ def _start_ai(
     upload: Upload,
     asked: AIRequest,
     existing: Conversion | None,
-    owner: dict[str, Any] | None,
+    owner: Owner | None,
 ) -> Conversion:
     """Return the running record of an AI conversion, saved before any work."""
     conversion = Conversion(
