@@ -1,19 +1,17 @@
 """The conversion pipeline as Django sees it: store uploads, run conversions, record results.
 
-Views, management commands and (later) Celery tasks call these functions; they call the pure
-engine in worker processes and store every outcome, failures included (history is benchmark
-data).
+Views, management commands and Celery tasks call these functions. They orchestrate and do not
+decide: an AI conversion loads the image and what the models say about it (aimodels.analysis),
+routes it, hands it to the budgeted search of the core (vectorizer.search) and records the
+outcome. Every outcome is stored, failures included (history is benchmark data).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -21,22 +19,20 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from aimodels import registry
-from aimodels.ml.inputs import predictor_inputs
+from aimodels.analysis import Analysis, analyse
+from aimodels.analysis import analysis_cache as analysis_cache  # read by health and benchmarks
 from conversions.models import Conversion, Upload
 from conversions.owners import Owner
 from vectorizer import pipeline, routing, search
 from vectorizer.budget import Budget
 from vectorizer.candidates import Candidate
-from vectorizer.features import extract_features
 from vectorizer.images import DecodedImage, decode_image
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
 from vectorizer.search import timed
-from vectorizer.tiers import Attempt, Plan, TierError, TierResult, make_plan
+from vectorizer.tiers import Attempt, TierError, TierResult
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy, WorkerError, WorkerPool, shared_pool
-
-logger = logging.getLogger(__name__)
 
 
 def worker_pool() -> WorkerPool:
@@ -280,7 +276,7 @@ def _decide(
     """Return the decoded image, what the models say about it, and the route to take."""
     with timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
-    analysis = _analyse(image.rgba, upload.sha256, predictor, timings)
+    analysis = analyse(image.rgba, upload.sha256, predictor, timings)
     with timed(timings, "routing"):
         route = routing.route(
             analysis.plan,
@@ -363,110 +359,3 @@ class AIOutcome:
                 "measure": best.timings.get("measure", 0.0),
             },
         )
-
-
-@dataclass
-class Analysis:
-    """What the models say about one image before any tracing."""
-
-    features: dict[str, float] = field(default_factory=dict)
-    vector: np.ndarray | None = None
-    logo_type: str = ""
-    confidence: float | None = None
-    plan: Plan | None = None
-    problems: tuple[str, ...] = ()
-
-
-def _analyse(
-    rgba: np.ndarray, sha256: str, predictor: QualityModel, timings: dict[str, float]
-) -> Analysis:
-    """Return features, logo type and the predictor's plan, from the cache when possible.
-
-    Each step may fail on its own; a failure is recorded in `problems` and the conversion
-    carries on with what is left (in the end, with the fallback candidate).
-    """
-    key = (sha256, tuple(sorted(registry.versions().items())))
-    cached = analysis_cache.get(key)
-    if cached is not None:
-        timings["analysis_cache"] = 1.0
-        return cached
-    height, width = rgba.shape[:2]
-    analysis = Analysis()
-    problems: list[str] = []
-    try:
-        with timed(timings, "features"):
-            features = extract_features(rgba)
-            analysis.vector = features.as_vector()
-            analysis.features = {k: round(float(v), 5) for k, v in asdict(features).items()}
-        classifier = registry.get("logo_type")
-        if classifier is None:
-            problems.append("logo-type classifier not loaded")
-        else:
-            with timed(timings, "classify"):
-                analysis.logo_type, analysis.confidence = classifier.predict(features)
-        analysis.vector = predictor_inputs(predictor, analysis.vector, classifier)
-    except Exception as exc:  # one AI component failing must not fail the conversion
-        logger.exception("AI analysis failed")
-        problems.append(f"analysis failed: {exc}")
-    if analysis.vector is not None:
-        try:
-            with timed(timings, "predict"):
-                analysis.plan = make_plan(predictor, analysis.vector, height, width)
-        except Exception as exc:
-            logger.exception("prediction failed")
-            problems.append(f"prediction failed: {exc}")
-    analysis.problems = tuple(problems)
-    if not problems:
-        analysis_cache.put(key, analysis)
-    return analysis
-
-
-class AnalysisCache:
-    """A small LRU of per-image analysis (features, logo type, plan) keyed by content hash.
-
-    Converting the same upload again (another tier, another target) skips feature extraction
-    and prediction; the key includes the model versions, so switching a model invalidates it.
-    """
-
-    def __init__(self, maxsize: int = 256) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple) -> Any | None:
-        """Return the cached value for `key`, or None."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-            self.misses += 1
-            return None
-
-    def put(self, key: tuple, value: Any) -> None:
-        """Remember a value, evicting the least recently used beyond maxsize."""
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget everything (benchmarks time each conversion from scratch)."""
-        with self._lock:
-            self._items.clear()
-
-    def stats(self) -> dict[str, int]:
-        """Return hits, misses, size and capacity."""
-        with self._lock:
-            return {
-                "hits": self.hits,
-                "misses": self.misses,
-                "size": len(self._items),
-                "maxsize": self.maxsize,
-            }
-
-
-analysis_cache = AnalysisCache()
