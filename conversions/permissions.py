@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,6 +22,8 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.request import Request
+
+from conversions.owners import Owner
 
 if TYPE_CHECKING:  # rest_framework.views loads this module through its settings
     from rest_framework.views import APIView
@@ -63,12 +65,12 @@ def client_key(request: HttpRequest | Request, *, create: bool = False) -> str:
     return _digest(raw) if raw else ""
 
 
-def owner_fields(request: HttpRequest | Request) -> dict[str, Any]:
-    """Return the owner fields of a record the caller creates now."""
+def owner_fields(request: HttpRequest | Request) -> Owner:
+    """Return the owner of a record the caller creates now."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        return {"owner": user, "client": ""}
-    return {"owner": None, "client": client_key(request, create=True)}
+        return Owner(user=user)
+    return Owner(client=client_key(request, create=True))
 
 
 def quota_key(request: Request) -> str:

@@ -1,21 +1,17 @@
 """The conversion pipeline as Django sees it: store uploads, run conversions, record results.
 
-Views, management commands and (later) Celery tasks call these functions; they call the pure
-engine in worker processes and store every outcome, failures included (history is benchmark
-data).
+Views, management commands and Celery tasks call these functions. They orchestrate and do not
+decide: an AI conversion loads the image and what the models say about it (aimodels.analysis),
+routes it, hands it to the budgeted search of the core (vectorizer.search) and records the
+outcome. Every outcome is stored, failures included (history is benchmark data).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -23,19 +19,20 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from aimodels import registry
-from aimodels.ml.inputs import predictor_inputs
+from aimodels.analysis import Analysis, analyse
+from aimodels.analysis import analysis_cache as analysis_cache  # read by health and benchmarks
 from conversions.models import Conversion, Upload
-from vectorizer import pipeline, routing, tiers
+from conversions.owners import Owner
+from vectorizer import pipeline, routing, search
+from vectorizer.budget import Budget
 from vectorizer.candidates import Candidate
-from vectorizer.features import extract_features
 from vectorizer.images import DecodedImage, ImageInfo, decode_image, probe_image
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
-from vectorizer.tiers import Attempt
+from vectorizer.search import timed
+from vectorizer.tiers import Attempt, TierError, TierResult
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy, WorkerError, WorkerPool, shared_pool
-
-logger = logging.getLogger(__name__)
 
 
 def worker_pool() -> WorkerPool:
@@ -52,11 +49,11 @@ def worker_pool() -> WorkerPool:
 
 
 def store_upload(
-    *, data: bytes, filename: str, owner: dict[str, Any] | None = None
+    *, data: bytes, filename: str, owner: Owner | None = None
 ) -> tuple[Upload, DecodedImage]:
     """Validate an uploaded image and store it; raise ImageError for anything unusable.
 
-    `owner`: the owner, client and quota_key fields (conversions.permissions), when known.
+    `owner`: who owns it and what quota it counts against (conversions.permissions).
     """
     image = decode_image(data, max_pixels=settings.SVGAI_MAX_PIXELS)
     return _save_upload(data, filename, owner, image), image
@@ -76,7 +73,7 @@ def store_batch_upload(*, data: bytes, filename: str) -> Upload:
 
 
 def _save_upload(
-    data: bytes, filename: str, owner: dict[str, Any] | None, image: DecodedImage | ImageInfo
+    data: bytes, filename: str, owner: Owner | None, image: DecodedImage | ImageInfo
 ) -> Upload:
     digest = hashlib.sha256(data).hexdigest()
     upload = Upload(
@@ -87,8 +84,9 @@ def _save_upload(
         height=image.height,
         format=image.format,
         has_alpha=image.has_alpha,
-        **(owner or {}),
     )
+    if owner is not None:
+        upload.owner, upload.client, upload.quota_key = owner.user, owner.client, owner.quota_key
     twin = Upload.objects.filter(sha256=digest).only("file").first()
     if twin is not None and twin.file.name and twin.file.storage.exists(twin.file.name):
         upload.file.name = twin.file.name  # same bytes: share the stored file
@@ -109,7 +107,7 @@ def convert_image(
     upload: Upload,
     params: TraceParams,
     existing: Conversion | None = None,
-    owner: dict[str, Any] | None = None,
+    owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
     """Convert an upload with explicit vtracer parameters and record the result.
@@ -172,10 +170,10 @@ def _reuse(conversion: Conversion, existing: Conversion | None) -> None:
     conversion._state.adding = False
 
 
-def _start(conversion: Conversion, owner: dict[str, Any] | None) -> None:
+def _start(conversion: Conversion, owner: Owner | None) -> None:
     """Record the conversion as running before any work: a process that dies leaves a row."""
-    for name, value in (owner or {}).items():
-        setattr(conversion, name, value)
+    if owner is not None:
+        conversion.owner, conversion.client = owner.user, owner.client
     conversion.status = Conversion.Status.RUNNING
     conversion.save()
 
@@ -192,31 +190,12 @@ class ModelsUnavailable(RuntimeError):
 
 
 def evaluate_candidates(
-    rgba: np.ndarray,
-    candidates: Sequence[Candidate],
-    *,
-    proxy: bool = True,
-    deadline: float | None = None,
-    timeout: float | None = None,
+    rgba: np.ndarray, candidates: Sequence[Candidate], *, proxy: bool = True
 ) -> list[Attempt | Exception]:
-    """Return an Attempt (or the exception) per candidate, traced in parallel workers.
-
-    `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
-    nothing to compare, so it skips that render. A trace still running at `deadline`
-    (time.monotonic) or after `timeout` seconds (default SVGAI_CONVERT_TIMEOUT) is stopped
-    and returns a WorkerDeadline or WorkerTimeout.
-    """
-    jobs = [(rgba, candidate, proxy) for candidate in candidates]
-    results = worker_pool().map(
-        pipeline.convert_candidate,
-        jobs,
-        timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
-        deadline=deadline,
+    """Return an Attempt (or the exception) per candidate, traced in this process's workers."""
+    return search.evaluate_candidates(
+        worker_pool(), rgba, candidates, proxy=proxy, timeout=settings.SVGAI_CONVERT_TIMEOUT
     )
-    return [
-        outcome if isinstance(outcome, Exception) else Attempt.of(candidate, outcome)
-        for candidate, outcome in zip(candidates, results, strict=True)
-    ]
 
 
 def convert_with_ai(
@@ -227,307 +206,175 @@ def convert_with_ai(
     time_budget: float | None = None,
     max_bytes: int | None = None,
     existing: Conversion | None = None,
-    owner: dict[str, Any] | None = None,
+    owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
     """Choose a tier and settings for this image, trace, and record prediction and result.
 
     `timeout`: the most seconds each trace may run (default SVGAI_CONVERT_TIMEOUT).
     """
-    started, clock = time.perf_counter(), time.monotonic()
-    predictor = registry.get("quality_predictor")
+    started, budget = time.perf_counter(), Budget.start(time_budget)
+    asked = AIRequest(tier, target_quality, time_budget, max_bytes)
+    predictor = _quality_predictor()
+    conversion = _start_ai(upload, asked, existing, owner)
+    image, analysis, route = _decide(upload, asked, predictor, budget, conversion.timings)
+    try:
+        result = search.search(
+            image,
+            analysis.plan,
+            route.tier,
+            pool=worker_pool(),
+            budget=budget,
+            timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
+            max_bytes=max_bytes,
+            timings=conversion.timings,
+        )
+    except WorkerBusy as exc:  # nothing traced, no worker was free: 503 (a batch retries it)
+        raise _refuse_busy(conversion, exc, keep=existing is not None) from None
+    except TierError as exc:
+        return record(AIOutcome(analysis, route).recorded_on(conversion), exc, started=started)
+    outcome = AIOutcome(analysis, route, result)
+    return record(
+        outcome.recorded_on(conversion), outcome.traced(conversion.timings), started=started
+    )
+
+
+@dataclass(frozen=True)
+class AIRequest:
+    """What the caller asked of an AI conversion, as the record keeps it."""
+
+    tier: int | str
+    target_quality: float
+    time_budget: float | None
+    max_bytes: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the options the record's `request` holds (the tier has a field of its own)."""
+        return {
+            "target_quality": self.target_quality,
+            "time_budget": self.time_budget,
+            "max_bytes": self.max_bytes,
+        }
+
+
+def _quality_predictor() -> QualityModel:
+    """Return the loaded quality predictor; raise ModelsUnavailable without it."""
+    predictor: QualityModel | None = registry.get("quality_predictor")
     if predictor is None:
         raise ModelsUnavailable("the quality predictor is not loaded")
-    request = {"target_quality": target_quality, "time_budget": time_budget, "max_bytes": max_bytes}
+    return predictor
+
+
+def _start_ai(
+    upload: Upload,
+    asked: AIRequest,
+    existing: Conversion | None,
+    owner: Owner | None,
+) -> Conversion:
+    """Return the running record of an AI conversion, saved before any work."""
     conversion = Conversion(
         upload=upload,
         kind=Conversion.Kind.AI,
-        requested_tier=str(tier),
-        request=request,
+        requested_tier=str(asked.tier),
+        request=asked.as_dict(),
         model_versions=registry.versions(),
+        timings={},
     )
     _reuse(conversion, existing)
     _start(conversion, owner)
-    timings: dict[str, float] = {}
-    with _timed(timings, "decode"):
+    return conversion
+
+
+def _decide(
+    upload: Upload,
+    asked: AIRequest,
+    predictor: QualityModel,
+    budget: Budget,
+    timings: dict[str, float],
+) -> tuple[DecodedImage, Analysis, routing.Route]:
+    """Return the decoded image, what the models say about it, and the route to take."""
+    with timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
-    analysis = _analyse(image.rgba, upload.sha256, predictor, timings)
-    with _timed(timings, "routing"):
+    analysis = analyse(image.rgba, upload.sha256, predictor, timings)
+    with timed(timings, "routing"):
         route = routing.route(
             analysis.plan,
-            tier=tier,
-            target_quality=target_quality,
-            time_budget=time_budget,
-            max_bytes=max_bytes,
+            tier=asked.tier,
+            target_quality=asked.target_quality,
+            budget=budget,
+            max_bytes=asked.max_bytes,
             workers=settings.SVGAI_WORKERS,
-            pace=pace,
+            pace=search.pace,
         )
-    conversion.timings = timings
-    _describe(conversion, analysis, route)
-    busy: list[WorkerBusy] = []
-    deadline = tiers.deadline_for(time_budget, started=clock)
-    # A client's time budget is a promise: traces stop in time to record the result.
-    stop_at = deadline - tiers.RECORD_RESERVE_S if time_budget is not None else None
+    return image, analysis, route
 
-    # A tight budget may stop every trace: then the rescue trace must already be running.
-    early_rescue: Future[tiers.TierResult | None] | None = None
-    left = None if stop_at is None else stop_at - time.monotonic()
-    if left is not None and left < tiers.EARLY_RESCUE_S * max(1.0, pace.factor):
-        early_rescue = _rescuers.submit(_rescue, image.rgba)
 
-    def evaluate(candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
-        # Only tier 3's walk compares by the 2× proxy. Tier 2 picks between two traces and
-        # then refines the pick; choosing by input-size SSIM instead removed the same error on
-        # 16 training logos × 3 variants (78.5 %) and saved the 2× render (p95 1.24 → 1.03 s).
-        outcomes = evaluate_candidates(
-            image.rgba, candidates, proxy=route.tier > 2, deadline=stop_at, timeout=timeout
+@dataclass(frozen=True)
+class AIOutcome:
+    """What an AI conversion decided, recorded once: the analysis, the route, what was traced.
+
+    `result` is None when nothing could be traced (the record then holds the decision and the
+    error). The routing JSON the API answers with is built here and nowhere else.
+    """
+
+    analysis: Analysis
+    route: routing.Route
+    result: TierResult | None = None
+
+    def routing_json(self) -> dict[str, Any]:
+        """Return the route taken, the problems met, the rescue and every attempt."""
+        data = self.route.as_dict()
+        if self.analysis.problems:
+            data["problems"] = list(self.analysis.problems)
+        if self.result is not None:
+            if self.result.rescued:
+                data["rescued"] = self.result.rescued
+            data["attempts"] = [
+                {
+                    "candidate": a.candidate.as_dict(),
+                    "refined": a.refined,
+                    "proxy": a.proxy,
+                    "ssim": a.ssim,
+                    "svg_bytes": a.svg_bytes,
+                }
+                for a in self.result.attempts
+            ]
+        return data
+
+    def recorded_on(self, conversion: Conversion) -> Conversion:
+        """Return `conversion` holding what the models said, the route and the chosen candidate."""
+        analysis = self.analysis
+        conversion.features = analysis.features
+        conversion.logo_type = analysis.logo_type
+        conversion.logo_type_confidence = analysis.confidence
+        conversion.fallback_used = analysis.plan is None or bool(analysis.problems)
+        conversion.tier = self.route.tier
+        conversion.routing = self.routing_json()
+        best = self.result.best if self.result is not None else None
+        if best is None:
+            return conversion
+        prep, params = best.candidate.materialize(conversion.upload.height, conversion.upload.width)
+        conversion.parameters = params.as_dict()
+        candidate = {"candidate": best.candidate.as_dict(), "refined": best.refined}
+        conversion.preparation = {**asdict(prep), **candidate}
+        if analysis.plan is not None:
+            prediction = analysis.plan.prediction_for(best.candidate)
+            conversion.prediction = prediction.as_dict()
+            conversion.predicted_ssim = prediction.ssim
+        return conversion
+
+    def traced(self, timings: dict[str, float]) -> ConversionResult:
+        """Return the chosen trace as a conversion result; `trace` is the whole search's time."""
+        best = self.result.best if self.result is not None else None
+        assert best is not None  # the search raises when nothing was traced
+        return ConversionResult(
+            svg=best.svg,
+            ssim=best.ssim,
+            svg_bytes=best.svg_bytes,
+            path_count=best.path_count,
+            timings={
+                **{f"best_{k}": v for k, v in best.timings.items()},
+                "trace": timings["search"],
+                "measure": best.timings.get("measure", 0.0),
+            },
         )
-        busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
-        return outcomes
-
-    def refine(attempt: Attempt) -> Attempt | Exception:
-        try:
-            outcome = worker_pool().run(
-                pipeline.refine_conversion,
-                image.rgba,
-                attempt.svg,
-                tiers.REFINE_ITERATIONS[route.tier],
-                timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
-                deadline=stop_at,
-            )
-        except WorkerError as exc:
-            return exc
-        return Attempt.of(attempt.candidate, outcome, refined=True)
-
-    try:
-        with _timed(timings, "search"):
-            result = tiers.run_tier(
-                route.tier,
-                analysis.plan,
-                evaluate,
-                max_bytes=max_bytes,
-                deadline=stop_at if stop_at is not None else deadline,
-                workers=settings.SVGAI_WORKERS,
-                has_alpha=image.has_alpha,
-                # With a budget every tier picks only what is predicted to fit in it.
-                pace=pace if time_budget is not None else None,
-                refine=refine if route.tier in tiers.REFINE_ITERATIONS else None,
-            )
-    except tiers.TierError as exc:
-        if busy:  # nothing traced because no worker was free: 503 (a batch retries the item)
-            raise _refuse_busy(conversion, busy[0], keep=existing is not None) from None
-        if time_budget is None:
-            return record(conversion, exc, started=started)
-        logger.info("budget: every trace was stopped (%s); returning the rescue trace", exc)
-        with _timed(timings, "rescue"):
-            rescued = early_rescue.result() if early_rescue is not None else _rescue(image.rgba)
-        if rescued is None:
-            return record(conversion, exc, started=started)
-        result = rescued
-        conversion.routing["rescued"] = f"every chosen trace was stopped by the budget: {exc}"
-    _describe_result(conversion, analysis, result)
-    _keep_pace(analysis.plan, result)
-    best = result.best
-    assert best is not None  # run_tier raises when nothing was traced
-    outcome = ConversionResult(
-        svg=best.svg,
-        ssim=best.ssim,
-        svg_bytes=best.svg_bytes,
-        path_count=best.path_count,
-        timings={
-            **{f"best_{k}": v for k, v in best.timings.items()},
-            "trace": timings["search"],
-            "measure": best.timings.get("measure", 0.0),
-        },
-    )
-    return record(conversion, outcome, started=started)
-
-
-def _rescue(rgba: np.ndarray) -> tiers.TierResult | None:
-    """Return the rescue trace of an image, for when a budget stopped every chosen trace.
-
-    Rather than fail a conversion the client gave a budget to, the cheapest candidate is traced
-    here, in this process (potrace at the input's own size: about 0.1 s, no vtracer, so no
-    panic and no GIL held while it runs). With a tight budget it starts beside the tier's
-    traces (`EARLY_RESCUE_S`), so it is ready when the deadline comes.
-    """
-    try:
-        outcome = pipeline.convert_candidate(rgba, tiers.RESCUE_CANDIDATE, proxy=False)
-    except Exception:
-        logger.exception("the rescue trace failed")
-        return None
-    attempt = Attempt.of(tiers.RESCUE_CANDIDATE, outcome)
-    return tiers.TierResult(tier=1, attempts=[attempt], best=attempt)
-
-
-# Rescue traces run here, beside the worker processes (each is mostly numpy and potrace).
-_rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
-
-
-def _keep_pace(plan: tiers.Plan | None, result: tiers.TierResult) -> None:
-    """Teach the pace how long this machine really took for what the predictor foresaw."""
-    if plan is None:
-        return
-    for attempt in result.attempts:
-        if attempt.refined:  # not a trace the predictor foresaw
-            continue
-        observed = sum(attempt.timings.get(k, 0.0) for k in ("prepare", "trace", "measure"))
-        pace.update(plan.prediction_for(attempt.candidate)["time_ms"], observed)
-
-
-def _describe(conversion: Conversion, analysis: Analysis, route: routing.Route) -> None:
-    """Copy what the models said and the route taken onto the record."""
-    conversion.features = analysis.features
-    conversion.logo_type = analysis.logo_type
-    conversion.logo_type_confidence = analysis.confidence
-    conversion.fallback_used = analysis.plan is None or bool(analysis.problems)
-    conversion.tier = route.tier
-    conversion.routing = route.as_dict()
-    if analysis.problems:
-        conversion.routing["problems"] = list(analysis.problems)
-
-
-def _describe_result(conversion: Conversion, analysis: Analysis, result: tiers.TierResult) -> None:
-    """Record the chosen candidate, every attempt, and what was predicted for the choice."""
-    best = result.best
-    assert best is not None
-    height, width = conversion.upload.height, conversion.upload.width
-    prep, params = best.candidate.materialize(height, width)
-    conversion.parameters = params.as_dict()
-    conversion.preparation = {
-        **asdict(prep),
-        "candidate": best.candidate.as_dict(),
-        "refined": best.refined,
-    }
-    conversion.routing["attempts"] = [
-        {
-            "candidate": a.candidate.as_dict(),
-            "refined": a.refined,
-            "proxy": a.proxy,
-            "ssim": a.ssim,
-            "svg_bytes": a.svg_bytes,
-        }
-        for a in result.attempts
-    ]
-    if analysis.plan is not None:
-        conversion.prediction = analysis.plan.prediction_for(best.candidate)
-        conversion.predicted_ssim = conversion.prediction["ssim"]
-
-
-@dataclass
-class Analysis:
-    """What the models say about one image before any tracing."""
-
-    features: dict[str, float] = field(default_factory=dict)
-    vector: np.ndarray | None = None
-    logo_type: str = ""
-    confidence: float | None = None
-    plan: tiers.Plan | None = None
-    problems: tuple[str, ...] = ()
-
-
-def _analyse(
-    rgba: np.ndarray, sha256: str, predictor: QualityModel, timings: dict[str, float]
-) -> Analysis:
-    """Return features, logo type and the predictor's plan, from the cache when possible.
-
-    Each step may fail on its own; a failure is recorded in `problems` and the conversion
-    carries on with what is left (in the end, with the fallback candidate).
-    """
-    key = (sha256, tuple(sorted(registry.versions().items())))
-    cached = analysis_cache.get(key)
-    if cached is not None:
-        timings["analysis_cache"] = 1.0
-        return cached
-    height, width = rgba.shape[:2]
-    analysis = Analysis()
-    problems: list[str] = []
-    try:
-        with _timed(timings, "features"):
-            features = extract_features(rgba)
-            analysis.vector = features.as_vector()
-            analysis.features = {k: round(float(v), 5) for k, v in asdict(features).items()}
-        classifier = registry.get("logo_type")
-        if classifier is None:
-            problems.append("logo-type classifier not loaded")
-        else:
-            with _timed(timings, "classify"):
-                analysis.logo_type, analysis.confidence = classifier.predict(features)
-        analysis.vector = predictor_inputs(predictor, analysis.vector, classifier)
-    except Exception as exc:  # one AI component failing must not fail the conversion
-        logger.exception("AI analysis failed")
-        problems.append(f"analysis failed: {exc}")
-    if analysis.vector is not None:
-        try:
-            with _timed(timings, "predict"):
-                analysis.plan = tiers.make_plan(predictor, analysis.vector, height, width)
-        except Exception as exc:
-            logger.exception("prediction failed")
-            problems.append(f"prediction failed: {exc}")
-    analysis.problems = tuple(problems)
-    if not problems:
-        analysis_cache.put(key, analysis)
-    return analysis
-
-
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = (time.perf_counter() - started) * 1000
-
-
-class AnalysisCache:
-    """A small LRU of per-image analysis (features, logo type, plan) keyed by content hash.
-
-    Converting the same upload again (another tier, another target) skips feature extraction
-    and prediction; the key includes the model versions, so switching a model invalidates it.
-    """
-
-    def __init__(self, maxsize: int = 256) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple) -> Any | None:
-        """Return the cached value for `key`, or None."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return self._items[key]
-            self.misses += 1
-            return None
-
-    def put(self, key: tuple, value: Any) -> None:
-        """Remember a value, evicting the least recently used beyond maxsize."""
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget everything (benchmarks time each conversion from scratch)."""
-        with self._lock:
-            self._items.clear()
-
-    def stats(self) -> dict[str, int]:
-        """Return hits, misses, size and capacity."""
-        with self._lock:
-            return {
-                "hits": self.hits,
-                "misses": self.misses,
-                "size": len(self._items),
-                "maxsize": self.maxsize,
-            }
-
-
-analysis_cache = AnalysisCache()
-
-# Observed ÷ predicted trace time in this process, so time budgets hold under load.
-pace = tiers.Pace()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import django_filters
 from django.conf import settings
@@ -46,8 +47,8 @@ from conversions.serializers import (
     brief,
     error_responses,
 )
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.images import ImageError
-from vectorizer.tiers import DEFAULT_TIME_BUDGET_S
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 from vectorizer.workers import WorkerBusy
 
@@ -83,7 +84,7 @@ class UploadView(APIView):
         serializer.is_valid(raise_exception=True)
         file = serializer.validated_data["file"]
         quota_key = limits.check_upload_quota(request, file.size)
-        owner = {**permissions.owner_fields(request), "quota_key": quota_key}
+        owner = replace(permissions.owner_fields(request), quota_key=quota_key)
         try:
             upload, _ = services.store_upload(data=file.read(), filename=file.name, owner=owner)
         except ImageError as exc:

@@ -1,4 +1,4 @@
-"""Fake models for tests: a quality predictor and classifier with known, simple outputs.
+"""Fake models and a fake clock for tests: known, simple outputs and time that moves on demand.
 
 The fake predictor's outputs are a plain function of the candidate encoding (see
 `FakePredictor.predict`), so a test can work out which candidate any tier should choose.
@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from vectorizer.protocols import Predictions
 
 # Columns of Candidate.encode (see vectorizer/candidates.py).
 LOG2_FACTOR, LOG2_COLORS, SPECKLE, LENGTH = 0, 3, 5, 7
@@ -29,7 +31,7 @@ class FakePredictor:
     fail: bool = False
     calls: int = 0
 
-    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict[str, Any]:
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         self.calls += 1
         if self.fail:
             raise RuntimeError("predictor exploded")
@@ -43,12 +45,12 @@ class FakePredictor:
             - 0.01 * m[:, LENGTH]
         )
         fidelity = np.clip(fidelity, 0.0, 0.999)
-        return {
-            "ssim": np.clip(fidelity + 0.005, 0.0, 0.9995),
-            "fidelity": fidelity,
-            "bytes": 1000.0 * 2 ** m[:, LOG2_FACTOR] * (1 + m[:, LOG2_COLORS] / 5),
-            "time_ms": 40.0 * 4 ** m[:, LOG2_FACTOR],
-        }
+        return Predictions(
+            ssim=np.clip(fidelity + 0.005, 0.0, 0.9995),
+            fidelity=fidelity,
+            bytes=1000.0 * 2 ** m[:, LOG2_FACTOR] * (1 + m[:, LOG2_COLORS] / 5),
+            time_ms=40.0 * 4 ** m[:, LOG2_FACTOR],
+        )
 
 
 @dataclass
@@ -63,3 +65,16 @@ class FakeClassifier:
         if self.fail:
             raise RuntimeError("classifier exploded")
         return "simple", 0.9
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told: budgets are tested without waiting."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

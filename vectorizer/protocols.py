@@ -6,6 +6,7 @@ torch or the registry: `aimodels` supplies trained models, tests supply fakes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -13,10 +14,44 @@ import numpy as np
 from vectorizer.features import ImageFeatures
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """What the quality predictor foresees for one candidate on one image."""
+
+    ssim: float  # measured SSIM at the input's size
+    fidelity: float  # SSIM against the true vector
+    bytes: float  # size of the SVG
+    time_ms: float  # preparing and tracing, on a quiet machine
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the prediction as the API and the conversion record hold it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The quality predictor's outputs for many candidates: one array per target, aligned."""
+
+    ssim: np.ndarray
+    fidelity: np.ndarray
+    bytes: np.ndarray
+    time_ms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ssim)
+
+    def at(self, i: int) -> Prediction:
+        """Return the prediction for candidate row `i`."""
+        return Prediction(
+            ssim=float(self.ssim[i]),
+            fidelity=float(self.fidelity[i]),
+            bytes=float(self.bytes[i]),
+            time_ms=float(self.time_ms[i]),
+        )
+
+
 class QualityModel(Protocol):
-    def predict(
-        self, image_vector: np.ndarray, candidate_matrix: np.ndarray
-    ) -> dict[str, np.ndarray]:
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         """Return predicted ssim, fidelity, bytes and time_ms, one value per candidate row."""
         ...
 

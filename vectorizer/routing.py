@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vectorizer.tiers import DEFAULT_TIME_BUDGET_S, MEASURE_MS, Pace, Plan, first_batch
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S, Budget
+from vectorizer.tiers import MEASURE_MS, Pace, Plan, first_batch
 
 # What a client that names no target gets (the API's default too).
 DEFAULT_TARGET_QUALITY = 0.9
@@ -51,7 +52,7 @@ def route(
     *,
     tier: int | str = "auto",
     target_quality: float = DEFAULT_TARGET_QUALITY,
-    time_budget: float | None = None,
+    budget: Budget | None = None,
     max_bytes: int | None = None,
     workers: int = 2,
     pace: Pace | None = None,
@@ -64,9 +65,10 @@ def route(
     )
     if tier != "auto":
         return Route(int(tier), f"tier {tier} requested", estimates)
+    budget = budget or Budget()
     if plan is None:
-        return route_without_predictor(target_quality=target_quality, time_budget=time_budget)
-    return choose_tier(estimates, target_quality=target_quality, time_budget=time_budget)
+        return route_without_predictor(target_quality=target_quality, budget=budget)
+    return choose_tier(estimates, target_quality=target_quality, budget=budget)
 
 
 def estimate_tiers(
@@ -75,10 +77,10 @@ def estimate_tiers(
     """Return predicted quality and time for each tier on this image (times the pace)."""
     first = plan.candidates.index(first_batch(1, plan, max_bytes)[0])
     ranked = [plan.candidates.index(c) for c in first_batch(2, plan, max_bytes)]
-    quality, fidelity = plan.predicted["ssim"], plan.predicted["fidelity"]
+    quality, fidelity = plan.predicted.ssim, plan.predicted.fidelity
     factor = pace.factor if pace is not None else 1.0
     # Measuring one result renders it twice and compares: MEASURE_MS beyond the trace.
-    seconds = (plan.predicted["time_ms"] + MEASURE_MS) * factor / 1000.0
+    seconds = (plan.predicted.time_ms + MEASURE_MS) * factor / 1000.0
     measure = 0.0
     # Two workers: the slowest trace runs beside the others, so it sets the pace.
     tier2_traces = seconds[ranked] + measure
@@ -114,16 +116,16 @@ def floor_for(target_quality: float) -> int:
 
 
 def choose_tier(
-    estimates: tuple[TierEstimate, ...], *, target_quality: float, time_budget: float | None
+    estimates: tuple[TierEstimate, ...], *, target_quality: float, budget: Budget
 ) -> Route:
-    """Return the cheapest tier predicted to reach `target_quality` within `time_budget`."""
+    """Return the cheapest tier predicted to reach `target_quality` within the client's budget."""
     by_tier = {e.tier: e for e in estimates}
     floor = floor_for(target_quality)
-    fits = [e for e in estimates if time_budget is None or e.time_s <= time_budget]
+    fits = [e for e in estimates if budget.allows(e.time_s)]
     if not fits:
         return Route(
             1,
-            f"no tier is predicted to finish in {time_budget:g} s; tier 1 is the fastest",
+            f"no tier is predicted to finish in {budget.seconds:g} s; tier 1 is the fastest",
             estimates,
         )
     allowed = [e for e in fits if e.tier >= floor]
@@ -132,7 +134,7 @@ def choose_tier(
         return Route(
             best.tier,
             f"target {target_quality:g} calls for tier {floor}, but its "
-            f"predicted {by_tier[floor].time_s:.1f} s exceeds the {time_budget:g} s "
+            f"predicted {by_tier[floor].time_s:.1f} s exceeds the {budget.seconds:g} s "
             f"budget; tier {best.tier} is the best that fits",
             estimates,
         )
@@ -165,11 +167,11 @@ def floor_target(tier: int) -> float:
     return next(minimum for minimum, t in TIER_FLOORS if t == tier)
 
 
-def route_without_predictor(*, target_quality: float, time_budget: float | None) -> Route:
+def route_without_predictor(*, target_quality: float, budget: Budget) -> Route:
     """Return a route from the target and budget alone (the predictor is unavailable)."""
     tier = floor_for(target_quality)
-    if time_budget is not None and time_budget < 1.0:
+    if not budget.allows(1.0):
         tier = 1
-    elif time_budget is not None and time_budget < DEFAULT_TIME_BUDGET_S:
+    elif not budget.allows(DEFAULT_TIME_BUDGET_S):
         tier = min(tier, 2)
     return Route(tier, "predictor unavailable: tier chosen from the target and budget alone")

@@ -13,22 +13,23 @@ rewards pixel staircases (tier 2, which then refines its pick, uses the input-si
 evaluator decides, and `Attempt.proxy` holds whichever was measured). Every choice,
 predicted or measured, weighs quality against bytes (`worth`: a doubling of the SVG must buy
 BYTE_COST of quality), and an optional `max_bytes` is honoured whenever any result meets it.
-Tracing itself is injected (`Evaluator`) so this module stays free of processes and Django.
+Tracing itself is injected (`Evaluator`, `Refiner`) so this module stays free of processes:
+vectorizer/search.py gives it the worker pool, the budget and the rescue.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from vectorizer.budget import Budget
 from vectorizer.candidates import ANCHORS, Candidate, candidate_space, neighbours
 from vectorizer.pipeline import ConversionResult
-from vectorizer.protocols import QualityModel
+from vectorizer.protocols import Prediction, Predictions, QualityModel
 
 # What one doubling of an SVG's bytes must buy in quality (fidelity or proxy SSIM) to be worth
 # it. Chosen on the training split: tier 2 on 12 logos × 3 variants removes 75.5 % of vtracer's
@@ -52,8 +53,6 @@ MOVE_TOLERANCE = 0.003
 # per colour layer at ~1024 px, 16 colours, σ 0.5 — on the training split the best single
 # setting within tier 1's time (ANCHORS in candidates.py are measured on every image).
 FALLBACK_CANDIDATE = ANCHORS[1]
-# Tier 3 searches until this many seconds after the request started, unless told otherwise.
-DEFAULT_TIME_BUDGET_S = 4.0
 # Measuring a traced candidate (two renders and SSIM) beyond its predicted trace time.
 MEASURE_MS = 120.0
 # Tiers 2 and 3 end by refining the best trace's outlines (vectorizer/refine.py), this many
@@ -62,18 +61,9 @@ MEASURE_MS = 120.0
 REFINE_ITERATIONS = {2: 4, 3: 8}
 # Tier 3 stops its walk this long (times the pace) before its deadline, to refine the best.
 REFINE_RESERVE_S = 0.6
-# With a time budget: traces are stopped this long before its end, to record the result...
-RECORD_RESERVE_S = 0.1
-# ...and the traces chosen are predicted (times the pace) to fill at most this share of what
-# remains: predictions are rough and the pace lags a sudden load.
+# With a time budget, the traces chosen are predicted (times the pace) to fill at most this
+# share of what remains: predictions are rough and the pace lags a sudden load.
 BUDGET_SHARE = 0.7
-# What a budgeted conversion returns when the deadline stopped every chosen trace: potrace per
-# colour layer at the input's own size, about 0.1 s (services traces it in-process)...
-RESCUE_CANDIDATE = Candidate(
-    long_side=0, max_colors=16, speckle=2, tracer="layers", sigma=0.5, tolerance=0.5
-)
-# ...started beside the tier's traces when less than this (times the pace) is left for them.
-EARLY_RESCUE_S = 1.0
 
 
 class Pace:
@@ -148,7 +138,7 @@ class Plan:
     """The predictor's view of one image: every candidate with its predicted outcome."""
 
     candidates: list[Candidate]
-    predicted: dict[str, np.ndarray]  # ssim, fidelity, bytes, time_ms per candidate
+    predicted: Predictions  # one row per candidate
     predictor: QualityModel
     image_vector: np.ndarray
     size: tuple[int, int]  # (height, width) of the input
@@ -161,9 +151,9 @@ class Plan:
         With `time_limit_ms`, only candidates predicted to trace within it; when none is, the
         fastest alone (a time limit is a promise, quality comes second).
         """
-        fidelity = self.predicted["fidelity"]
-        size = self.predicted["bytes"]
-        times = self.predicted["time_ms"]
+        fidelity = self.predicted.fidelity
+        size = self.predicted.bytes
+        times = self.predicted.time_ms
         allowed = np.ones(len(self.candidates), dtype=bool)
         if time_limit_ms is not None:
             if not (times <= time_limit_ms).any():
@@ -174,15 +164,13 @@ class Plan:
         key = [-worth(float(fidelity[i]), float(size[i])) for i in range(len(size))]
         return [i for i in sorted(range(len(size)), key=key.__getitem__) if allowed[i]]
 
-    def prediction_for(self, candidate: Candidate) -> dict[str, float]:
+    def prediction_for(self, candidate: Candidate) -> Prediction:
         """Return the predicted outcome of a candidate (predicted now if it is not planned)."""
         if candidate in self.candidates:
-            i = self.candidates.index(candidate)
-            return {name: float(values[i]) for name, values in self.predicted.items()}
+            return self.predicted.at(self.candidates.index(candidate))
         height, width = self.size
         row = candidate.encode(height, width)[None, :]
-        predicted = self.predictor.predict(self.image_vector, row)
-        return {name: float(values[0]) for name, values in predicted.items()}
+        return self.predictor.predict(self.image_vector, row).at(0)
 
 
 def make_plan(predictor: QualityModel, image_vector: np.ndarray, height: int, width: int) -> Plan:
@@ -204,6 +192,8 @@ class TierResult:
     attempts: list[Attempt] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     best: Attempt | None = None
+    # Why the rescue trace was returned instead (vectorizer/search.py); empty when it was not.
+    rescued: str = ""
 
 
 class TierError(RuntimeError):
@@ -222,12 +212,6 @@ def pick_best(attempts: Sequence[Attempt], max_bytes: int | None = None) -> Atte
         fitting = [a for a in pool if a.svg_bytes <= max_bytes]
         pool = fitting or [min(pool, key=lambda a: a.svg_bytes)]
     return max(pool, key=lambda a: worth(a.proxy, a.svg_bytes))
-
-
-def deadline_for(time_budget: float | None, *, started: float) -> float:
-    """Return the monotonic time by which a request that began at `started` must be done."""
-    budget = DEFAULT_TIME_BUDGET_S if time_budget is None else time_budget
-    return started + max(0.0, budget)
 
 
 def first_batch(
@@ -259,7 +243,7 @@ def run_tier(
     evaluate: Evaluator,
     *,
     max_bytes: int | None = None,
-    deadline: float | None = None,
+    budget: Budget | None = None,
     workers: int = 2,
     has_alpha: bool = True,
     pace: Pace | None = None,
@@ -267,51 +251,80 @@ def run_tier(
 ) -> TierResult:
     """Return the chosen conversion of one image for tier 1, 2 or 3.
 
-    With `pace`, the deadline binds every tier: only candidates predicted (times the pace) to
-    finish before it are traced. Without it, only tier 3's search stops at the deadline.
-    A tier given `refine` (services gives it to tiers 2 and 3) ends by refining its best
-    attempt's outlines (vectorizer/refine.py).
+    With `pace`, the budget binds every tier: only candidates predicted (times the pace) to
+    finish before its deadline are traced. Without it, only tier 3's search stops at the
+    deadline; without a budget tier 3 traces its seed alone. A tier given `refine` (the search
+    gives it to tiers 2 and 3) ends by refining its best attempt's outlines, unless the
+    deadline has come (vectorizer/refine.py).
     """
     result = TierResult(tier=tier)
     limit = None
-    if pace is not None and deadline is not None:
-        limit = pace.limit_ms((deadline - time.monotonic()) * BUDGET_SHARE)
+    if pace is not None and budget is not None:
+        limit = pace.limit_ms(budget.left() * BUDGET_SHARE)
     _try(first_batch(tier, plan, max_bytes, time_limit_ms=limit), evaluate, result)
     if not result.attempts:
         raise TierError("; ".join(result.failures) or "no candidate could be traced")
-    result.best = best = pick_best(result.attempts, max_bytes)
-    if tier < 3:
-        _refine(result, refine, deadline, max_bytes)
-        return result
+    result.best = pick_best(result.attempts, max_bytes)
+    if tier == 3 and budget is not None:
+        reserve = REFINE_RESERVE_S * (pace.factor if pace is not None else 1.0) if refine else 0.0
+        _walk(
+            result,
+            plan,
+            evaluate,
+            budget,
+            reserve=reserve,
+            max_bytes=max_bytes,
+            workers=workers,
+            has_alpha=has_alpha,
+            pace=pace,
+        )
+    if budget is None or not budget.expired():
+        _refine(result, refine, max_bytes)
+    return result
+
+
+def _walk(
+    result: TierResult,
+    plan: Plan | None,
+    evaluate: Evaluator,
+    budget: Budget,
+    *,
+    reserve: float,
+    max_bytes: int | None,
+    workers: int,
+    has_alpha: bool,
+    pace: Pace | None,
+) -> None:
+    """Tier 3: trace untried neighbours of the best, a batch per worker round, while one fits.
+
+    The walk stops `reserve` seconds before the deadline (the refinement's time) once another
+    batch, as long as the slowest so far, would not fit.
+    """
+    best = result.best
+    assert best is not None
     tried = {a.candidate for a in result.attempts}
     batch_times: list[float] = []
-    reserve = REFINE_RESERVE_S * (pace.factor if pace is not None else 1.0) if refine else 0.0
-    while deadline is not None:
-        remaining = deadline - time.monotonic() - reserve
-        expected = max(batch_times) if batch_times else 0.0
-        if remaining <= expected:
-            break
+    while True:
+        remaining = budget.left(reserve)
+        if remaining <= (max(batch_times) if batch_times else 0.0):
+            return
         moves = [c for c in neighbours(best.candidate, has_alpha=has_alpha) if c not in tried]
         moves = _promising(moves, best.candidate, plan)
         if pace is not None and plan is not None:
             fits = pace.limit_ms(remaining * BUDGET_SHARE)
-            moves = [c for c in moves if plan.prediction_for(c)["time_ms"] <= fits]
+            moves = [c for c in moves if plan.prediction_for(c).time_ms <= fits]
         if not moves:
-            break
+            return
         moves = moves[:workers]
         tried.update(moves)
-        started = time.monotonic()
+        started = budget.clock()
         _try(moves, evaluate, result)
-        batch_times.append(time.monotonic() - started)
+        batch_times.append(budget.clock() - started)
         result.best = best = pick_best(result.attempts, max_bytes)
-    _refine(result, refine, deadline, max_bytes)
-    return result
 
 
-def _refine(
-    result: TierResult, refine: Refiner | None, deadline: float | None, max_bytes: int | None
-) -> None:
-    """Refine the best attempt's outlines, if there is time; the refined attempt wins.
+def _refine(result: TierResult, refine: Refiner | None, max_bytes: int | None) -> None:
+    """Refine the best attempt's outlines; the refined attempt wins.
 
     The 2× proxy barely sees sub-pixel moves (fidelity to the true vector does: on 24 training
     variants the refined outlines left 81 % of the error for 7 % more bytes), and refine_svg
@@ -319,7 +332,7 @@ def _refine(
     within max_bytes.
     """
     best = result.best
-    if refine is None or best is None or (deadline is not None and time.monotonic() >= deadline):
+    if refine is None or best is None:
         return
     outcome = refine(best)
     if isinstance(outcome, Exception):
@@ -352,7 +365,7 @@ def shortlist(
     for i in order:
         if len(picked) >= n:
             break
-        is_slow = float(plan.predicted["time_ms"][i]) > SLOW_TRACE_MS
+        is_slow = float(plan.predicted.time_ms[i]) > SLOW_TRACE_MS
         if is_slow and slow >= 1:
             continue
         slow += int(is_slow)
@@ -379,8 +392,7 @@ def _promising(moves: list[Candidate], current: Candidate, plan: Plan | None) ->
     matrix = np.stack([c.encode(height, width) for c in [current, *moves]])
     predicted = plan.predictor.predict(plan.image_vector, matrix)
     value = [
-        worth(float(f), float(b))
-        for f, b in zip(predicted["fidelity"], predicted["bytes"], strict=True)
+        worth(float(f), float(b)) for f, b in zip(predicted.fidelity, predicted.bytes, strict=True)
     ]
     floor = value[0] - MOVE_TOLERANCE
     ranked = sorted(range(len(moves)), key=lambda i: -value[i + 1])

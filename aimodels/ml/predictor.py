@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from vectorizer.protocols import Predictions
+
 TARGETS = ("ssim", "fidelity", "bytes", "time_ms")
 _EPS = 1e-4
 # Standardised inputs are clipped here: the training set spans |z| <= 9.4 and a 4096 px upload
@@ -80,12 +82,12 @@ class QualityPredictor:
     feature_names: tuple[str, ...] = ()
     metrics: dict[str, Any] = field(default_factory=dict)
 
-    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict[str, Any]:
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         """Return predicted ssim, fidelity, bytes and time_ms per candidate row for one image."""
         rows = np.hstack(
             [np.repeat(image_vector[None, :], len(candidate_matrix), axis=0), candidate_matrix]
         )
-        return self.predict_rows(rows)
+        return Predictions(**self.predict_rows(rows))
 
     def predict_rows(self, rows: np.ndarray) -> dict[str, Any]:
         """Return finite predictions for rows of [image features, candidate encoding]."""

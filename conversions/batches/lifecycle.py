@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +22,7 @@ from conversions.batches.refusals import Refusal, Refusals
 from conversions.batches.runner import BrokerUnreachable, Runner, local_runner
 from conversions.limits import OverPixelBudget, UploadQuota, check_pixel_budget
 from conversions.models import Batch, BatchItem, Conversion, Upload
+from conversions.owners import Owner
 from vectorizer.images import ImageError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def create_batch(
     files: Iterable[tuple[str, IO[bytes]]],
     options: BatchOptions,
     source: str = "files",
-    owner: dict[str, Any] | None = None,
+    owner: Owner | None = None,
     quota: UploadQuota | None = None,
     limits: Limits | None = None,
     runner: str | None = None,
@@ -60,14 +61,14 @@ def create_batch(
     """Store every acceptable image and a queued batch of them; raise BatchRefused if none.
 
     Members are read, checked and stored one at a time, so a request holds one image in
-    memory. `owner` holds the owner fields (`owner`, `client`) given to the batch, its uploads
+    memory. `owner` is the owner given to the batch, its uploads
     and its conversions; `quota` is the caller's upload quota: the bytes stored count against
     it, and once the next image would pass it the rest is refused (nothing stored at all:
     QuotaExceeded). An image over the pixel budget of the batch's tier is refused like a bad
     member. `runner`: "celery" or "local"; by default Celery when a broker is set.
     """
     limits = limits or Limits.from_settings()
-    owner = owner or {}
+    owner = owner or Owner()
     intake = Intake(limits)
     refused = Refusals()
     budget_tier = "legacy" if options.kind == Conversion.Kind.LEGACY else options.tier
@@ -97,9 +98,9 @@ def create_batch(
         finally:
             del entry  # stored or refused: free it before the next member is inflated
         # Stored is stored: the caller owns and is charged for it even if its tier refuses it.
-        if owner or quota:
+        if owner.known or quota:
             Upload.objects.filter(pk=upload.pk).update(
-                **owner, quota_key=quota.key if quota else ""
+                owner=owner.user, client=owner.client, quota_key=quota.key if quota else ""
             )
         stored_bytes += size
         files_stored += 1
@@ -116,7 +117,8 @@ def create_batch(
         raise BatchRefused(f"No image in the request can be converted ({detail}).", refused)
     with transaction.atomic():
         batch = Batch.objects.create(
-            **owner,
+            owner=owner.user,
+            client=owner.client,
             kind=options.kind,
             options=options.as_dict(),
             item_count=len(stored),

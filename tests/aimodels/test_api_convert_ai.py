@@ -7,6 +7,7 @@ aimodels/weights and are skipped while those are absent.
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import pytest
@@ -17,15 +18,10 @@ from aimodels import registry
 from aimodels.ml.classifier import LOGO_TYPES
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.quality import fidelity
-from vectorizer.tiers import (
-    DEFAULT_TIME_BUDGET_S,
-    FALLBACK_CANDIDATE,
-    NEAR_EQUAL,
-    RESCUE_CANDIDATE,
-    TIER2_TRIES,
-    TIER3_SEED,
-)
+from vectorizer.search import RESCUE_CANDIDATE
+from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES, TIER3_SEED
 
 AI_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",
              "conversion_id", "ai_metadata"}  # fmt: skip
@@ -286,6 +282,37 @@ def test_convert_ai_reuses_the_analysis_of_the_same_image(api_client, upload_fil
 
     assert services.analysis_cache.stats()["hits"] == hits + 1
     assert "features" not in meta["timings"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payload", [{"tier": 3}, {"tier": 2, "time_budget": 3.0}])
+def test_convert_ai_walks_down_and_never_calls_back_into_the_app(
+    api_client, upload_file_id, ai_models, payload
+):
+    # The search lives in the core (vectorizer.search): the core never calls back into
+    # conversions (no closures handed down), and the request enters services.py once.
+    climbs, entries = [], []
+
+    def watch(frame, event, arg):
+        if event != "call" or frame.f_back is None:
+            return
+        callee = frame.f_globals.get("__name__", "")
+        caller = frame.f_back.f_globals.get("__name__", "")
+        step = f"{caller}.{frame.f_back.f_code.co_name} -> {callee}.{frame.f_code.co_name}"
+        if caller.startswith(("vectorizer", "aimodels")) and callee.startswith("conversions"):
+            climbs.append(step)
+        if callee == "conversions.services" and caller != callee:
+            entries.append(step)
+
+    sys.setprofile(watch)
+    try:
+        body = convert_ok(api_client, {"file_id": upload_file_id, **payload})
+    finally:
+        sys.setprofile(None)
+
+    assert body["success"] is True
+    assert climbs == []
+    assert entries == ["conversions.views.post -> conversions.services.convert_with_ai"]
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from vectorizer.dataset import load_rgba, make_variant
 from vectorizer.features import extract_features
 from vectorizer.images import decode_image
 from vectorizer.pipeline import convert_candidate
-from vectorizer.protocols import QualityModel
+from vectorizer.protocols import Predictions, QualityModel
 from vectorizer.quality import fidelity
 from vectorizer.tiers import FALLBACK_CANDIDATE, first_batch, make_plan
 
@@ -40,7 +40,7 @@ class BlindPredictor:
 
     feature_names: tuple[str, ...] = ()
 
-    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict:
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         return self.inner.predict(self.vector, candidate_matrix)
 
 

@@ -14,6 +14,7 @@ from aimodels.ml.predictor import (
     evaluate_predictor,
     train_quality_predictor,
 )
+from vectorizer.protocols import Predictions
 
 
 @pytest.fixture(autouse=True)
@@ -85,10 +86,11 @@ def test_predict_repeats_the_image_vector_per_candidate(trained):
     predicted = model.predict(image, candidates)
     rows = np.hstack([np.repeat(image[None, :], 5, axis=0), candidates])
 
-    assert set(predicted) == set(TARGETS)
+    assert isinstance(predicted, Predictions)
+    assert len(predicted) == 5
     for name in TARGETS:
-        assert predicted[name].shape == (5,)
-        assert np.array_equal(predicted[name], model.predict_rows(rows)[name])
+        assert getattr(predicted, name).shape == (5,)
+        assert np.array_equal(getattr(predicted, name), model.predict_rows(rows)[name])
 
 
 def test_save_load_round_trip_gives_identical_predictions(trained, tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.fakes import FakePredictor
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S, Budget
 from vectorizer.routing import (
     Route,
     choose_tier,
@@ -13,7 +14,7 @@ from vectorizer.routing import (
     floor_for,
     route_without_predictor,
 )
-from vectorizer.tiers import DEFAULT_TIME_BUDGET_S, make_plan
+from vectorizer.tiers import make_plan
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +57,7 @@ def is_sentence(text: str) -> bool:
 @pytest.mark.parametrize("image", sorted(IMAGES))
 @pytest.mark.parametrize(("target", "budget", "allowed"), CONTRACT)
 def test_choose_tier_follows_the_client_contract(image, target, budget, allowed):
-    route = choose_tier(estimates_for(image), target_quality=target, time_budget=budget)
+    route = choose_tier(estimates_for(image), target_quality=target, budget=Budget(budget))
 
     assert route.tier in allowed, route.reason
     assert is_sentence(route.reason), route.reason
@@ -64,7 +65,7 @@ def test_choose_tier_follows_the_client_contract(image, target, budget, allowed)
 
 @pytest.mark.parametrize(("target", "budget", "allowed"), CONTRACT)
 def test_route_without_predictor_follows_the_client_contract(target, budget, allowed):
-    route = route_without_predictor(target_quality=target, time_budget=budget)
+    route = route_without_predictor(target_quality=target, budget=Budget(budget))
 
     assert route.tier in allowed
     assert is_sentence(route.reason)
@@ -82,14 +83,14 @@ def test_estimate_tiers_orders_time_and_quality(fake_predictor):
 
 
 def test_choose_tier_takes_the_cheapest_that_reaches_the_target():
-    route = choose_tier(estimates_for("easy-128"), target_quality=0.5, time_budget=None)
+    route = choose_tier(estimates_for("easy-128"), target_quality=0.5, budget=Budget(None))
 
     assert route.tier == 1
     assert "cheapest" in route.reason
 
 
 def test_choose_tier_explains_a_budget_that_rules_out_the_floor():
-    route = choose_tier(estimates_for("easy-512"), target_quality=0.95, time_budget=2.0)
+    route = choose_tier(estimates_for("easy-512"), target_quality=0.95, budget=Budget(2.0))
 
     assert route.tier in (1, 2)
     assert "budget" in route.reason
@@ -100,7 +101,7 @@ def test_floor_for_maps_targets_to_minimum_tiers():
 
 
 def test_route_as_dict_reports_every_estimate():
-    route = choose_tier(estimates_for("hard-128"), target_quality=0.9, time_budget=None)
+    route = choose_tier(estimates_for("hard-128"), target_quality=0.9, budget=Budget(None))
 
     body = route.as_dict()
 

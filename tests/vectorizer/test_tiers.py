@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
 
+from tests.fakes import FakeClock
+from vectorizer.budget import RECORD_RESERVE_S, Budget
 from vectorizer.candidates import Candidate, neighbours
+from vectorizer.protocols import Predictions
 from vectorizer.tiers import (
     BYTE_COST,
-    DEFAULT_TIME_BUDGET_S,
     FALLBACK_CANDIDATE,
     MEASURE_MS,
     MOVE_TOLERANCE,
@@ -26,7 +27,6 @@ from vectorizer.tiers import (
     Plan,
     TierError,
     _promising,
-    deadline_for,
     first_batch,
     make_plan,
     pick_best,
@@ -68,8 +68,16 @@ def measured_proxy(candidate: Candidate) -> float:
     )
 
 
+def budget_of(seconds: float, clock: FakeClock) -> Budget:
+    """Return a client's budget whose deadline is `seconds` from now on `clock`."""
+    return Budget(seconds=seconds + RECORD_RESERVE_S, started=clock(), clock=clock)
+
+
 class FakeEvaluator:
-    """Returns an Attempt per candidate from `proxy`/`size` functions; records every batch."""
+    """Returns an Attempt per candidate from `proxy`/`size` functions; records every batch.
+
+    Each batch takes `delay` seconds on `clock`.
+    """
 
     def __init__(
         self,
@@ -77,15 +85,17 @@ class FakeEvaluator:
         size: Callable[[Candidate], int] = lambda c: 1000 + 10 * c.max_colors,
         fails: Callable[[Candidate], bool] = lambda c: False,
         delay: float = 0.0,
+        clock: FakeClock | None = None,
     ) -> None:
         self.proxy, self.size, self.fails, self.delay = proxy, size, fails, delay
+        self.clock = clock or FakeClock()
         self.batches: list[list[Candidate]] = []
         self.finished_at: list[float] = []
 
     def __call__(self, candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
         self.batches.append(list(candidates))
-        time.sleep(self.delay)
-        self.finished_at.append(time.monotonic())
+        self.clock.advance(self.delay)
+        self.finished_at.append(self.clock())
         return [
             RuntimeError("vtracer panicked")
             if self.fails(c)
@@ -119,12 +129,12 @@ def test_tier1_respects_the_trace_time_limit(plan):
     result = run_tier(1, plan, evaluate)
 
     chosen = plan.prediction_for(result.best.candidate)
-    assert chosen["time_ms"] <= TIER1_TRACE_LIMIT_MS
+    assert chosen.time_ms <= TIER1_TRACE_LIMIT_MS
     # The best-predicted candidate overall is an 8× trace the limit rules out.
-    fastest_ok = [i for i in range(len(plan.candidates)) if plan.predicted["time_ms"][i] <= 300]
-    best_overall = int(np.argmax(plan.predicted["fidelity"]))
-    assert plan.predicted["time_ms"][best_overall] > TIER1_TRACE_LIMIT_MS
-    assert chosen["fidelity"] == pytest.approx(plan.predicted["fidelity"][fastest_ok].max())
+    fastest_ok = [i for i in range(len(plan.candidates)) if plan.predicted.time_ms[i] <= 300]
+    best_overall = int(np.argmax(plan.predicted.fidelity))
+    assert plan.predicted.time_ms[best_overall] > TIER1_TRACE_LIMIT_MS
+    assert chosen.fidelity == pytest.approx(plan.predicted.fidelity[fastest_ok].max())
 
 
 def test_tier2_traces_the_best_predicted_with_at_most_one_slow_and_keeps_the_best(plan):
@@ -135,7 +145,7 @@ def test_tier2_traces_the_best_predicted_with_at_most_one_slow_and_keeps_the_bes
     assert len(evaluate.batches) == 1
     traced = evaluate.traced
     assert len(traced) == TIER2_TRIES
-    slow = [c for c in traced if plan.prediction_for(c)["time_ms"] > SLOW_TRACE_MS]
+    slow = [c for c in traced if plan.prediction_for(c).time_ms > SLOW_TRACE_MS]
     assert len(slow) <= 1  # the slow trace runs beside the fast ones, not after another
     assert result.best.proxy == max(measured_proxy(c) for c in traced)
     predicted_first = plan.candidates[plan.order()[0]]
@@ -188,32 +198,33 @@ def test_max_bytes_unreachable_returns_the_smallest(plan):
 class FlatPredictor:
     """Predicts the same outcome for every candidate: no move is expected to lose."""
 
-    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> dict:
+    def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         n = len(candidate_matrix)
-        return {
-            "ssim": np.full(n, 0.95),
-            "fidelity": np.full(n, 0.95),
-            "bytes": np.full(n, 1000.0),
-            "time_ms": np.full(n, 50.0),
-        }
+        return Predictions(
+            ssim=np.full(n, 0.95),
+            fidelity=np.full(n, 0.95),
+            bytes=np.full(n, 1000.0),
+            time_ms=np.full(n, 50.0),
+        )
 
 
 def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(plan):
     delay = 0.03
-    evaluate = FakeEvaluator(delay=delay)
+    clock = FakeClock()
+    evaluate = FakeEvaluator(delay=delay, clock=clock)
     plan = dataclasses.replace(plan, predictor=FlatPredictor())
-    deadline = time.monotonic() + 0.4
+    budget = budget_of(0.4, clock)
 
     # Every neighbour is worth a try, so only the deadline ends the walk.
-    result = run_tier(3, plan, evaluate, deadline=deadline, workers=2)
+    result = run_tier(3, plan, evaluate, budget=budget, workers=2)
 
-    finished = time.monotonic()
     assert len(evaluate.batches[0]) == TIER3_SEED
     assert len(evaluate.batches) > 3  # kept walking to neighbours
     assert all(len(batch) <= 2 for batch in evaluate.batches[1:])
-    # Stopped only when another batch would not fit, and overran by at most one batch.
-    assert deadline - evaluate.finished_at[-1] <= 2 * delay + 0.05
-    assert finished <= deadline + delay + 0.05
+    # Every batch started while one more fitted, and the walk stopped when one more would not.
+    assert clock() <= budget.deadline
+    assert budget.deadline - evaluate.finished_at[-1] <= delay
+    assert all(budget.deadline - t > delay for t in evaluate.finished_at[:-1])
     assert len(set(evaluate.traced)) == len(evaluate.traced)  # never traces a candidate twice
     assert len(result.attempts) == len(evaluate.traced)
 
@@ -221,7 +232,8 @@ def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(plan):
 def test_tier3_is_at_least_as_good_as_tier2(fake_predictor, plan):
     tier2 = run_tier(2, plan, FakeEvaluator())
 
-    tier3 = run_tier(3, plan, FakeEvaluator(), deadline=time.monotonic() + 0.3)
+    clock = FakeClock()
+    tier3 = run_tier(3, plan, FakeEvaluator(delay=0.03, clock=clock), budget=budget_of(0.3, clock))
 
     assert tier3.best.proxy >= tier2.best.proxy - NEAR_EQUAL
     assert len(tier3.attempts) > len(tier2.attempts)
@@ -235,7 +247,7 @@ def test_tier3_only_tries_moves_the_predictor_does_not_expect_to_lose(fake_predi
 
     def predicted(c: Candidate) -> float:  # predicted fidelity less the price of its bytes
         outcome = fake_predictor.predict(VECTOR, np.stack([c.encode(*SIZE)]))
-        return worth(float(outcome["fidelity"][0]), float(outcome["bytes"][0]))
+        return worth(float(outcome.fidelity[0]), float(outcome.bytes[0]))
 
     floor = predicted(current) - MOVE_TOLERANCE
     assert kept
@@ -248,7 +260,7 @@ def test_tier3_only_tries_moves_the_predictor_does_not_expect_to_lose(fake_predi
 def test_tier3_without_deadline_stops_after_its_seed(plan):
     evaluate = FakeEvaluator()
 
-    run_tier(3, plan, evaluate, deadline=None)
+    run_tier(3, plan, evaluate, budget=None)
 
     assert [len(b) for b in evaluate.batches] == [TIER3_SEED]
 
@@ -287,12 +299,12 @@ def test_plan_order_puts_best_predicted_first_and_filters_by_limits(plan):
     limited = plan.order(time_limit_ms=TIER1_TRACE_LIMIT_MS, max_bytes=3500)
 
     assert sorted(order) == list(range(len(plan.candidates)))
-    predicted = zip(plan.predicted["fidelity"], plan.predicted["bytes"], strict=True)
+    predicted = zip(plan.predicted.fidelity, plan.predicted.bytes, strict=True)
     value = [worth(f, b) for f, b in predicted]
     assert value[order[0]] == max(value)
     assert limited
-    assert all(plan.predicted["time_ms"][i] <= TIER1_TRACE_LIMIT_MS for i in limited)
-    assert all(plan.predicted["bytes"][i] <= 3500 for i in limited)
+    assert all(plan.predicted.time_ms[i] <= TIER1_TRACE_LIMIT_MS for i in limited)
+    assert all(plan.predicted.bytes[i] <= 3500 for i in limited)
 
 
 def test_prediction_for_an_unplanned_candidate_asks_the_predictor(fake_predictor, plan):
@@ -302,18 +314,12 @@ def test_prediction_for_an_unplanned_candidate_asks_the_predictor(fake_predictor
     predicted = plan.prediction_for(extra)
 
     row = extra.encode(*SIZE)[None, :]
-    assert predicted["fidelity"] == pytest.approx(
-        float(fake_predictor.predict(VECTOR, row)["fidelity"][0])
+    assert predicted.fidelity == pytest.approx(
+        float(fake_predictor.predict(VECTOR, row).fidelity[0])
     )
-    assert plan.prediction_for(plan.candidates[0])["bytes"] == pytest.approx(
-        float(plan.predicted["bytes"][0])
+    assert plan.prediction_for(plan.candidates[0]).bytes == pytest.approx(
+        float(plan.predicted.bytes[0])
     )
-
-
-def test_deadline_counts_from_the_request_start():
-    assert deadline_for(1.5, started=100.0) == 101.5
-    assert deadline_for(None, started=100.0) == 100.0 + DEFAULT_TIME_BUDGET_S
-    assert deadline_for(-3, started=100.0) == 100.0
 
 
 def test_pace_follows_observed_over_predicted_time_and_stays_bounded():
@@ -331,24 +337,42 @@ def test_pace_follows_observed_over_predicted_time_and_stays_bounded():
 
 
 def test_a_time_limit_keeps_only_candidates_that_fit_else_the_fastest(plan):
-    times = plan.predicted["time_ms"]
+    times = plan.predicted.time_ms
     limit = float(np.median(times))
 
     batch = first_batch(2, plan, time_limit_ms=limit)
     nothing_fits = first_batch(1, plan, time_limit_ms=float(times.min()) / 2)
 
     assert batch
-    assert all(plan.prediction_for(c)["time_ms"] <= limit for c in batch)
+    assert all(plan.prediction_for(c).time_ms <= limit for c in batch)
     assert nothing_fits == [plan.candidates[int(np.argmin(times))]]
 
 
 @pytest.mark.parametrize("tier", [1, 2, 3])
 def test_with_a_pace_every_tier_traces_only_what_fits_the_deadline(plan, tier):
     pace = Pace(factor=1.5)  # 2× traces (160 ms) fit in 1 s at this pace, 4× (640 ms) do not
-    evaluate = FakeEvaluator()
-    deadline = time.monotonic() + 1.0
+    clock = FakeClock()
+    evaluate = FakeEvaluator(delay=0.03, clock=clock)
 
-    run_tier(tier, plan, evaluate, deadline=deadline, pace=pace)
+    run_tier(tier, plan, evaluate, budget=budget_of(1.0, clock), pace=pace)
 
     fits = pace.limit_ms(1.0)
-    assert all(plan.prediction_for(c)["time_ms"] <= fits for c in evaluate.traced)
+    assert all(plan.prediction_for(c).time_ms <= fits for c in evaluate.traced)
+
+
+def test_tiers_refine_their_best_only_while_the_deadline_is_not_past(plan):
+    refined: list[Attempt] = []
+
+    def refine(best: Attempt) -> Attempt:
+        refined.append(best)
+        return dataclasses.replace(best, refined=True)
+
+    clock = FakeClock()
+    slow, slower = FakeEvaluator(delay=0.2, clock=clock), FakeEvaluator(delay=0.4, clock=clock)
+    in_time = run_tier(2, plan, slow, budget=budget_of(0.3, clock), refine=refine)
+    late = run_tier(2, plan, slower, budget=budget_of(0.3, clock), refine=refine)
+
+    assert in_time.best.refined
+    assert refined == [pick_best(in_time.attempts[:-1])]
+    assert not late.best.refined
+    assert not any(a.refined for a in late.attempts)

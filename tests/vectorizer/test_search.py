@@ -1,0 +1,183 @@
+"""The budgeted search: tiers traced in a pool, stopped at the budget, rescued when stopped.
+
+The pool here runs each job in this process (or answers it with a refusal), so these tests
+see what the search asks of the worker pool; the clock is injected, so nothing waits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import draw_logo
+from tests.fakes import FakeClock, FakePredictor
+from vectorizer import search
+from vectorizer.budget import Budget
+from vectorizer.images import decode_image
+from vectorizer.search import RESCUE_CANDIDATE
+from vectorizer.tiers import REFINE_ITERATIONS, TIER2_TRIES, Pace, TierError, make_plan
+from vectorizer.workers import WorkerBusy, WorkerDeadline
+
+
+@pytest.fixture(autouse=True)
+def _media_root():
+    """Shadow the Django-only autouse fixture of tests/conftest.py: these tests need no Django."""
+
+
+class InlinePool:
+    """A worker pool that runs jobs in this process, or answers every job with `refuse()`."""
+
+    size = 2
+
+    def __init__(self, refuse: Callable[[], Exception] | None = None) -> None:
+        self.refuse = refuse
+        self.traced: list[int] = []  # jobs per map() call
+        self.deadlines: list[float | None] = []
+        self.refined: list[int] = []  # iterations per refinement
+
+    def map(
+        self, fn: Callable[..., Any], items: Iterable[tuple], *, timeout: float, deadline=None
+    ) -> list[Any]:
+        items = list(items)
+        self.traced.append(len(items))
+        self.deadlines.append(deadline)
+        if self.refuse is not None:
+            return [self.refuse() for _ in items]
+        return [fn(*item) for item in items]
+
+    def run(self, fn: Callable[..., Any], *args: Any, timeout: float, deadline=None) -> Any:
+        self.deadlines.append(deadline)
+        self.refined.append(args[-1])
+        if self.refuse is not None:
+            raise self.refuse()
+        return fn(*args)
+
+
+def stopped() -> Exception:
+    return WorkerDeadline("Deadline", "the deadline came before a worker was free")
+
+
+@pytest.fixture
+def image():
+    return decode_image(draw_logo(64))
+
+
+@pytest.fixture
+def plan(image):
+    return make_plan(FakePredictor(), np.zeros(8, np.float32), image.height, image.width)
+
+
+@pytest.fixture
+def pace(monkeypatch) -> Pace:
+    """A fresh process pace, so one test's traces do not steer another's."""
+    fresh = Pace()
+    monkeypatch.setattr(search, "pace", fresh)
+    return fresh
+
+
+def run(image, plan, tier: int, pool: InlinePool, budget: Budget, timings=None):
+    return search.search(image, plan, tier, pool=pool, budget=budget, timeout=60.0, timings=timings)
+
+
+@pytest.mark.parametrize("seconds", [None, 30.0])
+def test_search_traces_in_the_pool_and_only_a_clients_budget_stops_traces(
+    image, plan, pace, seconds
+):
+    pool = InlinePool()
+    budget = Budget.start(seconds, clock=FakeClock())
+    timings: dict[str, float] = {}
+
+    result = run(image, plan, 2, pool, budget, timings)
+
+    assert pool.traced == [TIER2_TRIES]
+    assert pool.refined == [REFINE_ITERATIONS[2]]
+    assert result.best.refined
+    assert pool.deadlines == [budget.trace_deadline] * 2
+    assert (pool.deadlines[0] is None) == (seconds is None)
+    assert set(timings) == {"search"}
+    assert pace.factor != 1.0  # the search taught the pace what this machine took
+
+
+def test_search_returns_the_rescue_trace_when_a_clients_budget_stopped_every_trace(
+    image, plan, pace
+):
+    timings: dict[str, float] = {}
+
+    result = run(image, plan, 2, InlinePool(stopped), Budget.start(3.0, clock=FakeClock()), timings)
+
+    assert result.best.candidate == RESCUE_CANDIDATE
+    assert result.rescued.startswith("every chosen trace was stopped by the budget: ")
+    assert "deadline came" in result.rescued
+    assert result.best.svg.startswith("<svg")
+    assert {"search", "rescue"} <= set(timings)
+
+
+def test_search_without_a_clients_budget_fails_rather_than_rescue(image, plan, pace):
+    with pytest.raises(TierError, match="deadline came"):
+        run(image, plan, 2, InlinePool(stopped), Budget.start(None, clock=FakeClock()))
+
+
+def test_search_raises_worker_busy_when_no_worker_was_free(image, plan, pace):
+    def busy() -> Exception:
+        return WorkerBusy("all 2 conversion workers are busy", retry_after=3)
+
+    with pytest.raises(WorkerBusy):
+        run(image, plan, 2, InlinePool(busy), Budget.start(3.0, clock=FakeClock()))
+
+
+def test_a_tight_budget_starts_the_rescue_beside_the_traces(image, plan, pace, monkeypatch):
+    started = threading.Event()
+    real = search.rescue
+
+    def watched(rgba: np.ndarray):
+        started.set()
+        return real(rgba)
+
+    def stopped_after_the_rescue_started() -> Exception:
+        assert started.wait(timeout=60), "the rescue was not started beside the traces"
+        return stopped()
+
+    monkeypatch.setattr(search, "rescue", watched)
+    tight = Budget.start(search.EARLY_RESCUE_S / 2, clock=FakeClock())
+
+    result = run(image, plan, 2, InlinePool(stopped_after_the_rescue_started), tight)
+
+    assert result.best.candidate == RESCUE_CANDIDATE
+
+
+def test_a_roomy_budget_starts_the_rescue_only_when_every_trace_was_stopped(
+    image, plan, pace, monkeypatch
+):
+    started = threading.Event()
+    real = search.rescue
+
+    def watched(rgba: np.ndarray):
+        started.set()
+        return real(rgba)
+
+    def stopped_before_any_rescue() -> Exception:
+        assert not started.is_set()
+        return stopped()
+
+    monkeypatch.setattr(search, "rescue", watched)
+    roomy = Budget.start(search.EARLY_RESCUE_S * 3, clock=FakeClock())
+
+    result = run(image, plan, 2, InlinePool(stopped_before_any_rescue), roomy)
+
+    assert started.is_set()
+    assert result.best.candidate == RESCUE_CANDIDATE
+
+
+def test_the_pace_binds_only_a_clients_budget(image, plan, pace):
+    pace.factor = 20.0  # a machine so loaded that nothing is predicted to fit in a second
+    unbudgeted, budgeted = InlinePool(), InlinePool()
+
+    run(image, plan, 2, unbudgeted, Budget.start(None, clock=FakeClock()))
+    run(image, plan, 2, budgeted, Budget.start(1.0, clock=FakeClock()))
+
+    assert unbudgeted.traced == [TIER2_TRIES]
+    assert budgeted.traced == [1]  # the fastest candidate alone
