@@ -404,6 +404,11 @@ class RoutingSerializer(serializers.Serializer):
         child=serializers.JSONField(),
         help_text='Per tier ("1", "2", "3"): predicted quality, time and bytes.',
     )
+    rescued = serializers.CharField(
+        required=False,
+        help_text="Only when the budget stopped every trace: why the rescue trace (potrace at "
+        "the input's own size) was returned instead of the tier's.",
+    )
 
 
 class AttemptSerializer(serializers.Serializer):
@@ -460,7 +465,10 @@ class AIMetadataSerializer(serializers.Serializer):
     @extend_schema_field(RoutingSerializer)
     def get_routing(self, conversion: Conversion) -> dict[str, Any]:
         routing = conversion.routing
-        return {"reason": routing.get("reason", ""), "estimates": routing.get("estimates", {})}
+        shown = {"reason": routing.get("reason", ""), "estimates": routing.get("estimates", {})}
+        if routing.get("rescued"):
+            shown["rescued"] = routing["rescued"]
+        return shown
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_logo_type(self, conversion: Conversion) -> str | None:
@@ -468,7 +476,14 @@ class AIMetadataSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_problems(self, conversion: Conversion) -> list[str]:
-        return conversion.routing.get("problems", [])
+        problems = list(conversion.routing.get("problems", []))
+        if conversion.routing.get("rescued"):
+            # A degraded result says so where a client looks first, not only in the record.
+            problems.append(
+                f"rescue trace returned: {conversion.routing['rescued']}; give a longer "
+                "time_budget (or none) for the tier's own result"
+            )
+        return problems
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
     def get_timings(self, conversion: Conversion) -> dict[str, float]:

@@ -416,6 +416,8 @@ def test_convert_ai_with_a_budget_too_short_for_any_trace_returns_the_rescue_tra
     conversion = Conversion.objects.get(pk=body["conversion_id"])
     assert conversion.status == Conversion.Status.SUCCEEDED
     assert "stopped by the budget" in conversion.routing["rescued"]
+    assert body["ai_metadata"]["routing"]["rescued"] == conversion.routing["rescued"]  # said too
+    assert any(p.startswith("rescue trace returned") for p in body["ai_metadata"]["problems"])
     assert conversion.preparation["candidate"] == RESCUE_CANDIDATE.as_dict()
     assert body["svg"].startswith("<svg")
     assert body["ssim"] > 0.8
