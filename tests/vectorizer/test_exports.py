@@ -228,3 +228,10 @@ def test_derived_side_over_the_limit_is_refused():
 def test_unknown_format_is_refused():
     with pytest.raises(exports.ExportError, match="format must be one of"):
         exports.export(stored_svg(SIMPLE), "tiff")
+
+
+def test_render_svg_draws_an_svg_sized_in_physical_units():
+    svg = exports.sized(stored_svg(SIMPLE), exports.OutputSize(width=4, unit="in"))
+
+    # resvg itself refuses width="4in"; the measurements must still render the stored SVG.
+    assert np.array_equal(render_svg(svg, 96, 96), render_svg(stored_svg(SIMPLE), 96, 96))
