@@ -326,7 +326,9 @@ class ConversionDownloadView(APIView):
             raise exceptions.NotFound(f"Conversion {pk} failed and has no SVG: {conversion.error}")
         data = query.validated_data
         try:
-            file = exports.download(conversion, data["format"], data["size"], data.get("dpi"))
+            # A large PNG takes seconds: it holds one of an anonymous address's slots too.
+            with limits.conversion_slot(request):
+                file = exports.download(conversion, data["format"], data["size"], data.get("dpi"))
         except formats.ExportError as exc:
             raise exceptions.ValidationError({"format": [str(exc)]}) from exc
         response = HttpResponse(file.content, content_type=file.content_type)

@@ -7,8 +7,12 @@ import re
 
 import ezdxf
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from PIL import Image
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from conversions import limits
 from conversions.models import Conversion
 from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.svgclean import clean_svg
@@ -251,3 +255,18 @@ def test_convert_form_post_takes_output_size_as_json(api_client, upload_file_id)
 
     assert response.status_code == 200, response.content
     assert 'width="2in" height="2in"' in response.json()["svg"]
+
+
+@pytest.mark.django_db
+def test_download_holds_one_of_an_anonymous_addresss_slots(settings, api_client, logo):
+    settings.SVGAI_ANON_MAX_CONCURRENT = 1
+    held = Request(APIRequestFactory().get("/"))  # the same address as the test client's
+    held.user = AnonymousUser()
+
+    with limits.conversion_slot(held):
+        refused = api_client.get(url(logo, "?format=png"))
+    after = api_client.get(url(logo, "?format=png"))
+
+    assert refused.status_code == 429
+    assert "1 at a time" in refused.json()["error"]
+    assert after.status_code == 200
