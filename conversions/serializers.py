@@ -221,12 +221,14 @@ def size_fields() -> dict[str, serializers.Field]:
         "required": False,
         "allow_null": True,
         "default": None,
-        "min_value": 0.0,  # 0 itself is refused with a clear message by formats.resolve_box
+        "min_value": formats.MIN_SIDE,
         "error_messages": {"invalid": SIZE_MESSAGE, "min_value": SIZE_MESSAGE},
+        "help_text": "In `unit`; at most 5 m a side at `dpi` (a PNG: 8192 px). Leave one side "
+        "out to keep the aspect ratio.",
     }
     return {
-        "width": StrictFloatField(help_text="Width in `unit`; out: keep the aspect.", **side),
-        "height": StrictFloatField(help_text="Height in `unit`; out: keep the aspect.", **side),
+        "width": StrictFloatField(**side),
+        "height": StrictFloatField(**side),
         "unit": BriefChoiceField(
             choices=list(formats.UNITS),
             default="px",

@@ -44,6 +44,7 @@ DEFAULT_DPI = 96.0
 MIN_DPI, MAX_DPI = 10.0, 2400.0
 # A page or cut up to 5 m a side (PDF readers stop near 200 in); a PNG up to 8192 px a side.
 MAX_SIDE_IN = 5000 / 25.4
+MIN_SIDE = 0.001  # in any unit: a thousandth of a pixel, point or millimetre
 MAX_PNG_PX = 8192
 # How far a flattened curve may stray from the true one in a DXF: below a cutting plotter's
 # own step (typically 0.025–0.1 mm), so the polylines cut what the SVG draws.
@@ -123,8 +124,10 @@ def resolve_box(box_w: float, box_h: float, size: OutputSize) -> tuple[float, fl
     assert width is not None
     assert height is not None
     for name, value in (("width", width), ("height", height)):
-        if not value > 0 or not math.isfinite(value):
-            raise ExportError(f"the {name} must be positive; got {value:g}{size.unit}.")
+        if not value >= MIN_SIDE or not math.isfinite(value):
+            raise ExportError(
+                f"the {name} must be positive (at least {MIN_SIDE:g}); got {value:g}{size.unit}."
+            )
         inches = _inches(value, size.unit, size.dpi)
         if inches > MAX_SIDE_IN:
             raise ExportError(

@@ -105,7 +105,7 @@ def test_download_dxf_reads_back(api_client, logo):
         ("?format=png&width=9000", "format", "the most is 8192 px a side"),
         ("?format=pdf&width=6&unit=m", "unit", "must be one of px, pt, in, cm, mm"),
         ("?format=pdf&width=501&unit=cm", "non_field_errors", "the most is 5 m a side"),
-        ("?format=pdf&width=0&unit=cm", "non_field_errors", "must be positive"),
+        ("?format=pdf&width=0&unit=cm", "width", "must be a positive number"),
         ("?format=pdf&width=-3", "width", "must be a positive number"),
         ("?format=pdf&width=ten", "width", "must be a positive number"),
         ("?format=png&width=10&dpi=5", "dpi", "must be from 10 to 2400"),
@@ -167,7 +167,7 @@ def test_download_is_in_the_openapi_schema_with_ranges(api_client):
     assert params["unit"]["schema"]["enum"] == ["px", "pt", "in", "cm", "mm"]
     assert params["dpi"]["schema"]["minimum"] == 10
     assert params["dpi"]["schema"]["maximum"] == 2400
-    assert params["width"]["schema"]["minimum"] == 0
+    assert params["width"]["schema"]["minimum"] == 0.001
     assert set(operation["responses"]["200"]["content"]) == {
         "image/svg+xml", "application/pdf", "application/postscript", "image/vnd.dxf",
         "image/png",
