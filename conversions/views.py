@@ -283,12 +283,17 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class FormatIsAFileFormat(DefaultContentNegotiation):
-    """`?format=` names the file to download here, not one of DRF's renderers: answer JSON."""
+    """`?format=` names the file to download here, not one of DRF's renderers.
+
+    The file is the answer whatever the Accept header says (`Accept: application/pdf` is what
+    Swagger sends); only errors are rendered, always as JSON.
+    """
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return super().select_renderer(request, renderers, format_suffix or "json")
+        json_renderer = next(r for r in renderers if r.format == "json")
+        return json_renderer, json_renderer.media_type
 
 
 class ConversionDownloadView(APIView):

@@ -55,6 +55,18 @@ def test_download_serves_each_format_as_a_named_attachment(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["application/pdf", "text/html", "*/*"])
+def test_download_answers_whatever_the_accept_header(api_client, logo, accept):
+    response = api_client.get(url(logo, "?format=pdf"), HTTP_ACCEPT=accept)
+    refused = api_client.get(url(logo, "?format=tiff"), HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF-")
+    assert refused.status_code == 400
+    assert refused["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
 def test_download_defaults_to_svg(api_client, logo):
     response = api_client.get(url(logo))
 
