@@ -282,3 +282,18 @@ def test_download_holds_one_of_an_anonymous_addresss_slots(settings, api_client,
     assert refused.status_code == 429
     assert "1 at a time" in refused.json()["error"]
     assert after.status_code == 200
+
+
+@pytest.mark.django_db
+def test_admin_shows_the_output_options_and_a_link_per_format(admin_client, logo):
+    logo.output_format = "dxf"
+    logo.output_size = {"width": 10, "height": None, "unit": "cm", "dpi": 300}
+    logo.save()
+
+    html = admin_client.get(f"/admin/conversions/conversion/{logo.pk}/change/").content.decode()
+
+    assert "Output format" in html
+    assert "dxf" in html
+    assert "&quot;unit&quot;: &quot;cm&quot;" in html
+    for fmt in ("pdf", "eps", "dxf", "png"):
+        assert f'href="/api/conversions/{logo.pk}/download?format={fmt}"' in html
