@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 
 # Debian packages, installed when absent (we run as root here; elsewhere use sudo or your
 # package manager): potrace is the layers tracer, run as a separate program (GPL-2, never
-# linked); chromium drives the browser tests.
+# linked); libcairo2 is what CairoSVG draws PDF and EPS downloads with; poppler-utils
+# (pdftoppm) and ghostscript render them back in the tests; chromium drives the browser tests.
 APT_INSTALL = { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); }
 
 $(STAMP): requirements.txt
@@ -25,6 +26,9 @@ install: $(STAMP) system
 
 system:
 	@command -v potrace >/dev/null || $(call APT_INSTALL,potrace)
+	@ldconfig -p | grep -q libcairo.so.2 || $(call APT_INSTALL,libcairo2)
+	@command -v pdftoppm >/dev/null || $(call APT_INSTALL,poppler-utils)
+	@command -v gs >/dev/null || $(call APT_INSTALL,ghostscript)
 
 browser:
 	@command -v chromium >/dev/null || $(call APT_INSTALL,chromium)

@@ -26,8 +26,9 @@ from django.utils.safestring import SafeString
 from PIL import Image
 
 from aimodels.admin import pretty_json
-from conversions import batches
+from conversions import batches, exports
 from conversions.models import Batch, BatchItem, Conversion, Upload
+from vectorizer import exports as formats
 from vectorizer.images import ImageError, decode_image
 
 if TYPE_CHECKING:
@@ -326,6 +327,8 @@ class ConversionAdmin(admin.ModelAdmin):
                     "parameters_pretty",
                     "preparation_pretty",
                     "request_pretty",
+                    "output_format",
+                    "output_size_pretty",
                     "routing_pretty",
                     "prediction_pretty",
                     "features_pretty",
@@ -435,9 +438,12 @@ class ConversionAdmin(admin.ModelAdmin):
     def download(self, conversion: Conversion) -> SafeString:
         if not conversion.succeeded:
             return format_html("<span>{}</span>", "No SVG: the conversion failed.")
-        return format_html(
-            '<a href="/api/conversions/{}/svg" download>Download SVG</a>', conversion.pk
+        urls = {fmt: exports.download_url(conversion, fmt) for fmt in formats.FORMATS}
+        urls["svg"] = f"/api/conversions/{conversion.pk}/svg"
+        links = format_html_join(
+            " · ", '<a href="{}" download>{}</a>', ((u, f.upper()) for f, u in urls.items())
         )
+        return format_html("Download {}", links)
 
     @admin.display(description="Upload")
     def upload_link(self, conversion: Conversion) -> SafeString:
@@ -477,6 +483,10 @@ class ConversionAdmin(admin.ModelAdmin):
     @admin.display(description="Request")
     def request_pretty(self, conversion: Conversion) -> SafeString:
         return pretty_json(conversion.request)
+
+    @admin.display(description="Output size")
+    def output_size_pretty(self, conversion: Conversion) -> SafeString:
+        return pretty_json(conversion.output_size)
 
     @admin.display(description="Routing")
     def routing_pretty(self, conversion: Conversion) -> SafeString:

@@ -68,6 +68,10 @@ class Conversion(models.Model):
     preparation = models.JSONField(default=dict, blank=True)  # input preparation (AI tiers)
     request = models.JSONField(default=dict, blank=True)  # target_quality, time_budget, ...
     routing = models.JSONField(default=dict, blank=True)
+    # What the caller asked to download (svg, pdf, eps, dxf, png) and the size written into
+    # the SVG ({"width", "height", "unit", "dpi"}; empty: the input's pixel size).
+    output_format = models.CharField(max_length=8, default="svg", blank=True)
+    output_size = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.TextField(blank=True)
     svg = models.TextField(blank=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -11,7 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from conversions import exports
 from conversions.models import Conversion, Upload
+from vectorizer import exports as formats
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
 
@@ -196,7 +199,148 @@ class UploadSerializer(serializers.ModelSerializer):
         return True
 
 
-class ConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
+SIZE_MESSAGE = "must be a positive number (at most 5 m a side at the dpi)."
+DPI_MESSAGE = f"must be from {formats.MIN_DPI:g} to {formats.MAX_DPI:g} pixels per inch."
+
+
+def output_format_field(**options: Any) -> BriefChoiceField:
+    """Return the `output_format` / `format` choice: svg, pdf, eps, dxf or png."""
+    return BriefChoiceField(
+        choices=list(formats.FORMATS),
+        default="svg",
+        error_messages={
+            "invalid_choice": f"must be one of {', '.join(formats.FORMATS)}; got {{input}}."
+        },
+        **options,
+    )
+
+
+def size_fields() -> dict[str, serializers.Field]:
+    """Return the fields of an output size: width, height, unit and dpi, with their ranges."""
+    side: dict[str, Any] = {
+        "required": False,
+        "allow_null": True,
+        "default": None,
+        "min_value": formats.MIN_SIDE,
+        "error_messages": {"invalid": SIZE_MESSAGE, "min_value": SIZE_MESSAGE},
+        "help_text": "In `unit`; at most 5 m a side at `dpi` (a PNG: 8192 px). Leave one side "
+        "out to keep the aspect ratio.",
+    }
+    return {
+        "width": StrictFloatField(**side),
+        "height": StrictFloatField(**side),
+        "unit": BriefChoiceField(
+            choices=list(formats.UNITS),
+            default="px",
+            error_messages={
+                "invalid_choice": f"must be one of {', '.join(formats.UNITS)}; got {{input}}."
+            },
+        ),
+        "dpi": StrictFloatField(
+            min_value=formats.MIN_DPI,
+            max_value=formats.MAX_DPI,
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Pixels per inch (default 96): turns px into a page size and a physical "
+            "size into PNG pixels.",
+            error_messages={
+                "min_value": DPI_MESSAGE,
+                "max_value": DPI_MESSAGE,
+                "invalid": DPI_MESSAGE,
+            },
+        ),
+    }
+
+
+def output_size(attrs: dict[str, Any]) -> formats.OutputSize | None:
+    """Return the validated size (None without width and height), refusing one out of range."""
+    width, height = attrs.get("width"), attrs.get("height")
+    if width is None and height is None:
+        return None
+    size = formats.OutputSize(
+        width=width, height=height, unit=attrs["unit"], dpi=attrs.get("dpi") or formats.DEFAULT_DPI
+    )
+    box = (width or height or 1.0, height or width or 1.0)
+    try:  # each given side within bounds; a derived side is checked against the drawing
+        formats.resolve_box(*box, size)
+    except formats.ExportError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+    return size
+
+
+class OutputSizeSerializer(serializers.Serializer):
+    """The size written into the SVG (and so the PDF/EPS page): `{"width": 10, "unit": "cm"}`.
+
+    A form (multipart) may send it as a JSON string.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), **size_fields()}
+
+    def get_value(self, dictionary: Any) -> Any:
+        # A form's field holds the JSON text; DRF would look for output_size[width] keys.
+        if hasattr(dictionary, "getlist") and self.field_name in dictionary:
+            return dictionary[self.field_name]
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                data = None
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                'must be an object such as {"width": 10, "unit": "cm", "dpi": 300}.'
+            )
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:  # a misspelled option must not pass silently
+            raise serializers.ValidationError(
+                {
+                    brief(unknown[0], 40): [
+                        f"is not an option here; known: {', '.join(self.fields)}."
+                    ]
+                }
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("width") is None and attrs.get("height") is None:
+            raise serializers.ValidationError("give a width or a height (or both).")
+        output_size(attrs)
+        return attrs
+
+
+class OutputOptionsMixin(serializers.Serializer):
+    """`output_format` and `output_size`, shared by /api/convert and /api/convert-ai."""
+
+    output_format = output_format_field(
+        help_text="The format download_url in the answer serves; the answer keeps the SVG."
+    )
+    output_size = OutputSizeSerializer(required=False, allow_null=True, default=None)
+
+    def output(self) -> tuple[str, formats.OutputSize | None]:
+        """Return the validated output format and size."""
+        data = self.validated_data
+        size = data.get("output_size")
+        return data["output_format"], output_size(size) if size else None
+
+
+class DownloadRequestSerializer(serializers.Serializer):
+    """Query of GET /api/conversions/<id>/download: a format and, optionally, a size."""
+
+    format = output_format_field(help_text="The file format.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), **size_fields()}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["size"] = output_size(attrs)
+        return attrs
+
+
+class ConvertRequestSerializer(OutputOptionsMixin, StrictKeysMixin, serializers.Serializer):
     file_id = FileIdField()
     converter = serializers.ChoiceField(
         choices=["vtracer"],
@@ -225,7 +369,8 @@ class ConversionSerializer(serializers.ModelSerializer):
                   "status", "error", "parameters", "preparation", "request", "routing",
                   "svg_bytes", "path_count", "ssim", "predicted_ssim", "prediction", "logo_type",
                   "logo_type_confidence", "fallback_used", "decode_ms", "trace_ms", "measure_ms",
-                  "total_ms", "timings", "model_versions", "created_at", "svg_url"]  # fmt: skip
+                  "total_ms", "timings", "model_versions", "output_format", "output_size",
+                  "created_at", "svg_url"]  # fmt: skip
 
     def get_svg_url(self, conversion: Conversion) -> str | None:
         return f"/api/conversions/{conversion.id}/svg" if conversion.succeeded else None
@@ -281,7 +426,7 @@ def anonymous_time_budget(value: float | None, request: Any) -> float | None:
     return value
 
 
-class AIConvertRequestSerializer(StrictKeysMixin, serializers.Serializer):
+class AIConvertRequestSerializer(OutputOptionsMixin, StrictKeysMixin, serializers.Serializer):
     file_id = FileIdField()
     tier = TierField(required=False, default="auto")
     target_quality = StrictFloatField(
@@ -392,6 +537,12 @@ class ConvertResponseSerializer(serializers.Serializer):
     file_size = serializers.IntegerField(source="svg_bytes", help_text="Bytes of `svg`.")
     path_count = serializers.IntegerField()
     conversion_id = serializers.UUIDField(source="id")
+    download_url = serializers.SerializerMethodField(
+        help_text="GET it for the file in the requested output_format (default svg)."
+    )
+
+    def get_download_url(self, conversion: Conversion) -> str:
+        return exports.download_url(conversion)
 
     @extend_schema_field(OpenApiTypes.DOUBLE)
     def get_processing_time(self, conversion: Conversion) -> float:

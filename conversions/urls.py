@@ -20,6 +20,11 @@ urlpatterns = [
     path("conversions/<uuid:pk>/", conversion_detail, name="conversion-detail"),
     # Both spellings: clients download from /svg; the slash form is what a router would add.
     re_path(r"^conversions/(?P<pk>[0-9a-f-]{36})/svg/?$", conversion_svg, name="conversion-svg"),
+    re_path(
+        r"^conversions/(?P<pk>[0-9a-f-]{36})/download/?$",
+        views.ConversionDownloadView.as_view(),
+        name="conversion-download",
+    ),
     re_path(r"^batches/?$", batch_views.BatchListView.as_view(), name="batch-list"),
     re_path(rf"^batches/{_UUID}/?$", batch_views.BatchDetailView.as_view(), name="batch-detail"),
     re_path(

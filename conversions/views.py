@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 
 import django_filters
@@ -22,12 +23,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversions import health, limits, permissions, reports, services
+from conversions import exports, health, limits, permissions, reports, services
 from conversions.errors import ApiError
 from conversions.models import Conversion, Upload
 from conversions.parsers import JSONParser
@@ -40,6 +43,8 @@ from conversions.serializers import (
     ConversionSerializer,
     ConvertRequestSerializer,
     ConvertResponseSerializer,
+    DownloadRequestSerializer,
+    ErrorSerializer,
     ModelStatusSerializer,
     QualityReportSerializer,
     UploadRequestSerializer,
@@ -47,6 +52,7 @@ from conversions.serializers import (
     brief,
     error_responses,
 )
+from vectorizer import exports as formats
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.images import ImageError
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
@@ -92,6 +98,16 @@ class UploadView(APIView):
         return Response(UploadSerializer(upload).data)
 
 
+def check_output_size(upload: Upload, size: formats.OutputSize | None) -> None:
+    """Refuse, before converting, a size whose derived side would exceed the limit."""
+    if size is None:
+        return
+    try:
+        formats.resolve_box(upload.width, upload.height, size)
+    except formats.ExportError as exc:
+        raise exceptions.ValidationError({"output_size": [str(exc)]}) from exc
+
+
 def conversion_response(
     conversion: Conversion,
     serializer_class: type[ConvertResponseSerializer] = ConvertResponseSerializer,
@@ -121,6 +137,8 @@ class ConvertView(APIView):
         serializer = ConvertRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = get_upload(serializer.validated_data["file_id"], request)
+        output_format, output_size = serializer.output()
+        check_output_size(upload, output_size)
         limits.check_pixel_budget(upload, "legacy")
         try:
             with limits.conversion_slot(request):
@@ -132,6 +150,7 @@ class ConvertView(APIView):
                 )
         except WorkerBusy as exc:
             raise limits.ServerBusy(exc) from exc
+        exports.record_output(conversion, output_format, output_size)
         return conversion_response(conversion)
 
 
@@ -163,6 +182,8 @@ class AIConvertView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = get_upload(data["file_id"], request)
+        output_format, output_size = serializer.output()
+        check_output_size(upload, output_size)
         limits.check_pixel_budget(upload, data["tier"])
         try:
             with limits.conversion_slot(request):
@@ -183,6 +204,7 @@ class AIConvertView(APIView):
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
                 extra={"fallback_suggestion": FALLBACK_SUGGESTION},
             ) from exc
+        exports.record_output(conversion, output_format, output_size)
         return conversion_response(
             conversion, AIConvertResponseSerializer, include_analysis=data["include_analysis"]
         )
@@ -253,11 +275,70 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         conversion = self.get_object()
         if not conversion.succeeded:
             raise exceptions.NotFound(f"Conversion {pk} failed and has no SVG: {conversion.error}")
-        stem = conversion.upload.original_name.rsplit(".", 1)[0] or "logo"
-        safe_stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:80]
         response = HttpResponse(conversion.svg, content_type="image/svg+xml")
-        response["Content-Disposition"] = f'attachment; filename="{safe_stem}.svg"'
+        filename = exports.download_name(conversion, "svg")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         # Served SVG is sanitised already; the CSP is a second fence against script in it.
+        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        return response
+
+
+class FormatIsAFileFormat(DefaultContentNegotiation):
+    """`?format=` names the file to download here, not one of DRF's renderers.
+
+    The file is the answer whatever the Accept header says (`Accept: application/pdf` is what
+    Swagger sends); only errors are rendered, always as JSON.
+    """
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        json_renderer = next(r for r in renderers if r.format == "json")
+        return json_renderer, json_renderer.media_type
+
+
+class ConversionDownloadView(APIView):
+    content_negotiation_class = FormatIsAFileFormat
+
+    @extend_schema(
+        parameters=[DownloadRequestSerializer],
+        responses={
+            (200, "image/svg+xml"): OpenApiTypes.BINARY,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/postscript"): OpenApiTypes.BINARY,
+            (200, "image/vnd.dxf"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            **error_responses(400, 401, 403, 404, 429),
+            409: OpenApiResponse(ErrorSerializer, description="The conversion is still running."),
+        },
+        description="The conversion's SVG, or a PDF, EPS, DXF or PNG derived from it, sized "
+        "by width/height in unit at dpi (default: the size recorded with the conversion).",
+    )
+    def get(self, request: Request, pk: str) -> HttpResponse:
+        query = DownloadRequestSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        visible = permissions.visible(
+            Conversion.objects.select_related("upload"), request, by_id=True
+        )
+        conversion = visible.filter(pk=pk).first()
+        if conversion is None:
+            raise exceptions.NotFound(f"No such conversion: {pk}.")
+        if conversion.status == Conversion.Status.RUNNING:
+            raise ApiError(
+                f"Conversion {pk} is still running; download it once it has finished.",
+                status_code=status.HTTP_409_CONFLICT,
+            )
+        if not conversion.succeeded:
+            raise exceptions.NotFound(f"Conversion {pk} failed and has no SVG: {conversion.error}")
+        data = query.validated_data
+        try:
+            # A large PNG takes seconds: it holds one of an anonymous address's slots too.
+            with limits.conversion_slot(request):
+                file = exports.download(conversion, data["format"], data["size"], data.get("dpi"))
+        except formats.ExportError as exc:
+            raise exceptions.ValidationError({"format": [str(exc)]}) from exc
+        response = HttpResponse(file.content, content_type=file.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
         response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
         return response
 

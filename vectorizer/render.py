@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import resvg_py
 from PIL import Image
+
+_ROOT = re.compile(r"<svg\b[^>]*>")
+_PHYSICAL_SIZE = re.compile(r'\s(?:width|height)="[^"]*(?:pt|pc|in|cm|mm)\s*"')
 
 
 class RenderError(RuntimeError):
@@ -17,7 +21,7 @@ def render_svg(svg: str, width: int, height: int) -> np.ndarray:
     """Return the SVG rendered over white at width×height as (H, W, 3) uint8."""
     try:
         png = resvg_py.svg_to_bytes(
-            svg_string=svg,
+            svg_string=_without_physical_size(svg),
             width=int(width),
             height=int(height),
             background="#ffffff",
@@ -39,3 +43,14 @@ def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int]:
     """Return (width, height) scaled so the longer side is `long_side`, at least 1 px each."""
     scale = long_side / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _without_physical_size(svg: str) -> str:
+    """Return the SVG without a root width/height in physical units (10cm), which resvg refuses.
+
+    A render is sized in pixels by its caller; the viewBox keeps the aspect.
+    """
+    root = _ROOT.search(svg)
+    if root is None or not _PHYSICAL_SIZE.search(root.group(0)):
+        return svg
+    return svg.replace(root.group(0), _PHYSICAL_SIZE.sub("", root.group(0)), 1)
