@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 
 from conversions.errors import allow_methods
 from conversions.models import Conversion
-from conversions.permissions import address_allowed
+from conversions.networks import address_allowed
 
 log = logging.getLogger("svgai.conversions")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -271,12 +270,3 @@ class ClientIdMiddleware:
                 samesite="Lax",
             )
         return response
-
-
-def address_allowed(request: HttpRequest, networks: list[str]) -> bool:
-    """Return whether the caller's direct address is in one of `networks` (CIDR strings)."""
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)

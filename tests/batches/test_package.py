@@ -7,58 +7,13 @@ module back), and `tasks` → `recovery` → `batches` around it; the runner pro
 
 from __future__ import annotations
 
-from tests.test_boundaries import ROOT, imported_modules, source_modules
+from tests.test_boundaries import ROOT, circles, import_graph
 
 MAX_LINES = 400
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Return each first-party module's first-party imports (lazy ones too)."""
-    modules = dict(source_modules())
-    return {
-        module: {name for name in imported_modules(path) if name in modules and name != module}
-        for module, path in modules.items()
-    }
-
-
-def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Return the strongly connected groups of more than one module (Tarjan), each sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for target in graph[node]:
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1:
-                found.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
-
-
 def is_batch_module(module: str) -> bool:
     return module == "conversions.tasks" or module.startswith("conversions.batches")
-
-
-def test_circles_finds_a_circle():
-    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_batches_and_their_celery_task_import_in_no_circle():
