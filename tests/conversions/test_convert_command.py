@@ -86,6 +86,26 @@ def test_convert_rejects_bad_setting_before_converting(two_logos, setting, expec
 
 
 @pytest.mark.django_db
+def test_convert_runs_the_ai_tiers_like_convert_folder(two_logos):
+    output, error = run(str(two_logos[0]), "--tier", "1", "--max-bytes", "20000")
+
+    assert error is None, error
+    conversion = Conversion.objects.get()
+    assert conversion.kind == Conversion.Kind.AI
+    assert conversion.tier == 1
+    assert "Converted 1 of 1 file(s)" in output
+
+
+@pytest.mark.django_db
+def test_convert_refuses_vtracer_settings_beside_an_ai_option(two_logos):
+    _, error = run(str(two_logos[0]), "--tier", "2", "--set", "filter_speckle=8")
+
+    assert error is not None
+    assert "--tier is an AI option" in str(error)
+    assert not Upload.objects.exists()
+
+
+@pytest.mark.django_db
 def test_convert_reports_bad_file_and_converts_the_rest(two_logos, tmp_path):
     notes = tmp_path / "inputs" / "notes.txt"
     notes.write_text("not an image")

@@ -15,13 +15,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from conversions import batches
-from conversions.management.commands.convert import (
+from conversions.management.options import (
+    add_conversion_arguments,
     add_log_arguments,
     conversion_log_off_terminal,
-    parse_settings,
+    conversion_options,
 )
-from conversions.models import BatchItem, Conversion
-from vectorizer.routing import DEFAULT_TARGET_QUALITY
+from conversions.models import BatchItem
 
 
 class Command(BaseCommand):
@@ -34,18 +34,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("-r", "--recursive", action="store_true", help="sub-folders too")
         parser.add_argument("--limit", type=int, help="only the first N images (by name)")
-        parser.add_argument("--tier", default="auto", choices=["auto", "1", "2", "3"])
-        parser.add_argument("--target-quality", type=float, default=DEFAULT_TARGET_QUALITY)
-        parser.add_argument("--time-budget", type=float, help="seconds per image (AI tiers)")
-        parser.add_argument("--max-bytes", type=int, help="largest SVG wanted (AI tiers)")
-        parser.add_argument(
-            "--set",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            dest="trace_settings",
-            help="legacy vtracer parameter instead of the AI tiers, e.g. --set filter_speckle=8",
-        )
+        add_conversion_arguments(parser)
         add_log_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -62,7 +51,7 @@ class Command(BaseCommand):
         if not paths:
             raise CommandError(f"{folder} holds no PNG, JPEG, WebP, GIF or BMP images.")
         output: Path = options["output_dir"] or folder / "svg"
-        batch_options = self._options(options)
+        batch_options = conversion_options(options)
         files = batches.folder_files(folder, paths)
         try:
             created = batches.create_batch(files=files, options=batch_options, source=str(folder))
@@ -108,16 +97,3 @@ class Command(BaseCommand):
         )
         if by_status["failed"]:
             raise CommandError(f"{by_status['failed']} image(s) failed: see {output}/report.csv")
-
-    def _options(self, options: dict[str, Any]) -> batches.BatchOptions:
-        if options["trace_settings"]:
-            params = parse_settings(options["trace_settings"])
-            return batches.BatchOptions(kind=Conversion.Kind.LEGACY, params=params.as_dict())
-        tier = options["tier"] if options["tier"] == "auto" else int(options["tier"])
-        return batches.BatchOptions(
-            kind=Conversion.Kind.AI,
-            tier=tier,
-            target_quality=options["target_quality"],
-            time_budget=options["time_budget"],
-            max_bytes=options["max_bytes"],
-        )

@@ -1,0 +1,147 @@
+"""What `manage.py convert` and `convert_folder` share: how a conversion is asked for, and logs.
+
+Both take the AI options (`--tier`, `--target-quality`, `--time-budget`, `--max-bytes`) or, with
+`--set key=value`, explicit vtracer parameters, as the API does; both keep the per-conversion
+JSON log lines off the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from conversions.batches import BatchOptions
+from conversions.models import Conversion
+from vectorizer.routing import DEFAULT_TARGET_QUALITY
+from vectorizer.tracing import ParamError, TraceParams
+
+
+def add_conversion_arguments(parser: CommandParser) -> None:
+    """Add the AI options and --set (vtracer parameters instead of the AI tiers)."""
+    parser.add_argument("--tier", default="auto", choices=["auto", "1", "2", "3"])
+    parser.add_argument("--target-quality", type=float, default=DEFAULT_TARGET_QUALITY)
+    parser.add_argument("--time-budget", type=float, help="seconds per image (AI tiers)")
+    parser.add_argument("--max-bytes", type=int, help="largest SVG wanted (AI tiers)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="trace_settings",
+        help="a vtracer parameter instead of the AI tiers, e.g. --set filter_speckle=8",
+    )
+
+
+def conversion_options(options: dict[str, Any]) -> BatchOptions:
+    """Return how each image is converted: vtracer with --set, else the AI tiers.
+
+    Checked before any work, so a typo stops nothing; mixing --set with an AI option is refused
+    as the API refuses it.
+    """
+    if options["trace_settings"]:
+        asked = [
+            flag
+            for flag, default in (
+                ("tier", "auto"),
+                ("time_budget", None),
+                ("max_bytes", None),
+                ("target_quality", DEFAULT_TARGET_QUALITY),
+            )
+            if options[flag] != default
+        ]
+        if asked:
+            flag = "--" + asked[0].replace("_", "-")
+            raise CommandError(f"{flag} is an AI option; --set asks for vtracer parameters.")
+        params = parse_settings(options["trace_settings"])
+        return BatchOptions(kind=Conversion.Kind.LEGACY, params=params.as_dict())
+    tier = options["tier"] if options["tier"] == "auto" else int(options["tier"])
+    return BatchOptions(
+        kind=Conversion.Kind.AI,
+        tier=tier,
+        target_quality=options["target_quality"],
+        time_budget=options["time_budget"],
+        max_bytes=options["max_bytes"],
+    )
+
+
+def parse_value(text: str) -> int | float | str:
+    """Return the text as an int, else a float, else the string itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_settings(pairs: list[str]) -> TraceParams:
+    """Return TraceParams from `key=value` texts; CommandError names a bad key or value."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(f"--set {pair!r}: write it as key=value, e.g. filter_speckle=8.")
+        values[key] = parse_value(text.strip())
+    try:
+        return TraceParams.from_dict(values)
+    except ParamError as exc:
+        # The message names the key and its allowed values or range.
+        raise CommandError(f"--set {exc}") from exc
+
+
+# conversions/metrics.py logs one JSON line per conversion here, for log collectors.
+CONVERSION_LOG = "svgai.conversions"
+
+
+def _below_warning_elsewhere(record: logging.LogRecord) -> bool:
+    return not (record.name == CONVERSION_LOG and record.levelno < logging.WARNING)
+
+
+def add_log_arguments(parser: CommandParser) -> None:
+    """Add --log-file, where the per-conversion JSON lines go instead of the terminal."""
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        help=f"append the {CONVERSION_LOG} JSON lines here "
+        "(default: dropped from the terminal; -v 2 shows them)",
+    )
+
+
+@contextmanager
+def conversion_log_off_terminal(verbosity: int, log_file: Path | None) -> Iterator[None]:
+    """Keep the per-conversion JSON log lines off the terminal while a command runs.
+
+    A person at a terminal reads the progress bar and the summary; a JSON line per logo between
+    the bar's updates buries both. The lines go to --log-file when given, to the terminal again
+    with -v 2 or more; warnings and errors always reach it.
+    """
+    logger = logging.getLogger(CONVERSION_LOG)
+    file_handler = None
+    if log_file is not None:
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        logger.addHandler(file_handler)
+    consoles: list[logging.Handler] = []
+    if verbosity < 2:
+        # The console: a StreamHandler on the root logger that is not a file (settings.LOGGING).
+        consoles = [
+            handler
+            for handler in logging.getLogger().handlers
+            if isinstance(handler, logging.StreamHandler)
+            and not isinstance(handler, logging.FileHandler)
+        ]
+    for handler in consoles:
+        handler.addFilter(_below_warning_elsewhere)
+    try:
+        yield
+    finally:
+        for handler in consoles:
+            handler.removeFilter(_below_warning_elsewhere)
+        if file_handler is not None:
+            logger.removeHandler(file_handler)
+            file_handler.close()
