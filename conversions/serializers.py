@@ -335,6 +335,14 @@ class DownloadRequestSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), **size_fields()}
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # DRF reads an empty query value of an optional field as "not given" (HTML forms'
+        # habit); `?unit=` is a value the schema refuses, so it is refused here too.
+        empty = sorted(str(name) for name in self.fields.keys() if data.get(name, None) == "")
+        if empty:
+            raise serializers.ValidationError({name: ["must not be empty."] for name in empty})
+        return super().to_internal_value(data)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["size"] = output_size(attrs)
         return attrs
