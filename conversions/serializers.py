@@ -327,7 +327,7 @@ class OutputOptionsMixin(serializers.Serializer):
         return data["output_format"], output_size(size) if size else None
 
 
-class DownloadRequestSerializer(serializers.Serializer):
+class DownloadRequestSerializer(StrictKeysMixin, serializers.Serializer):
     """Query of GET /api/conversions/<id>/download: a format and, optionally, a size."""
 
     format = output_format_field(help_text="The file format.")
@@ -338,12 +338,13 @@ class DownloadRequestSerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # DRF reads an empty query value of an optional field as "not given" (HTML forms'
         # habit); `?unit=` is a value the schema refuses, so it is refused here too.
-        empty = sorted(str(name) for name in self.fields.keys() if data.get(name, None) == "")
+        empty = sorted(str(name) for name in self.fields if data.get(name, None) == "")
         if empty:
             raise serializers.ValidationError({name: ["must not be empty."] for name in empty})
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)  # a misspelled `widht=` is refused, not ignored
         attrs["size"] = output_size(attrs)
         return attrs
 

@@ -307,3 +307,11 @@ def test_download_refuses_an_empty_query_value(api_client, logo, name):
 
     assert response.status_code == 400, response.content
     assert name in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_download_refuses_a_misspelled_option(api_client, logo):
+    response = api_client.get(f"/api/conversions/{logo.pk}/download?format=png&widht=64")
+
+    assert response.status_code == 400, response.content
+    assert "widht" in response.json()["errors"]
