@@ -481,11 +481,17 @@ class AIConvertRequestSerializer(OutputOptionsMixin, StrictKeysMixin, serializer
 # bodies are built by conversions.health and conversions.reports, and these describe them.
 
 
+@extend_schema_field({"type": "boolean", "enum": [False], "example": False})
+class FalseField(serializers.BooleanField):
+    """`success` of an error body: documented as only ever false, so Swagger's examples and a
+    client generator do not show an error that says `"success": true`."""
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error: one sentence in `error`; each field's messages in `errors` when a field is
     at fault (400)."""
 
-    success = serializers.BooleanField(help_text="Always false.")
+    success = FalseField(help_text="Always false.")
     error = serializers.CharField(help_text="What is wrong and how to fix it.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -510,7 +516,7 @@ class UnavailableErrorSerializer(ErrorSerializer):
 class ConversionFailedSerializer(serializers.Serializer):
     """422: the image could not be converted; the failed conversion is stored too."""
 
-    success = serializers.BooleanField(source="succeeded", help_text="Always false.")
+    success = FalseField(source="succeeded", help_text="Always false.")
     error = serializers.CharField()
     conversion_id = serializers.UUIDField(source="id")
 

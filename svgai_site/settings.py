@@ -247,6 +247,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "conversions.schema.strict_request_bodies",
+        "conversions.schema.try_it_out",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConversionStatusEnum": "conversions.models.Conversion.Status",

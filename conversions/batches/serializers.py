@@ -70,16 +70,26 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
         params = sorted(sent & TRACE_PARAMS)
         options = sorted(sent & set(AI_OPTIONS))
         converter = attrs.get("converter") or ("vtracer" if params and not options else "ai")
-        if converter == "vtracer" and options:
+        # An option at its default changes nothing, whatever the converter: a form that sends
+        # every field (Swagger's "Try it out" does) is taken. Any other value would be ignored
+        # by this converter, so it is refused rather than dropped.
+        changed = [name for name in (*options, *params) if self._changed(name, attrs)]
+        foreign = [n for n in changed if (n in TRACE_PARAMS) == (converter == "ai")]
+        if converter == "vtracer" and foreign:
             raise serializers.ValidationError(
-                {options[0]: ["is an AI option; with converter 'vtracer' send vtracer parameters."]}
+                {foreign[0]: ["is an AI option; with converter 'vtracer' send vtracer parameters."]}
             )
-        if converter == "ai" and params:
+        if converter == "ai" and foreign:
             raise serializers.ValidationError(
-                {params[0]: ["is a vtracer parameter; send converter 'vtracer' to use it."]}
+                {foreign[0]: ["is a vtracer parameter; send converter 'vtracer' to use it."]}
             )
         attrs["converter"] = converter
         return attrs
+
+    def _changed(self, name: str, attrs: dict[str, Any]) -> bool:
+        """Return whether the option `name` was sent with a value other than its default."""
+        default = self.fields[name].default
+        return default is serializers.empty or attrs.get(name) != default
 
     def options(self) -> BatchOptions:
         """Return the validated conversion options."""

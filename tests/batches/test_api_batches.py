@@ -146,7 +146,7 @@ def test_cancel_of_a_finished_batch_is_refused(api_client, inline_batches, logos
     ("data", "field", "message"),
     [
         ({}, "files", "is required"),
-        ({"tier": 1, "filter_speckle": 4}, "filter_speckle", "vtracer parameter"),
+        ({"tier": 1, "filter_speckle": 8}, "filter_speckle", "vtracer parameter"),
         ({"converter": "vtracer", "tier": 2}, "tier", "AI option"),
         ({"tier": 7}, "tier", 'must be "auto"'),
         ({"colour": "red"}, "colour", "is not an option"),
