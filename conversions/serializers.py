@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
-from conversions import exports
+from conversions import exports, limits
 from conversions.models import Conversion, Upload
 from vectorizer import exports as formats
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
@@ -425,8 +425,7 @@ def anonymous_time_budget(value: float | None, request: Any) -> float | None:
     one conversion or for every item of a batch.
     """
     cap = settings.SVGAI_ANON_MAX_TIME_BUDGET
-    user = getattr(request, "user", None)
-    anonymous = request is not None and not (user and user.is_authenticated)
+    anonymous = request is not None and limits.is_anonymous(request)
     if value is not None and cap and anonymous and value > cap:
         raise serializers.ValidationError(
             f"must be at most {cap:g} seconds without a token; send 'Authorization: Token "
