@@ -7,11 +7,8 @@ Screenshots go to tests/browser/screenshots/ (SVGAI_SCREENSHOTS overrides), whic
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -52,30 +51,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def stop(self) -> None:
-        # gunicorn leads its own process group: its worker and their conversion processes.
-        # SIGQUIT is its quick shutdown (SIGTERM waits for requests a test left running).
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGQUIT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=3)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-
 def _environment(folder: Path, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
@@ -95,7 +70,7 @@ def _environment(folder: Path, **extra: str) -> dict[str, str]:
 
 
 def _start(folder: Path, **extra: str) -> Server:
-    port = _free_port()
+    port = free_port()
     env = _environment(folder, **extra)
     log = folder / "server.log"
     command = [

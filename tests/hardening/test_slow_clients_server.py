@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -20,21 +19,15 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import draw_logo
+from tests.servers import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_CLIENTS = 64  # four times `make run`'s 16 threads
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_run_command(port: int) -> tuple[dict[str, str], list[str]]:
@@ -56,26 +49,10 @@ def make_run_command(port: int) -> tuple[dict[str, str], list[str]]:
     return env, words
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGQUIT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("slow-clients")
-    port = _free_port()
+    port = free_port()
     extra, command = make_run_command(port)
     env = {
         **os.environ,

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,15 +24,11 @@ import psutil
 import pytest
 from PIL import Image
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 LOGO = ROOT / "tests" / "data" / "tw-1f6f3.png"
 WORKER_MARK = "vectorizer.workers import _main"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _request(url: str, body: bytes | None = None, content_type: str = "", timeout: float = 120):
@@ -106,7 +101,7 @@ def _wait(predicate, seconds: float, step: float = 0.1):
 
 class Server:
     def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = tmp / "db.sqlite3"
         self.env = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,16 +24,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = 150  # the command's transactions
 UPLOADS = 10  # per request thread at least; they go on while the command writes
 THREADS = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _png(seed: int) -> bytes:
@@ -68,7 +63,7 @@ def _upload(url: str, data: bytes) -> tuple[int, str]:
 @pytest.fixture
 def live(tmp_path):
     """Yield (url, env) of a gunicorn on a fresh SQLite file; stop it after the test."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
