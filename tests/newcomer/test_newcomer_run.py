@@ -1,0 +1,207 @@
+"""A newcomer's first hour, scripted: a fresh clone, `make run`, then README.md's curl examples in
+the order README shows them, each answer checked against what README says about it.
+
+The examples are read from README.md (tests/readme.py), not copied here: an edit that breaks one
+fails this run. The clone shares this checkout's virtualenv (a symlink) so that `make run` has
+nothing to install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests import readme
+from tests.servers import Server, free_port
+
+LOGO = readme.ROOT / "tests" / "data" / "si-mdx.png"
+README_URL = "http://127.0.0.1:8000"
+# What the download examples write (`-OJ`): the upload's name with the format's extension.
+MAGIC = {"pdf": b"%PDF", "eps": b"%!PS", "png": b"\x89PNG", "dxf": b"SECTION"}
+
+
+def _fresh_clone(folder: Path) -> Path:
+    clone = folder / "svgai"
+    subprocess.run(["git", "clone", "-q", str(readme.ROOT), str(clone)], check=True)
+    venv = (readme.ROOT / ".venv").resolve()
+    (clone / ".venv").symlink_to(venv)
+    # Every file of a clone is new: make would take requirements.txt as newer than the shared
+    # venv's stamp and reinstall into it. The checkout's own date keeps the stamp current.
+    source = (readme.ROOT / "requirements.txt").stat()
+    os.utime(clone / "requirements.txt", (source.st_atime, source.st_mtime))
+    return clone
+
+
+def _newcomer_environment() -> dict[str, str]:
+    # A newcomer's shell: none of this test run's settings (pytest-django's settings module, a
+    # CI PostgreSQL, a broker), so `make run` takes its embedded defaults.
+    dropped = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")
+    return {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("SVGAI_")}
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Return `make run` serving a fresh clone on a free port."""
+    clone = _fresh_clone(tmp_path_factory.mktemp("newcomer"))
+    port = free_port()
+    log = clone / "make-run.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=clone,
+            env=_newcomer_environment(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        _wait_until_serving(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_until_serving(server: Server) -> None:
+    deadline = time.monotonic() + 240  # migrate, collectstatic, models: ~20 s idle
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"make run exited:\n{server.log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(server.url + "/api/ai-health", timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return  # an unhealthy AI still answers: the server runs
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"make run served nothing in 240 s:\n{server.log.read_text()[-3000:]}")
+
+
+@dataclass
+class Newcomer:
+    """A shell in a folder holding `logo.png`, running README's commands against a server."""
+
+    url: str
+    folder: Path
+    values: dict[str, str] = field(default_factory=dict)
+
+    def run(self, command: str) -> tuple[int, str]:
+        """Run one README command as written (its placeholders filled); return status and body."""
+        command = command.replace(README_URL, self.url)
+        for placeholder, value in self.values.items():
+            command = command.replace(f"<{placeholder}>", value)
+        finished = subprocess.run(
+            ["bash", "-c", command + " -w '\\n%{http_code}'"],
+            cwd=self.folder,
+            env={**os.environ, "ID": self.values.get("conversion_id", "")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        body, _, status = finished.stdout.rpartition("\n")
+        return int(status), body
+
+
+def _assert_documented_keys(answer: dict[str, Any], keys: dict[str, dict | None], where: str):
+    for key, nested in keys.items():
+        if key.endswith("?"):
+            continue
+        assert key in answer, f"{where}: README promises `{key}`; the answer has {list(answer)}"
+        if nested is not None and key != "models":  # `models: {name: {...}}`: names vary
+            _assert_documented_keys(answer[key], nested, f"{where}.{key}")
+
+
+def _endpoint(command: str) -> readme.Endpoint:
+    method = "POST" if re.search(r"\s(-F|-d)\s", command) else "GET"
+    path = readme.normalise(re.search(r"/api/[^\s'\"?]*", command).group(0))
+    path = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", path)
+    return next(e for e in readme.endpoints() if (e.method, e.path) == (method, path))
+
+
+def _check_api_answer(newcomer: Newcomer, command: str, status: int, body: str) -> None:
+    endpoint = _endpoint(command)
+    assert status == 200, f"{command}\n→ {status} {body[:500]}"
+    answer = json.loads(body)
+    if endpoint.answer_keys:
+        _assert_documented_keys(answer, endpoint.answer_keys, f"{endpoint.method} {endpoint.path}")
+    if endpoint.path == "/api/upload":
+        assert answer["success"] is True
+        assert (answer["filename"], answer["format"]) == ("logo.png", "PNG")
+        newcomer.values["file_id"] = answer["file_id"]
+    elif endpoint.path == "/api/convert-ai":
+        assert answer["success"] is True
+        assert answer["ai_metadata"]["tier_used"] in (1, 2, 3)
+        assert answer["svg"].lstrip().startswith("<svg")
+        assert answer["ssim"] >= 0.9  # the example's target_quality
+        newcomer.values["conversion_id"] = answer["conversion_id"]
+    elif endpoint.path == "/api/conversions":  # "this client's conversions"
+        ids = [c["conversion_id"] for c in answer["results"]]
+        assert ids == [newcomer.values["conversion_id"]], answer
+    elif endpoint.path == "/api/reports/quality":  # "and their quality figures"
+        assert answer["success"] is True
+        assert sum(row["count"] for row in answer["ai"]) == 1, answer
+
+
+def _check_download(newcomer: Newcomer, command: str, status: int) -> None:
+    query = dict(re.findall(r"[?&](\w+)=([\w.]+)", command))
+    assert status == 200, command
+    # "The answer is an attachment named after the upload (`logo.pdf`)", which -OJ keeps.
+    named = re.search(r" -o (\S+)", command)
+    written = newcomer.folder / (named.group(1) if named else f"logo.{query['format']}")
+    assert written.exists(), f"{command} wrote {sorted(p.name for p in newcomer.folder.iterdir())}"
+    assert MAGIC[query["format"]] in written.read_bytes()[:64]
+    if query["format"] == "png":  # `width=1024`: pixels
+        assert Image.open(written).width == int(query["width"])
+    if query["format"] == "eps":  # `width=3&unit=in`: 216 pt
+        assert re.search(rb"%%BoundingBox: 0 0 21[56] ", written.read_bytes())
+
+
+def test_readme_examples_run_in_order_against_make_run(make_run, tmp_path):
+    blocks = readme.curl_examples()
+    assert len(blocks) >= 2, "README's curl examples went missing"
+    shutil.copy(LOGO, tmp_path / "logo.png")
+    newcomer = Newcomer(url=make_run.url, folder=tmp_path)
+
+    for command in (c for block in blocks for c in block):
+        status, body = newcomer.run(command)
+        if "/download?" in command:
+            _check_download(newcomer, command, status)
+        else:
+            _check_api_answer(newcomer, command, status, body)
+    assert {"file_id", "conversion_id"} <= set(newcomer.values)
+
+
+def test_without_the_jar_ids_still_reach_the_records_but_lists_are_empty(make_run, tmp_path):
+    # README: "Without the jar ... every curl call is a new anonymous client: its upload and
+    # conversion are still reached by their ids, but /api/conversions/ and the report list
+    # nothing."
+    shutil.copy(LOGO, tmp_path / "logo.png")
+    newcomer = Newcomer(url=make_run.url, folder=tmp_path)
+    upload, convert, listing, report = (
+        re.sub(r" -[cb] jar", "", command) for command in readme.curl_examples()[0][:4]
+    )
+    assert "jar" not in upload + convert + listing + report
+
+    newcomer.values["file_id"] = json.loads(newcomer.run(upload)[1])["file_id"]
+    conversion = json.loads(newcomer.run(convert)[1])
+    record = f"curl -s {make_run.url}/api/conversions/{conversion['conversion_id']}/"
+    status, body = newcomer.run(record)
+
+    assert status == 200
+    assert json.loads(body)["conversion_id"] == conversion["conversion_id"]
+    assert json.loads(newcomer.run(listing)[1])["count"] == 0
+    assert all(row["count"] == 0 for row in json.loads(newcomer.run(report)[1])["ai"])
