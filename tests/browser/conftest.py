@@ -3,6 +3,9 @@
 Playwright never downloads a browser here: it launches the machine's `chromium`
 (SVGAI_CHROMIUM overrides the path). Without Playwright or Chromium the tests skip with the reason.
 Screenshots go to tests/browser/screenshots/ (SVGAI_SCREENSHOTS overrides), which CI keeps.
+With SVGAI_DOCS_SCREENSHOTS=1 the ones README.md shows are also written to docs/screenshots/:
+`SVGAI_DOCS_SCREENSHOTS=1 make test PYTEST_ARGS=tests/browser/test_converter.py` retakes them
+from the current build.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 CHROMIUM = Path(os.environ.get("SVGAI_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("SVGAI_SCREENSHOTS", Path(__file__).parent / "screenshots"))
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 900}
 MOBILE = {"width": 375, "height": 740}
@@ -214,3 +218,10 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     path = screenshot_path(name)
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def for_readme(path: Path, name: str) -> None:
+    """With SVGAI_DOCS_SCREENSHOTS=1, also save the screenshot at `path` as README's `name`."""
+    if os.environ.get("SVGAI_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS_SCREENSHOTS / f"{name}.png")

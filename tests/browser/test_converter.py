@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import MOBILE, screenshot, screenshot_path
+from tests.browser.conftest import MOBILE, for_readme, screenshot, screenshot_path
 from tests.browser.pages import (
     GRADIENT,
     SIMPLE,
@@ -33,7 +33,8 @@ def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
     assert not page.locator("#vtracer-options").is_visible()
 
     page.select_option("#tier", "1")
-    choose(page, GRADIENT)
+    with page.expect_response(lambda r: r.url.endswith("/api/convert-ai")) as answer:
+        choose(page, GRADIENT)
     # The input preview appears before the conversion ends.
     page.wait_for_selector("#input-card:not([hidden])")
     assert page.locator("#input-dims").inner_text() == "512 × 512 px"
@@ -53,8 +54,12 @@ def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
     ssim = float(page.locator("#metric-ssim").inner_text())
     assert 0.9 < ssim <= 1.0
     assert "→" in page.locator("#metric-size").inner_text()  # input size → SVG size
+    # The page says gradients became flat bands only when the SVG has no gradient fill.
+    fitted = "Gradient" in answer.value.json()["svg"]
+    banded = "bands of flat colour" in page.locator("#ai-suggestions-box").inner_text()
+    assert banded is not fitted
     page.mouse.move(0, 0)  # the status tooltip closed
-    screenshot(page, "ai-result", full_page=True)
+    for_readme(screenshot(page, "ai-result", full_page=True), "converter-ai")
 
     # The edge at 800 %: the input's pixels against the SVG's curve, split in the middle.
     pick(page, "view", "overlay")
@@ -69,6 +74,7 @@ def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
         "height": bottom["y"] + bottom["height"] - top["y"] + 24,
     }
     page.screenshot(path=str(screenshot_path("ai-overlay-800")), clip=clip)
+    for_readme(screenshot_path("ai-overlay-800"), "compare-overlay-800")
 
 
 def test_manual_mode_hides_ai_panel_and_reconverts_when_a_slider_moves(live_url, open_page):
@@ -221,11 +227,11 @@ def test_mobile_width_scrolls_to_the_result(live_url, open_page):
     assert width <= MOBILE["width"], f"the page is {width}px wide at 375px"
     assert image_rendered(page, "#svg-preview")
     assert image_rendered(page, "#input-preview")
-    screenshot(page, "mobile-result")
 
     # Two fingers spreading apart zoom in (touch events, as a phone sends them), once the
     # smooth scroll has come to rest: fingers placed on a moving pane miss it.
     page.evaluate(SCROLL_AT_REST)
+    for_readme(screenshot(page, "mobile-result"), "mobile-375")
     box = page.locator("#pane-svg").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     cdp = page.context.new_cdp_session(page)

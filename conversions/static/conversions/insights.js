@@ -115,8 +115,9 @@ export function suggestionsFor(meta, result, request) {
   if (meta.fallback_used) {
     advice.push("The models could not decide for this image; vtracer's defaults were used.");
   }
-  if (meta.logo_type === "gradient") {
-    advice.push("Gradients become bands of flat colour in the SVG; zoom in to check the steps.");
+  // Only when the SVG holds no gradient fill: a fitted gradient is no band of flat colour.
+  if (meta.logo_type === "gradient" && !/<(linear|radial)Gradient/.test((result && result.svg) || "")) {
+    advice.push("The gradients became bands of flat colour in the SVG; zoom in to check the steps.");
   }
   for (const problem of meta.problems || []) advice.push(String(problem));
   return advice;
