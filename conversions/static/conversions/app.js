@@ -38,8 +38,9 @@ const NEAR_EMPTY_BYTES = 200;
 
 const COMPONENT_NAMES = { quality_predictor: "the quality predictor", logo_type: "the logo-type classifier" };
 
-// The progress bar's first guess at a conversion's seconds, until the server's recent means
-// (/api/ai-health) replace it; never shown as a claim, only as the bar's pace.
+// The progress bar's "~N s expected" until the server's recent means (/api/ai-health) replace
+// it: per tier, the p95 of `manage.py benchmark` (README's tier table) plus at most a second for
+// the upload and the answer; tests/test_readme_numbers.py holds them to the stored results.
 const TYPICAL_SECONDS = { 1: 0.5, 2: 1.2, 3: 4.0, auto: 1.2, manual: 0.3 };
 
 const $ = (id) => document.getElementById(id);
