@@ -1,4 +1,5 @@
-"""Every endpoint, parameter, answer key, command and make target README.md documents exists.
+"""Every endpoint, parameter, answer key, command, make target and setting README.md documents
+exists.
 
 README.md is read as a newcomer reads it (tests/readme.py); the schema is the one /api/schema/
 serves, the commands are Django's, the targets the Makefile's. A README line that names something
@@ -155,3 +156,19 @@ def test_every_documented_make_target_exists():
     targets = set(re.findall(r"^([a-z][\w-]*):", makefile, flags=re.M))
 
     assert not readme.make_targets() - targets
+
+
+def test_every_documented_setting_is_read_and_listed_in_env_example():
+    # README: "Our settings start with `SVGAI_`; `.env.example` lists every variable."
+    names = set(re.findall(r"\bSVGAI_[A-Z0-9_]*[A-Z0-9]", readme.text()))
+    product = "".join(
+        path.read_text()
+        for folder in ("svgai_site", "conversions", "aimodels", "vectorizer", "benchmarks")
+        for path in (readme.ROOT / folder).rglob("*.py")
+    )
+    tests = "".join(path.read_text() for path in (readme.ROOT / "tests").rglob("*.py"))
+    listed = (readme.ROOT / ".env.example").read_text()
+    assert len(names) > 30
+
+    assert not {n for n in names if n not in product and n not in tests}, "read by nothing"
+    assert not {n for n in names if n in product and n not in listed}, "not in .env.example"
