@@ -90,6 +90,7 @@ def log_record(conversion: Conversion, problems: list[str]) -> dict[str, Any]:
         "error": (conversion.error or "")[:300] or None,
         "fallback_used": conversion.fallback_used,
         "problems": [p[:200] for p in problems],
+        "degraded": [d[:200] for d in (conversion.routing or {}).get("degraded", [])],
         "svg_bytes": conversion.svg_bytes,
         "ssim": num(conversion.ssim, 5),
         "total_ms": num(conversion.total_ms),

@@ -596,13 +596,36 @@ class AnalysisSerializer(serializers.Serializer):
         }
 
 
+def problems_of(conversion: Conversion) -> list[str]:
+    """Return what went wrong or degraded the result, one sentence each, for the answer.
+
+    A model step that failed (the record's `problems`), then everything that kept the SVG from
+    the tier's full search (`degraded`: a rescue trace, a `max_bytes` no trace met, a search
+    cut short): a degraded result says so where a client looks first, not only in the record.
+    """
+    routing = conversion.routing or {}
+    problems = list(routing.get("problems", []))
+    if "degraded" in routing:
+        return problems + list(routing["degraded"])
+    if routing.get("rescued"):  # recorded before `degraded` was
+        problems.append(
+            f"rescue trace returned: {routing['rescued']}; give a longer "
+            "time_budget (or none) for the tier's own result"
+        )
+    return problems
+
+
 class AIMetadataSerializer(serializers.Serializer):
     """What the AI decided and measured for one conversion."""
 
     tier_used = serializers.IntegerField(source="tier")
     tier_requested = serializers.CharField(source="requested_tier", help_text='"auto" or "1"–"3".')
     routing = serializers.SerializerMethodField()
-    quality_prediction = serializers.FloatField(source="predicted_ssim", allow_null=True)
+    quality_prediction = serializers.FloatField(
+        source="predicted_ssim",
+        allow_null=True,
+        help_text="The SSIM predicted for the SVG returned (routing.reason quotes the same).",
+    )
     predicted = serializers.DictField(
         source="prediction",
         child=serializers.FloatField(allow_null=True),
@@ -612,14 +635,20 @@ class AIMetadataSerializer(serializers.Serializer):
     logo_type = serializers.SerializerMethodField()
     confidence = serializers.FloatField(source="logo_type_confidence", allow_null=True)
     parameters = serializers.DictField(
-        child=serializers.JSONField(), help_text="The vtracer parameters used."
+        child=serializers.JSONField(),
+        help_text="The tracer's settings that made the SVG: vtracer's parameters, or for "
+        'potrace per colour layer (`"tracer": "layers"`) potrace\'s sigma, alphamax, '
+        "opttolerance and turdsize in input px.",
     )
     preparation = serializers.DictField(
         child=serializers.JSONField(), help_text="Upscale, palette snapping and the candidate."
     )
     model_versions = serializers.DictField(child=serializers.CharField())
     fallback_used = serializers.BooleanField()
-    problems = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField(
+        help_text="Empty when the result is the tier's own: else a sentence per model step "
+        "that failed and per degradation (rescue trace, max_bytes not met, search cut short)."
+    )
     timings = serializers.SerializerMethodField()
     analysis = AnalysisSerializer(
         source="*",
@@ -641,14 +670,7 @@ class AIMetadataSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_problems(self, conversion: Conversion) -> list[str]:
-        problems = list(conversion.routing.get("problems", []))
-        if conversion.routing.get("rescued"):
-            # A degraded result says so where a client looks first, not only in the record.
-            problems.append(
-                f"rescue trace returned: {conversion.routing['rescued']}; give a longer "
-                "time_budget (or none) for the tier's own result"
-            )
-        return problems
+        return problems_of(conversion)
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
     def get_timings(self, conversion: Conversion) -> dict[str, float]:
