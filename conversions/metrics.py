@@ -131,8 +131,19 @@ class _LiveCollector(Collector):
         )
         yield GaugeMetricFamily("svgai_workers", "Conversion worker processes allowed.", pool.size)
         yield CounterMetricFamily(
-            "svgai_worker_restarts", "Workers replaced after a timeout or crash.", pool.restarts
+            "svgai_worker_restarts",
+            "Workers replaced, for any cause (svgai_worker_stops counts each).",
+            pool.restarts,
         )
+        stops = CounterMetricFamily(
+            "svgai_worker_stops",
+            "Workers replaced: a job stopped at its client's deadline, past its timeout, or a "
+            "worker that died.",
+            labels=["cause"],
+        )
+        for cause, count in pool.stops.items():
+            stops.add_metric([cause], count)
+        yield stops
         yield CounterMetricFamily(
             "svgai_worker_rejected", "Jobs refused because the queue was full.", pool.rejected
         )
