@@ -73,8 +73,12 @@ class AIOutcome:
                 "for the tier's own result"
             )
         if max_bytes is not None and result.best.svg_bytes > max_bytes:
-            smallest = min(a.svg_bytes for a in result.attempts) if result.attempts else None
-            traced = f" (the smallest trace had {smallest:,} B)" if smallest is not None else ""
+            smallest = min((a.svg_bytes for a in result.attempts), default=result.best.svg_bytes)
+            traced = (
+                f" (the smallest trace had {smallest:,} B)"
+                if smallest < result.best.svg_bytes
+                else ""
+            )
             said.append(
                 f"max_bytes not met: {max_bytes:,} B asked, the SVG has "
                 f"{result.best.svg_bytes:,} B{traced}; no trace fitted, so this is the best one"

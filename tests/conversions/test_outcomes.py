@@ -48,13 +48,25 @@ def test_every_degradation_is_named_once_in_order():
     assert len(said) == 4
     assert said[0].startswith("rescue trace returned: every chosen trace was stopped")
     assert said[1] == (
-        "max_bytes not met: 1,000 B asked, the SVG has 6,522 B (the smallest trace had 6,522 B); "
-        "no trace fitted, so this is the best one"
+        "max_bytes not met: 1,000 B asked, the SVG has 6,522 B; no trace fitted, so this is the "
+        "best one"
     )
     assert said[2:] == result.shortfalls
     routing = outcome(result).routing_json(1000)
     assert routing["degraded"] == said
     assert routing["rescued"] == result.rescued
+
+
+def test_max_bytes_names_a_smaller_trace_the_search_did_not_keep():
+    best = attempt(6522)  # e.g. the smaller one was refined past the limit, or failed worth
+    result = TierResult(tier=2, attempts=[attempt(5871), best], best=best)
+
+    said = outcome(result).degradations(max_bytes=1000)
+
+    assert said == [
+        "max_bytes not met: 1,000 B asked, the SVG has 6,522 B (the smallest trace had 5,871 B); "
+        "no trace fitted, so this is the best one"
+    ]
 
 
 def test_the_reason_quotes_the_prediction_of_the_svg_returned():
