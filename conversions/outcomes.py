@@ -140,3 +140,22 @@ class AIOutcome:
                 "measure": best.timings.get("measure", 0.0),
             },
         )
+
+
+def problems_of(conversion: Conversion) -> list[str]:
+    """Return what went wrong or degraded the result, one sentence each, for the answer.
+
+    A model step that failed (the record's `problems`), then everything that kept the SVG from
+    the tier's full search (`degraded`: a rescue trace, a `max_bytes` no trace met, a search
+    cut short): a degraded result says so where a client looks first, not only in the record.
+    """
+    routing = conversion.routing or {}
+    problems = list(routing.get("problems", []))
+    if "degraded" in routing:
+        return problems + list(routing["degraded"])
+    if routing.get("rescued"):  # recorded before `degraded` was
+        problems.append(
+            f"rescue trace returned: {routing['rescued']}; give a longer "
+            "time_budget (or none) for the tier's own result"
+        )
+    return problems

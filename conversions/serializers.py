@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from conversions import exports, limits
 from conversions.models import Conversion, Upload
+from conversions.outcomes import problems_of
 from vectorizer import exports as formats
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
@@ -594,25 +595,6 @@ class AnalysisSerializer(serializers.Serializer):
             "features": conversion.features,
             "attempts": conversion.routing.get("attempts", []),
         }
-
-
-def problems_of(conversion: Conversion) -> list[str]:
-    """Return what went wrong or degraded the result, one sentence each, for the answer.
-
-    A model step that failed (the record's `problems`), then everything that kept the SVG from
-    the tier's full search (`degraded`: a rescue trace, a `max_bytes` no trace met, a search
-    cut short): a degraded result says so where a client looks first, not only in the record.
-    """
-    routing = conversion.routing or {}
-    problems = list(routing.get("problems", []))
-    if "degraded" in routing:
-        return problems + list(routing["degraded"])
-    if routing.get("rescued"):  # recorded before `degraded` was
-        problems.append(
-            f"rescue trace returned: {routing['rescued']}; give a longer "
-            "time_budget (or none) for the tier's own result"
-        )
-    return problems
 
 
 class AIMetadataSerializer(serializers.Serializer):
