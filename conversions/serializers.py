@@ -565,7 +565,9 @@ class ConvertResponseSerializer(serializers.Serializer):
 
 
 class RoutingSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="Why this tier was used.")
+    reason = serializers.CharField(
+        help_text="Why this tier was used; the predicted SSIM it quotes is quality_prediction."
+    )
     estimates = serializers.DictField(
         child=serializers.JSONField(),
         help_text='Per tier ("1", "2", "3"): predicted quality, time and bytes.',
@@ -611,7 +613,8 @@ class AIMetadataSerializer(serializers.Serializer):
     predicted = serializers.DictField(
         source="prediction",
         child=serializers.FloatField(allow_null=True),
-        help_text="Every predicted quantity: ssim, fidelity, bytes, time_ms.",
+        help_text="Every quantity predicted for the candidate returned: ssim (as "
+        "quality_prediction), fidelity, bytes, time_ms.",
     )
     actual_ssim = serializers.FloatField(source="ssim")
     logo_type = serializers.SerializerMethodField()
