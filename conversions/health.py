@@ -226,13 +226,18 @@ def _stops_advice(stops: dict[str, int]) -> str:
         return ""
     deadlines = stops["deadline"]
     apart = (
-        f"; {deadlines} more traces were stopped at their client's time budget, as asked"
+        f"; {deadlines} more {'trace was' if deadlines == 1 else 'traces were'} stopped at "
+        "their client's time budget, as asked"
         if deadlines
         else ""
     )
+    restarted = stops["timeout"] + stops["crash"]
+    workers = (
+        "1 conversion worker was" if restarted == 1 else f"{restarted} conversion workers were"
+    )
     return (
-        f"{stops['timeout'] + stops['crash']} conversion workers were restarted: "
-        f"{' and '.join(faults)}{apart}. See the logs for the images that caused them."
+        f"{workers} restarted: {' and '.join(faults)}{apart}. See the logs for the images "
+        "that caused them."
     )
 
 

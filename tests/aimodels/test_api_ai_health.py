@@ -30,7 +30,12 @@ def get_health(api_client):
 
 
 @pytest.mark.django_db
-def test_ai_health_is_healthy_with_every_model_loaded(api_client, staff_client, ai_models):
+def test_ai_health_is_healthy_with_every_model_loaded(
+    api_client, staff_client, ai_models, monkeypatch
+):
+    for cause in services.worker_pool().stops:  # workers other tests in this process stopped
+        monkeypatch.setitem(services.worker_pool().stops, cause, 0)
+
     response, body = get_health(staff_client)
 
     assert response.status_code == 200
@@ -224,6 +229,12 @@ def test_ai_health_counts_deadline_stops_apart_from_timeouts_and_crashes(
     assert (workers["deadline_stops"], workers["timeouts"], workers["crashes"]) == (21, 0, 0)
     assert body["overall_status"] == "healthy"
     assert not [r for r in body["recommendations"] if "worker" in r]  # no fault to report
+
+    monkeypatch.setitem(pool.stops, "timeout", 1)
+    _, body = get_health(staff_client)
+
+    said = [r for r in body["recommendations"] if "worker" in r]
+    assert said[0].startswith("1 conversion worker was restarted: 1 after a timeout; 21 more")
 
     monkeypatch.setitem(pool.stops, "timeout", 2)
     monkeypatch.setitem(pool.stops, "crash", 1)
