@@ -21,6 +21,7 @@ from health_check.exceptions import ServiceUnavailable
 from aimodels import registry
 from conversions import batches, reports, services
 from conversions.models import Conversion
+from vectorizer.workers import WorkerPool
 
 RECENT = timedelta(hours=24)
 # Prediction health: the latest AI conversions within this window, at most this many.
@@ -139,15 +140,7 @@ def ai_health(
         for name, m in models.items()
     }
     pool = services.worker_pool()
-    components["workers"] = {
-        "status": "healthy",
-        "size": pool.size,
-        "restarts": pool.restarts,
-        # Traces stopped because their request's time budget ended: asked for, not a fault.
-        "deadline_stops": pool.stops["deadline"],
-        "timeouts": pool.stops["timeout"],
-        "crashes": pool.stops["crash"],
-    }
+    components["workers"] = workers_health(pool)
     components["batches"] = batch_health()
     predictor_ok = models["quality_predictor"]["loaded"]
     classifier_ok = models["logo_type"]["loaded"]
@@ -174,6 +167,19 @@ def ai_health(
         "timestamp": now.isoformat(),
     }
     return body, 503 if overall == "unhealthy" else 200
+
+
+def workers_health(pool: WorkerPool) -> dict[str, Any]:
+    """Return the worker pool's size and how many workers were replaced, by cause."""
+    return {
+        "status": "healthy",
+        "size": pool.size,
+        "restarts": pool.restarts,
+        # Traces stopped because their request's time budget ended: asked for, not a fault.
+        "deadline_stops": pool.stops["deadline"],
+        "timeouts": pool.stops["timeout"],
+        "crashes": pool.stops["crash"],
+    }
 
 
 def _recommendations(
