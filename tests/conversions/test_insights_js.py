@@ -95,8 +95,8 @@ def test_bands_of_flat_colour_are_never_said_under_an_svg_holding_a_gradient():
     flat = call("suggestionsFor", layers_meta(), {"svg": "<svg/>", "file_size": 900}, {})
 
     assert not [s for s in with_gradient if "bands" in s]
-    assert [s for s in with_gradient if "1 gradient fill" in s]
     assert [s for s in flat if "bands of flat colour" in s]
+    assert dict(call("settingsRows", layers_meta(), LINEAR))["gradients"] == "1 gradient fill"
 
 
 def test_no_gain_of_a_higher_tier_is_promised():

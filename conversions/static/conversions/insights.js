@@ -120,14 +120,9 @@ export function suggestionsFor(meta, result, request) {
   if (meta.fallback_used) {
     advice.push("The models could not decide for this image; vtracer's defaults were used.");
   }
-  if (meta.logo_type === "gradient") {
-    const fills = gradientCount(result.svg);
-    advice.push(
-      fills > 0
-        ? `Smooth shading is drawn with ${fills} gradient fill${fills === 1 ? "" : "s"}; ` +
-            "zoom in to compare the colour stops with the input."
-        : "Gradients became bands of flat colour in this SVG; zoom in to check the steps."
-    );
+  // Only when the SVG holds no gradient fill: a fitted gradient is no band of flat colour.
+  if (meta.logo_type === "gradient" && !/<(linear|radial)Gradient/.test((result && result.svg) || "")) {
+    advice.push("The gradients became bands of flat colour in the SVG; zoom in to check the steps.");
   }
   for (const problem of meta.problems || []) advice.push(String(problem));
   return advice;
