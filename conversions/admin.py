@@ -393,7 +393,9 @@ class ConversionAdmin(admin.ModelAdmin):
     @admin.display(description="Why")
     def routing_reason(self, conversion: Conversion) -> str:
         routing = conversion.routing or {}
-        reasons = [routing.get("reason", ""), routing.get("rescued", "")]
+        # `degraded` (recorded since issue 19) names the rescue among the rest.
+        degraded = routing.get("degraded", [routing.get("rescued", "")])
+        reasons = [routing.get("reason", ""), *degraded]
         reasons += [f"problem: {p}" for p in routing.get("problems", [])]
         return "; ".join(r for r in reasons if r) or "—"
 

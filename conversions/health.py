@@ -21,6 +21,7 @@ from health_check.exceptions import ServiceUnavailable
 from aimodels import registry
 from conversions import batches, reports, services
 from conversions.models import Conversion
+from vectorizer.workers import WorkerPool
 
 RECENT = timedelta(hours=24)
 # Prediction health: the latest AI conversions within this window, at most this many.
@@ -139,7 +140,7 @@ def ai_health(
         for name, m in models.items()
     }
     pool = services.worker_pool()
-    components["workers"] = {"status": "healthy", "size": pool.size, "restarts": pool.restarts}
+    components["workers"] = workers_health(pool)
     components["batches"] = batch_health()
     predictor_ok = models["quality_predictor"]["loaded"]
     classifier_ok = models["logo_type"]["loaded"]
@@ -151,7 +152,7 @@ def ai_health(
     if not predictor_ok:
         overall = "unhealthy"
     advice = _recommendations(
-        predictor_ok, classifier_ok, performance, pool.restarts, predictions, details=details
+        predictor_ok, classifier_ok, performance, pool.stops, predictions, details=details
     ) + _batch_recommendations(components["batches"], details=details)
     if not details:
         components = {
@@ -168,11 +169,24 @@ def ai_health(
     return body, 503 if overall == "unhealthy" else 200
 
 
+def workers_health(pool: WorkerPool) -> dict[str, Any]:
+    """Return the worker pool's size and how many workers were replaced, by cause."""
+    return {
+        "status": "healthy",
+        "size": pool.size,
+        "restarts": pool.restarts,
+        # Traces stopped because their request's time budget ended: asked for, not a fault.
+        "deadline_stops": pool.stops["deadline"],
+        "timeouts": pool.stops["timeout"],
+        "crashes": pool.stops["crash"],
+    }
+
+
 def _recommendations(
     predictor_ok: bool,
     classifier_ok: bool,
     performance: dict[str, Any],
-    restarts: int,
+    stops: dict[str, int],
     predictions: dict[str, Any],
     *,
     details: bool,
@@ -198,9 +212,39 @@ def _recommendations(
                 f"Tier {tier} had {figures['failed']} failed conversions in 24 h: see "
                 "/api/conversions/?status=failed."
             )
-    if restarts and details:
-        advice.append(f"{restarts} conversion workers were restarted (timeouts or crashes).")
+    if details and (advice_on_stops := _stops_advice(stops)):
+        advice.append(advice_on_stops)
     return advice
+
+
+def _stops_advice(stops: dict[str, int]) -> str:
+    """Return what the workers replaced after timeouts and crashes say, or "" when none were.
+
+    A trace stopped at its request's deadline (the client's time budget ran out) replaces its
+    worker too, but it is what the client asked for: counted apart, never called a fault.
+    """
+    faults = [
+        f"{count} after {what}"
+        for count, what in ((stops["timeout"], "a timeout"), (stops["crash"], "a crash"))
+        if count
+    ]
+    if not faults:
+        return ""
+    deadlines = stops["deadline"]
+    apart = (
+        f"; {deadlines} more {'trace was' if deadlines == 1 else 'traces were'} stopped at "
+        "their client's time budget, as asked"
+        if deadlines
+        else ""
+    )
+    restarted = stops["timeout"] + stops["crash"]
+    workers = (
+        "1 conversion worker was" if restarted == 1 else f"{restarted} conversion workers were"
+    )
+    return (
+        f"{workers} restarted: {' and '.join(faults)}{apart}. See the logs for the images "
+        "that caused them."
+    )
 
 
 # Batch states that need an operator: Redis away, items waiting with no worker to run them, or

@@ -90,6 +90,7 @@ def log_record(conversion: Conversion, problems: list[str]) -> dict[str, Any]:
         "error": (conversion.error or "")[:300] or None,
         "fallback_used": conversion.fallback_used,
         "problems": [p[:200] for p in problems],
+        "degraded": [d[:200] for d in (conversion.routing or {}).get("degraded", [])],
         "svg_bytes": conversion.svg_bytes,
         "ssim": num(conversion.ssim, 5),
         "total_ms": num(conversion.total_ms),
@@ -130,8 +131,19 @@ class _LiveCollector(Collector):
         )
         yield GaugeMetricFamily("svgai_workers", "Conversion worker processes allowed.", pool.size)
         yield CounterMetricFamily(
-            "svgai_worker_restarts", "Workers replaced after a timeout or crash.", pool.restarts
+            "svgai_worker_restarts",
+            "Workers replaced, for any cause (svgai_worker_stops counts each).",
+            pool.restarts,
         )
+        stops = CounterMetricFamily(
+            "svgai_worker_stops",
+            "Workers replaced: a job stopped at its client's deadline, past its timeout, or a "
+            "worker that died.",
+            labels=["cause"],
+        )
+        for cause, count in pool.stops.items():
+            stops.add_metric([cause], count)
+        yield stops
         yield CounterMetricFamily(
             "svgai_worker_rejected", "Jobs refused because the queue was full.", pool.rejected
         )

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from conversions import exports, limits
 from conversions.models import Conversion, Upload
+from conversions.outcomes import problems_of
 from vectorizer import exports as formats
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
@@ -564,7 +565,9 @@ class ConvertResponseSerializer(serializers.Serializer):
 
 
 class RoutingSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="Why this tier was used.")
+    reason = serializers.CharField(
+        help_text="Why this tier was used; the predicted SSIM it quotes is quality_prediction."
+    )
     estimates = serializers.DictField(
         child=serializers.JSONField(),
         help_text='Per tier ("1", "2", "3"): predicted quality, time and bytes.',
@@ -602,24 +605,35 @@ class AIMetadataSerializer(serializers.Serializer):
     tier_used = serializers.IntegerField(source="tier")
     tier_requested = serializers.CharField(source="requested_tier", help_text='"auto" or "1"–"3".')
     routing = serializers.SerializerMethodField()
-    quality_prediction = serializers.FloatField(source="predicted_ssim", allow_null=True)
+    quality_prediction = serializers.FloatField(
+        source="predicted_ssim",
+        allow_null=True,
+        help_text="The SSIM predicted for the SVG returned (routing.reason quotes the same).",
+    )
     predicted = serializers.DictField(
         source="prediction",
         child=serializers.FloatField(allow_null=True),
-        help_text="Every predicted quantity: ssim, fidelity, bytes, time_ms.",
+        help_text="Every quantity predicted for the candidate returned: ssim (as "
+        "quality_prediction), fidelity, bytes, time_ms.",
     )
     actual_ssim = serializers.FloatField(source="ssim")
     logo_type = serializers.SerializerMethodField()
     confidence = serializers.FloatField(source="logo_type_confidence", allow_null=True)
     parameters = serializers.DictField(
-        child=serializers.JSONField(), help_text="The vtracer parameters used."
+        child=serializers.JSONField(),
+        help_text="The tracer's settings that made the SVG: vtracer's parameters, or for "
+        'potrace per colour layer (`"tracer": "layers"`) potrace\'s sigma, alphamax, '
+        "opttolerance and turdsize in input px.",
     )
     preparation = serializers.DictField(
         child=serializers.JSONField(), help_text="Upscale, palette snapping and the candidate."
     )
     model_versions = serializers.DictField(child=serializers.CharField())
     fallback_used = serializers.BooleanField()
-    problems = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField(
+        help_text="Empty when the result is the tier's own: else a sentence per model step "
+        "that failed and per degradation (rescue trace, max_bytes not met, search cut short)."
+    )
     timings = serializers.SerializerMethodField()
     analysis = AnalysisSerializer(
         source="*",
@@ -641,14 +655,7 @@ class AIMetadataSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_problems(self, conversion: Conversion) -> list[str]:
-        problems = list(conversion.routing.get("problems", []))
-        if conversion.routing.get("rescued"):
-            # A degraded result says so where a client looks first, not only in the record.
-            problems.append(
-                f"rescue trace returned: {conversion.routing['rescued']}; give a longer "
-                "time_budget (or none) for the tier's own result"
-            )
-        return problems
+        return problems_of(conversion)
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
     def get_timings(self, conversion: Conversion) -> dict[str, float]:

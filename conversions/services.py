@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from aimodels import registry
 from aimodels.analysis import Analysis, analyse
 from aimodels.analysis import analysis_cache as analysis_cache  # read by health and benchmarks
 from conversions.models import Conversion, Upload
+from conversions.outcomes import AIOutcome
 from conversions.owners import Owner
 from vectorizer import pipeline, routing, search
 from vectorizer.budget import Budget
@@ -30,7 +31,7 @@ from vectorizer.images import DecodedImage, ImageInfo, decode_image, probe_image
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
 from vectorizer.search import timed
-from vectorizer.tiers import Attempt, TierError, TierResult
+from vectorizer.tiers import Attempt, TierError
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy, WorkerError, WorkerPool, shared_pool
 
@@ -307,74 +308,3 @@ def _decide(
             pace=search.pace,
         )
     return image, analysis, route
-
-
-@dataclass(frozen=True)
-class AIOutcome:
-    """What an AI conversion decided, recorded once: the analysis, the route, what was traced.
-
-    `result` is None when nothing could be traced (the record then holds the decision and the
-    error). The routing JSON the API answers with is built here and nowhere else.
-    """
-
-    analysis: Analysis
-    route: routing.Route
-    result: TierResult | None = None
-
-    def routing_json(self) -> dict[str, Any]:
-        """Return the route taken, the problems met, the rescue and every attempt."""
-        data = self.route.as_dict()
-        if self.analysis.problems:
-            data["problems"] = list(self.analysis.problems)
-        if self.result is not None:
-            if self.result.rescued:
-                data["rescued"] = self.result.rescued
-            data["attempts"] = [
-                {
-                    "candidate": a.candidate.as_dict(),
-                    "refined": a.refined,
-                    "proxy": a.proxy,
-                    "ssim": a.ssim,
-                    "svg_bytes": a.svg_bytes,
-                }
-                for a in self.result.attempts
-            ]
-        return data
-
-    def recorded_on(self, conversion: Conversion) -> Conversion:
-        """Return `conversion` holding what the models said, the route and the chosen candidate."""
-        analysis = self.analysis
-        conversion.features = analysis.features
-        conversion.logo_type = analysis.logo_type
-        conversion.logo_type_confidence = analysis.confidence
-        conversion.fallback_used = analysis.plan is None or bool(analysis.problems)
-        conversion.tier = self.route.tier
-        conversion.routing = self.routing_json()
-        best = self.result.best if self.result is not None else None
-        if best is None:
-            return conversion
-        prep, params = best.candidate.materialize(conversion.upload.height, conversion.upload.width)
-        conversion.parameters = params.as_dict()
-        candidate = {"candidate": best.candidate.as_dict(), "refined": best.refined}
-        conversion.preparation = {**asdict(prep), **candidate}
-        if analysis.plan is not None:
-            prediction = analysis.plan.prediction_for(best.candidate)
-            conversion.prediction = prediction.as_dict()
-            conversion.predicted_ssim = prediction.ssim
-        return conversion
-
-    def traced(self, timings: dict[str, float]) -> ConversionResult:
-        """Return the chosen trace as a conversion result; `trace` is the whole search's time."""
-        best = self.result.best if self.result is not None else None
-        assert best is not None  # the search raises when nothing was traced
-        return ConversionResult(
-            svg=best.svg,
-            ssim=best.ssim,
-            svg_bytes=best.svg_bytes,
-            path_count=best.path_count,
-            timings={
-                **{f"best_{k}": v for k, v in best.timings.items()},
-                "trace": timings["search"],
-                "measure": best.timings.get("measure", 0.0),
-            },
-        )

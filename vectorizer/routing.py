@@ -8,7 +8,7 @@ floors are part of the routing contract existing clients rely on.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S, Budget
@@ -37,6 +37,24 @@ class Route:
     tier: int
     reason: str
     estimates: tuple[TierEstimate, ...] = ()
+    # The predicted SSIM the reason quotes ("predicted 0.999"), when it quotes one.
+    quoted: float | None = None
+
+    def settled(self, predicted: float | None) -> Route:
+        """Return this route with its reason quoting `predicted`, the SSIM predicted for the
+        SVG returned, in place of the tier's estimate: an answer states one prediction.
+
+        A tier's estimate is the best it could reach; the search may keep another candidate
+        (fewer bytes, a lower tier's trace, the rescue), and the answer's quality_prediction
+        is that candidate's. The routing decision itself is unchanged (`estimates` keep it).
+        """
+        if self.quoted is None or predicted is None:
+            return self
+        before, after = f"predicted {self.quoted:.3f}", f"predicted {predicted:.3f}"
+        if before == after:
+            return self
+        reason = self.reason.replace(before, f"{after} for the SVG returned", 1)
+        return replace(self, reason=reason, quoted=predicted)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the routing decision as the API reports it."""
@@ -143,22 +161,24 @@ def choose_tier(
             return Route(
                 e.tier,
                 f"tier {e.tier} is the cheapest predicted to reach "
-                f"{target_quality:g} (predicted {e.quality:.3f} in {e.time_s:.1f} s)"
+                f"{target_quality:g} in {e.time_s:.1f} s (predicted {e.quality:.3f})"
                 + (
                     f"; targets from {floor_target(floor):g} use tier {floor} or above"
                     if floor > 1
                     else ""
                 ),
                 estimates,
+                quoted=e.quality,
             )
     # Unreachable target: escalate at most one tier above the floor (0.7 → 1 or 2, never 3).
     reachable = [e for e in allowed if e.tier <= floor + 1] or allowed
     best = max(reachable, key=lambda e: (e.quality, -e.tier))
     return Route(
         best.tier,
-        f"no tier is predicted to reach {target_quality:g}; tier "
-        f"{best.tier} is predicted best ({best.quality:.3f}) of those the target calls for",
+        f"no tier is predicted to reach {target_quality:g}; tier {best.tier} is the best of "
+        f"those the target calls for (predicted {best.quality:.3f})",
         estimates,
+        quoted=best.quality,
     )
 
 

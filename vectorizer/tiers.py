@@ -194,6 +194,8 @@ class TierResult:
     best: Attempt | None = None
     # Why the rescue trace was returned instead (vectorizer/search.py); empty when it was not.
     rescued: str = ""
+    # What kept this result from being the tier's full search (each a sentence for `problems`).
+    shortfalls: list[str] = field(default_factory=list)
 
 
 class TierError(RuntimeError):

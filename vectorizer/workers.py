@@ -54,6 +54,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+# Why a worker is replaced (`WorkerPool.stops`): only timeouts and crashes are trouble.
+STOP_CAUSES = ("deadline", "timeout", "crash")
 # Signals an operator, a supervisor or the kernel's OOM killer sends: not the job's doing.
 _OUTSIDE_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
 
@@ -367,6 +369,9 @@ class WorkerPool:
         self._running = 0
         self._job_seconds = 1.0  # moving average of a job's time, for retry hints
         self.restarts = 0
+        # Why workers were replaced: a job stopped at its deadline (a client's time budget ran
+        # out: normal under tight budgets), a job past its timeout, a worker that died.
+        self.stops = {cause: 0 for cause in STOP_CAUSES}
         self.rejected = 0
 
     def queue_length(self) -> int:
@@ -469,7 +474,7 @@ class WorkerPool:
                 sent = _send(worker, message, limit)
                 left = max(0.0, limit - (self.clock() - started))
                 if not (sent and worker.inbox.poll(left)):
-                    self._discard(worker)
+                    self._discard(worker, "deadline" if limit < timeout else "timeout")
                     if limit < timeout:
                         raise WorkerDeadline(
                             "Deadline", "the conversion was stopped at its deadline"
@@ -483,7 +488,7 @@ class WorkerPool:
                     code = worker.process.wait(timeout=1)
                 except subprocess.TimeoutExpired:
                     code = None
-                self._discard(worker)
+                self._discard(worker, "crash")
                 raise _death_error(code) from exc
             self._idle.put(worker)
             finished = self.clock()
@@ -537,7 +542,7 @@ class WorkerPool:
             if _ready(worker):
                 self._idle.put(worker)
             else:
-                self._discard(worker)
+                self._discard(worker, "crash")
 
     def close(self) -> None:
         """Stop every worker."""
@@ -555,7 +560,7 @@ class WorkerPool:
         if worker is not None and worker.alive():
             return worker
         if worker is not None:
-            self._discard(worker)
+            self._discard(worker, "crash")
         with self._lock:
             if self._closed:
                 raise WorkerError("Closed", "the conversion pool is shut down")
@@ -564,10 +569,11 @@ class WorkerPool:
             self._workers.add(worker)
         return worker
 
-    def _discard(self, worker: _Worker) -> None:
+    def _discard(self, worker: _Worker, cause: str) -> None:
         with self._lock:
             self._workers.discard(worker)
             self.restarts += 1
+            self.stops[cause] += 1
             replace = not self._closed
         with contextlib.suppress(OSError):
             worker.stop()

@@ -140,6 +140,11 @@ class BatchItemSerializer(serializers.Serializer):
     tier = serializers.IntegerField(allow_null=True)
     ssim = serializers.FloatField(allow_null=True, help_text="Measured colour SSIM.")
     predicted_ssim = serializers.FloatField(allow_null=True)
+    problems = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="As convert-ai's ai_metadata.problems: empty unless a model step failed or "
+        "the result is degraded (rescue trace, max_bytes not met, search cut short).",
+    )
     bytes = serializers.IntegerField(allow_null=True, help_text="Bytes of the SVG.")
     time = serializers.FloatField(allow_null=True, help_text="Conversion time, seconds.")
     error = serializers.CharField(allow_null=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conversions.batches.refusals import Refusals
 from conversions.models import Batch, BatchItem
+from conversions.outcomes import problems_of
 
 
 def item_result(item: BatchItem) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def item_result(item: BatchItem) -> dict[str, Any]:
         "tier": conversion.tier if conversion else None,
         "ssim": conversion.ssim if conversion else None,
         "predicted_ssim": conversion.predicted_ssim if conversion else None,
+        # As a single conversion's answer: a failed model step or a degraded result says so.
+        "problems": problems_of(conversion) if conversion and conversion.succeeded else [],
         "bytes": conversion.svg_bytes if conversion else None,
         "time": as_seconds(conversion.total_ms) if conversion else None,
         "error": item.error or None,
@@ -51,6 +54,7 @@ def items_with_results(batch: Batch) -> Any:
             "conversion__tier",
             "conversion__ssim",
             "conversion__predicted_ssim",
+            "conversion__routing",
             "conversion__svg_bytes",
             "conversion__total_ms",
         )

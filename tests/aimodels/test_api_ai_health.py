@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from conversions import health, tasks
+from conversions import health, services, tasks
 from conversions.models import Conversion
 
 HEALTH_FIELDS = {"overall_status", "components", "performance_metrics", "recommendations",
@@ -30,7 +30,12 @@ def get_health(api_client):
 
 
 @pytest.mark.django_db
-def test_ai_health_is_healthy_with_every_model_loaded(api_client, staff_client, ai_models):
+def test_ai_health_is_healthy_with_every_model_loaded(
+    api_client, staff_client, ai_models, monkeypatch
+):
+    for cause in services.worker_pool().stops:  # workers other tests in this process stopped
+        monkeypatch.setitem(services.worker_pool().stops, cause, 0)
+
     response, body = get_health(staff_client)
 
     assert response.status_code == 200
@@ -207,3 +212,37 @@ def test_health_reports_missing_models(client, ai_models):
 
     assert "logo_type" in _ai_check(response.json())
     assert response.status_code in (500, 503)
+
+
+@pytest.mark.django_db
+def test_ai_health_counts_deadline_stops_apart_from_timeouts_and_crashes(
+    staff_client, ai_models, monkeypatch
+):
+    pool = services.worker_pool()
+    # 21 traces stopped at their client's time budget: what those clients asked for.
+    for cause, count in {"deadline": 21, "timeout": 0, "crash": 0}.items():
+        monkeypatch.setitem(pool.stops, cause, count)
+
+    _, body = get_health(staff_client)
+
+    workers = body["components"]["workers"]
+    assert (workers["deadline_stops"], workers["timeouts"], workers["crashes"]) == (21, 0, 0)
+    assert body["overall_status"] == "healthy"
+    assert not [r for r in body["recommendations"] if "worker" in r]  # no fault to report
+
+    monkeypatch.setitem(pool.stops, "timeout", 1)
+    _, body = get_health(staff_client)
+
+    said = [r for r in body["recommendations"] if "worker" in r]
+    assert said[0].startswith("1 conversion worker was restarted: 1 after a timeout; 21 more")
+
+    monkeypatch.setitem(pool.stops, "timeout", 2)
+    monkeypatch.setitem(pool.stops, "crash", 1)
+    _, body = get_health(staff_client)
+
+    said = [r for r in body["recommendations"] if "worker" in r]
+    assert said == [
+        "3 conversion workers were restarted: 2 after a timeout and 1 after a crash; 21 more "
+        "traces were stopped at their client's time budget, as asked. See the logs for the "
+        "images that caused them."
+    ]

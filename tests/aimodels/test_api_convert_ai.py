@@ -7,6 +7,7 @@ aimodels/weights and are skipped while those are absent.
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 
@@ -131,6 +132,35 @@ def test_convert_ai_honours_max_bytes_when_a_candidate_meets_it(
     body = convert_ok(api_client, {"file_id": upload_file_id, "tier": 2, "max_bytes": limit})
 
     assert body["file_size"] <= limit
+
+
+@pytest.mark.django_db
+def test_convert_ai_says_when_no_result_met_max_bytes(api_client, upload_file_id, ai_models):
+    free = convert_ok(api_client, {"file_id": upload_file_id, "tier": 2})
+    smallest = min(a["svg_bytes"] for a in free["ai_metadata"]["analysis"]["attempts"])
+    limit = 256  # the least max_bytes takes
+    assert smallest > limit  # else this image cannot show it
+
+    body = convert_ok(api_client, {"file_id": upload_file_id, "tier": 2, "max_bytes": limit})
+
+    assert body["file_size"] > limit
+    said = [p for p in body["ai_metadata"]["problems"] if p.startswith("max_bytes not met")]
+    assert len(said) == 1, body["ai_metadata"]["problems"]
+    assert "256 B asked" in said[0]
+    assert f"the SVG has {body['file_size']:,} B" in said[0]
+    record = api_client.get(f"/api/conversions/{body['conversion_id']}/").json()
+    assert record["routing"]["degraded"] == said  # the stored record says it too
+
+
+@pytest.mark.django_db
+def test_convert_ai_states_one_quality_prediction(api_client, upload_file_id, ai_models):
+    for payload in ({"tier": "auto", "target_quality": 0.7}, {"tier": "auto"}, {"tier": 3}):
+        meta = convert_ok(api_client, {"file_id": upload_file_id, **payload})["ai_metadata"]
+
+        predicted = meta["quality_prediction"]
+        assert predicted == pytest.approx(meta["predicted"]["ssim"])
+        quoted = re.findall(r"predicted (\d\.\d{3})", meta["routing"]["reason"])
+        assert all(q == f"{predicted:.3f}" for q in quoted), (predicted, meta["routing"]["reason"])
 
 
 @pytest.mark.django_db

@@ -52,6 +52,20 @@ def test_post_files_answers_202_and_the_batch_converts_them(api_client, inline_b
         assert str(conversion.batch_item.pk) == item["item_id"]
 
 
+def test_items_say_when_their_result_is_degraded(api_client, inline_batches, logos):
+    # 256 B (the least max_bytes takes) is smaller than any trace of these logos.
+    body = post_batch(api_client, as_files(logos), tier=1, max_bytes=256).json()
+
+    items = api_client.get(body["status_url"]).json()["items"]
+
+    for item in items:
+        assert item["status"] == "done"
+        assert item["bytes"] > 256
+        assert [p for p in item["problems"] if p.startswith("max_bytes not met: 256 B asked")]
+    plain = post_batch(api_client, as_files(logos), tier=1).json()
+    assert all(i["problems"] == [] for i in api_client.get(plain["status_url"]).json()["items"])
+
+
 def test_items_are_ordinary_conversion_records(api_client, inline_batches, logos):
     body = post_batch(api_client, as_files(logos), converter="vtracer", filter_speckle=8).json()
 

@@ -48,6 +48,16 @@ def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
     assert page.locator("#ai-tier").inner_text() == "Tier 1"
     assert page.locator("#ai-logo-type").inner_text().startswith("gradient")
     assert "→" in page.locator("#ai-ssim").inner_text()
+    # The settings that made the SVG: a potrace trace lists no vtracer settings, and an SVG
+    # holding a gradient is never said to have turned it into bands.
+    settings = page.locator("#ai-parameters").text_content()
+    assert "tracer" in settings
+    assert "manual mode" in settings
+    if "potrace" in settings:
+        assert "layer difference" not in settings
+        assert "color precision" not in settings
+    if "gradient fill" in settings:
+        assert "bands" not in page.locator("#ai-suggestions").text_content()
     legend = page.locator("#ai-timeline-legend").inner_text()
     for stage in ("Decode", "Features", "Prediction", "Trace", "Measure"):
         assert stage in legend

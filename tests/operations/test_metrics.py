@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from conversions import services
 from conversions.models import Conversion
 
 
@@ -67,6 +68,18 @@ def test_metrics_count_rejected_requests(settings, upload_file_id):
 
     after = value(scrape(), "svgai_requests_rejected_total", reason="pixel_budget")
     assert after == before + 1
+
+
+@pytest.mark.django_db
+def test_metrics_count_worker_stops_by_cause(monkeypatch):
+    pool = services.worker_pool()
+    for cause, count in {"deadline": 5, "timeout": 2, "crash": 1}.items():
+        monkeypatch.setitem(pool.stops, cause, count)
+
+    samples = scrape()
+
+    for cause, count in {"deadline": 5, "timeout": 2, "crash": 1}.items():
+        assert value(samples, "svgai_worker_stops_total", cause=cause) == count
 
 
 @pytest.mark.django_db

@@ -278,6 +278,9 @@ def test_a_deadline_stops_a_running_job_and_the_pool_carries_on(tmp_path):
 
         assert _marked(mark)  # it was stopped while running, not refused before it began
         assert pool.run(lifecycle_jobs.add, 1, 2, timeout=30) == 3
+        # Its worker was replaced, and counted as a deadline stop, not a timeout or a crash.
+        assert pool.stops == {"deadline": 1, "timeout": 0, "crash": 0}
+        assert pool.restarts == 1
     finally:
         pool.close()
 

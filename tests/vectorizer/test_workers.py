@@ -25,6 +25,7 @@ def test_worker_pool_reports_raised_exception_kind(worker_pool):
 def test_worker_pool_kills_hanging_job_at_timeout(worker_pool):
     worker_pool.run(worker_jobs.add, 0, 0, timeout=30)  # a warm worker: the clock is the job's
     restarts = worker_pool.restarts
+    timeouts, deadlines = worker_pool.stops["timeout"], worker_pool.stops["deadline"]
 
     # Left alone the job would return after 10 minutes: only the timeout raises here.
     with pytest.raises(WorkerTimeout, match=r"longer than 0\.5 s") as caught:
@@ -32,14 +33,19 @@ def test_worker_pool_kills_hanging_job_at_timeout(worker_pool):
 
     assert caught.value.kind == "Timeout"
     assert worker_pool.restarts == restarts + 1
+    assert worker_pool.stops["timeout"] == timeouts + 1
+    assert worker_pool.stops["deadline"] == deadlines  # no deadline was given
     assert worker_pool.run(worker_jobs.add, 2, 2, timeout=30) == 4
 
 
 def test_worker_pool_recovers_from_crashed_worker(worker_pool):
+    crashes = worker_pool.stops["crash"]
+
     with pytest.raises(WorkerCrashed, match="exit code 3") as caught:
         worker_pool.run(worker_jobs.exit_hard, timeout=30)
 
     assert caught.value.kind == "Crashed"
+    assert worker_pool.stops["crash"] == crashes + 1
     assert worker_pool.run(worker_jobs.add, 3, 4, timeout=30) == 7
 
 

@@ -20,7 +20,11 @@ export function metadataFromRecord(record) {
   return {
     tier_used: record.tier,
     tier_requested: record.requested_tier,
-    routing: { reason: routing.reason || "", estimates: routing.estimates || {} },
+    routing: {
+      reason: routing.reason || "",
+      estimates: routing.estimates || {},
+      ...(routing.rescued ? { rescued: routing.rescued } : {}),
+    },
     quality_prediction: record.predicted_ssim,
     predicted: record.prediction || {},
     actual_ssim: record.ssim,
@@ -29,10 +33,27 @@ export function metadataFromRecord(record) {
     parameters: record.parameters || {},
     preparation: record.preparation || {},
     fallback_used: record.fallback_used,
-    problems: routing.problems || [],
+    problems: problemsOfRecord(routing),
     timings: { ...(record.timings || {}), total: record.total_ms },
     analysis: { attempts: routing.attempts || [] },
   };
+}
+
+/**
+ * Return the problems a stored record's answer carried (as conversions/serializers.py's
+ * problems_of): failed model steps, then every degradation (rescue, max_bytes not met, a search
+ * cut short).
+ */
+export function problemsOfRecord(routing) {
+  const problems = [...(routing.problems || [])];
+  if (Array.isArray(routing.degraded)) return problems.concat(routing.degraded);
+  if (routing.rescued) {
+    problems.push(
+      `rescue trace returned: ${routing.rescued}; give a longer time_budget (or none) for the ` +
+        "tier's own result"
+    );
+  }
+  return problems;
 }
 
 /** Return [{key, label, ms}] of where a conversion's time went, in pipeline order. */
@@ -75,18 +96,8 @@ export function suggestionsFor(meta, result, request) {
         break;
       }
     }
-    for (const tier of ["2", "3"]) {
-      const other = estimates[tier];
-      if (!other || Number(tier) <= meta.tier_used) continue;
-      const gain = other.quality - used.quality;
-      if (gain >= 0.005) {
-        advice.push(
-          `Tier ${tier} is predicted to gain ${gain.toFixed(3)} SSIM for about ` +
-            `${other.time_s.toFixed(1)} s.`
-        );
-        break;
-      }
-    }
+    // No gain of a higher tier is promised: the tiers' estimates are not calibrated (on 285
+    // unseen logos, issue 19, tier 3 was worse than tier 2 on 51 and better on 36).
   }
   const target = request && request.target_quality;
   if (typeof target === "number" && typeof meta.actual_ssim === "number" && meta.actual_ssim < target) {
@@ -96,13 +107,7 @@ export function suggestionsFor(meta, result, request) {
         "check the difference view; photos and soft shadows rarely trace well."
     );
   }
-  const maxBytes = request && request.max_bytes;
-  if (maxBytes && result.file_size > maxBytes) {
-    advice.push(
-      `No result met the ${formatBytes(maxBytes)} limit; this is the best one found ` +
-        `(${formatBytes(result.file_size)}). Lower the target quality or raise the limit.`
-    );
-  }
+  // A max_bytes no trace met is one of the answer's problems (listed below), with the bytes.
   const predicted = meta.quality_prediction;
   if (typeof predicted === "number" && typeof meta.actual_ssim === "number") {
     if (Math.abs(predicted - meta.actual_ssim) > 0.03) {
@@ -121,6 +126,72 @@ export function suggestionsFor(meta, result, request) {
   }
   for (const problem of meta.problems || []) advice.push(String(problem));
   return advice;
+}
+
+/** Return how many gradient fills an SVG defines (0 when it is not known). */
+export function gradientCount(svg) {
+  if (typeof svg !== "string") return 0;
+  return (svg.match(/<(linear|radial)Gradient\b/g) || []).length;
+}
+
+const TRACERS = { layers: "potrace per colour layer", vtracer: "vtracer" };
+
+/**
+ * Return [[name, value]] of the settings that really made the SVG: the tracer and its own
+ * settings (potrace's σ and tolerance for a layers trace, never vtracer's), the preparation
+ * (upscale, palette), gradients and refinement, and whether manual mode can reproduce it.
+ */
+export function settingsRows(meta, svg) {
+  const prep = meta.preparation || {};
+  const candidate = prep.candidate || {};
+  const params = meta.parameters || {};
+  const layers = candidate.tracer === "layers" || params.tracer === "layers";
+  const rows = [];
+  const tracer = TRACERS[layers ? "layers" : candidate.tracer];
+  if (tracer) rows.push(["tracer", tracer]);
+  const scale = prep.scale ? `${prep.scale}×` : "none";
+  rows.push(["upscale", scale]);
+  const colours = prep.max_colors ?? candidate.max_colors;
+  const palette =
+    prep.palette_size === 0
+      ? "off"
+      : prep.palette_size > 0
+        ? `${prep.palette_size} colours`
+        : `auto${colours ? `, at most ${colours} colours` : ""}`;
+  rows.push(["palette", palette]);
+  if (layers) {
+    const sigma = candidate.sigma ?? params.sigma;
+    if (sigma !== undefined) rows.push(["blur σ", `${sigma} input px`]);
+    if (candidate.tolerance !== undefined) {
+      rows.push(["curve tolerance", `${candidate.tolerance} traced px`]);
+    } else if (params.opttolerance !== undefined) {
+      rows.push(["curve tolerance", `${params.opttolerance} input px`]);
+    }
+    if (params.alphamax !== undefined) rows.push(["corner threshold (alphamax)", params.alphamax]);
+    if (params.turdsize !== undefined) rows.push(["speckle", `${params.turdsize} input px²`]);
+  } else {
+    for (const [name, value] of Object.entries(params)) rows.push([name, value]);
+  }
+  const fills = gradientCount(svg);
+  const gradients = fills > 0 ? `${fills} gradient fill${fills === 1 ? "" : "s"}` : "none";
+  rows.push(["gradients", candidate.gradients ? gradients : `off${fills ? ` (${gradients})` : ""}`]);
+  if (prep.refined !== undefined) {
+    rows.push(["outlines", prep.refined ? "refined against the input" : "as traced"]);
+  }
+  rows.push(["manual mode", manualModeNote(layers, prep)]);
+  return rows;
+}
+
+function manualModeNote(layers, prep) {
+  if (layers) return "cannot reproduce this: it traces with vtracer only";
+  const prepared = (prep.scale && prep.scale > 1) || prep.palette_size !== 0 || prep.refined;
+  if (!prepared) return "these vtracer settings reproduce this trace";
+  return (
+    "these vtracer settings come close; the AI traced the image upscaled and snapped to its " +
+    "palette" +
+    (prep.refined ? ", then refined the outlines," : "") +
+    " which manual mode does not"
+  );
 }
 
 function fraction(ratio) {
@@ -194,16 +265,7 @@ export function renderInsights(meta, result, request) {
 
   const params = document.getElementById("ai-parameters");
   params.replaceChildren();
-  const prep = meta.preparation || {};
-  const candidate = prep.candidate || {};
-  const tracer = { layers: "potrace per colour layer", vtracer: "vtracer" }[candidate.tracer];
-  const rows = [
-    ...(tracer ? [["tracer", tracer]] : []),
-    ...Object.entries(meta.parameters || {}),
-    ["upscale", prep.scale ? `${prep.scale}×` : "none"],
-    ["palette", prep.palette_size === 0 ? "off" : prep.palette_size > 0 ? `${prep.palette_size} colours` : "auto"],
-  ];
-  for (const [name, value] of rows) {
+  for (const [name, value] of settingsRows(meta, result.svg)) {
     const row = document.createElement("div");
     const dt = document.createElement("dt");
     const dd = document.createElement("dd");
