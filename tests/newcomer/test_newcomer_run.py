@@ -148,7 +148,7 @@ def _check_api_answer(newcomer: Newcomer, command: str, status: int, body: str) 
         assert answer["success"] is True
         assert answer["ai_metadata"]["tier_used"] in (1, 2, 3)
         assert answer["svg"].lstrip().startswith("<svg")
-        assert answer["ssim"] >= 0.9  # the example's target_quality
+        assert answer["ai_metadata"]["routing"]["reason"]  # "routing: {reason, estimates}"
         newcomer.values["conversion_id"] = answer["conversion_id"]
     elif endpoint.path == "/api/conversions":  # "this client's conversions"
         ids = [c["conversion_id"] for c in answer["results"]]
