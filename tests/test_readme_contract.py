@@ -172,3 +172,11 @@ def test_every_documented_setting_is_read_and_listed_in_env_example():
 
     assert not {n for n in names if n not in product and n not in tests}, "read by nothing"
     assert not {n for n in names if n in product and n not in listed}, "not in .env.example"
+
+
+def test_every_picture_and_file_the_readme_links_exists():
+    links = re.findall(r"\]\(([^)#\s]+)\)", readme.text())
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert len(local) >= 4  # the three screenshots and the benchmark chart
+
+    assert not [link for link in local if not (readme.ROOT / link).is_file()]
