@@ -272,3 +272,32 @@ def test_make_admin_and_a_token_make_the_records_your_own(make_run, tmp_path):
     assert conversion in [c["conversion_id"] for c in mine["results"]]
     assert mine["count"] > 1
     assert conversion not in [c["conversion_id"] for c in theirs["results"]]
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=60) as answer:
+            return answer.status, answer.headers.get("Location", ""), answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", ""), error.read().decode()
+
+
+def test_the_addresses_readme_lists_first_answer(make_run):
+    # README's list: `/` a page, the schema at /api/schema/, Swagger UI at /api/docs/, /admin/,
+    # and /health/ with "database, storage, cache and AI-model checks (`?format=json`)".
+    page, schema, docs = (_get(make_run.url + path) for path in ("/", "/api/schema/", "/api/docs/"))
+    admin = _get(make_run.url + "/admin/")
+    health = _get(make_run.url + "/health/?format=json")
+
+    assert [page[0], schema[0], docs[0], admin[0], health[0]] == [200, 200, 200, 302, 200]
+    assert "svgai" in page[2]
+    assert "/api/convert-ai" in schema[2]
+    assert "swagger" in docs[2].lower()
+    assert admin[1].startswith("/admin/login/")
+    checks = " ".join(json.loads(health[2])).lower()
+    assert all(word in checks for word in ("database", "storage", "cache", "model")), checks
