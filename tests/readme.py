@@ -31,13 +31,13 @@ class Endpoint:
 
     @property
     def request_keys(self) -> set[str]:
-        """Return the body keys the row's first cell names (`{file_id, tier: ...}`, `file`)."""
+        """Return the request keys the row's first cell names (`{file_id, tier: ...}`, `file`)."""
         cell = cells(self.row)[1]
         keys: set[str] = set()
         body = re.search(r"`(\{.*?\})`", cell)
         if body:
             keys |= set(parse_keys(body.group(1)))
-        keys |= set(re.findall(r"multipart `(\w+)`", cell))
+        keys |= set(re.findall(r"`(\w+)(?:=\w+)?`", cell))  # `file`, `tier`, `converter=vtracer`
         keys |= set(re.findall(r"[?&](\w+)=", cell))
         return keys
 

@@ -8,7 +8,9 @@ the code no longer has fails here, and so does a vtracer range or default the AP
 
 from __future__ import annotations
 
+import importlib
 import re
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -172,3 +174,42 @@ def test_every_documented_setting_is_read_and_listed_in_env_example():
 
     assert not {n for n in names if n not in product and n not in tests}, "read by nothing"
     assert not {n for n in names if n in product and n not in listed}, "not in .env.example"
+
+
+def test_every_picture_and_file_the_readme_links_exists():
+    links = re.findall(r"\]\(([^)#\s]+)\)", readme.text())
+    local = [link for link in links if not link.startswith(("http://", "https://"))]
+    assert len(local) >= 4  # the three screenshots and the benchmark chart
+
+    assert not [link for link in local if not (readme.ROOT / link).is_file()]
+
+
+PACKAGES = ("", "vectorizer.", "conversions.", "aimodels.", "aimodels.ml.", "benchmarks.")
+# Spans that look like `module.name` but are keys of an answer (a module of that name exists).
+ANSWER_KEYS = {"errors.files", "routing.rescued"}
+FILE_NAME = re.compile(r".*\.(py|sh|json|csv|toml|png|pdf|md|gz|sqlite3|txt|example)")
+
+
+def _module(name: str) -> ModuleType | None:
+    for package in PACKAGES:
+        try:
+            return importlib.import_module(package + name)
+        except ImportError:
+            continue
+    return None
+
+
+def test_every_function_and_constant_the_readme_names_exists():
+    # `tiers.worth`, `search.RESCUE_CANDIDATE`, `aimodels.activation.activate`: README's way of
+    # pointing at the code (file names and answer keys aside).
+    spans = [s for s in readme.code_spans() if s not in ANSWER_KEYS and not FILE_NAME.fullmatch(s)]
+    named = {
+        (match[1], match[2])
+        for span in spans
+        if (match := re.fullmatch(r"([a-z_]+(?:\.[a-z_]+)*)\.([A-Za-z_]\w*)(?:\(\))?", span))
+    }
+    resolved = [(module, name, _module(module)) for module, name in sorted(named)]
+    resolved = [(m, n, found) for m, n, found in resolved if found is not None]
+    assert len(resolved) >= 15
+
+    assert not [f"{m}.{n}" for m, n, found in resolved if not hasattr(found, n)]

@@ -16,6 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +135,8 @@ def _endpoint(command: str) -> readme.Endpoint:
 
 def _check_api_answer(newcomer: Newcomer, command: str, status: int, body: str) -> None:
     endpoint = _endpoint(command)
-    assert status == 200, f"{command}\n→ {status} {body[:500]}"
+    expected = 202 if "→ 202" in endpoint.row else 200
+    assert status == expected, f"{command}\n→ {status} {body[:500]}"
     answer = json.loads(body)
     if endpoint.answer_keys:
         _assert_documented_keys(answer, endpoint.answer_keys, f"{endpoint.method} {endpoint.path}")
@@ -146,7 +148,7 @@ def _check_api_answer(newcomer: Newcomer, command: str, status: int, body: str) 
         assert answer["success"] is True
         assert answer["ai_metadata"]["tier_used"] in (1, 2, 3)
         assert answer["svg"].lstrip().startswith("<svg")
-        assert answer["ssim"] >= 0.9  # the example's target_quality
+        assert answer["ai_metadata"]["routing"]["reason"]  # "routing: {reason, estimates}"
         newcomer.values["conversion_id"] = answer["conversion_id"]
     elif endpoint.path == "/api/conversions":  # "this client's conversions"
         ids = [c["conversion_id"] for c in answer["results"]]
@@ -154,11 +156,35 @@ def _check_api_answer(newcomer: Newcomer, command: str, status: int, body: str) 
     elif endpoint.path == "/api/reports/quality":  # "and their quality figures"
         assert answer["success"] is True
         assert sum(row["count"] for row in answer["ai"]) == 1, answer
+    elif endpoint.path == "/api/batches":  # "The same logo twice", both taken
+        assert (answer["success"], answer["items"], answer["refused_total"]) == (True, 2, 0)
+        newcomer.values["batch_id"] = answer["batch_id"]
+    elif endpoint.path == "/api/batches/{id}":  # followed "until it is done"
+        assert answer["status"] == "done", answer
+        assert answer["counts"]["done"] == 2, answer
+
+
+def _follow(newcomer: Newcomer, command: str) -> tuple[int, str]:
+    """Run a batch's status command until the batch has finished, as a reader would repeat it."""
+    deadline = time.monotonic() + 300
+    while True:
+        status, body = newcomer.run(command)
+        if status != 200 or json.loads(body)["status"] not in ("queued", "running"):
+            return status, body
+        assert time.monotonic() < deadline, f"the batch did not finish in 300 s: {body[:500]}"
+        time.sleep(1)
 
 
 def _check_download(newcomer: Newcomer, command: str, status: int) -> None:
-    query = dict(re.findall(r"[?&](\w+)=([\w.]+)", command))
     assert status == 200, command
+    if "/api/batches/" in command:  # "its ZIP: logo.svg, logo-2.svg and report.csv"
+        with zipfile.ZipFile(newcomer.folder / re.search(r" -o (\S+)", command)[1]) as archive:
+            assert sorted(archive.namelist()) == ["logo-2.svg", "logo.svg", "report.csv"]
+            header = archive.read("report.csv").decode().splitlines()[0]
+        # README: "name, status, tier, measured_ssim, predicted_ssim, bytes, time_s, error, ..."
+        assert header.startswith("name,status,tier,measured_ssim,predicted_ssim,bytes,time_s")
+        return
+    query = dict(re.findall(r"[?&](\w+)=([\w.]+)", command))
     # "The answer is an attachment named after the upload (`logo.pdf`)", which -OJ keeps.
     named = re.search(r" -o (\S+)", command)
     written = newcomer.folder / (named.group(1) if named else f"logo.{query['format']}")
@@ -177,12 +203,13 @@ def test_readme_examples_run_in_order_against_make_run(make_run, tmp_path):
     newcomer = Newcomer(url=make_run.url, folder=tmp_path)
 
     for command in (c for block in blocks for c in block):
-        status, body = newcomer.run(command)
-        if "/download?" in command:
-            _check_download(newcomer, command, status)
+        if "/download" in command:
+            _check_download(newcomer, command, newcomer.run(command)[0])
+        elif command.endswith("/api/batches/<batch_id>"):
+            _check_api_answer(newcomer, command, *_follow(newcomer, command))
         else:
-            _check_api_answer(newcomer, command, status, body)
-    assert {"file_id", "conversion_id"} <= set(newcomer.values)
+            _check_api_answer(newcomer, command, *newcomer.run(command))
+    assert {"file_id", "conversion_id", "batch_id"} <= set(newcomer.values)
 
 
 def test_without_the_jar_ids_still_reach_the_records_but_lists_are_empty(make_run, tmp_path):
@@ -205,3 +232,72 @@ def test_without_the_jar_ids_still_reach_the_records_but_lists_are_empty(make_ru
     assert json.loads(body)["conversion_id"] == conversion["conversion_id"]
     assert json.loads(newcomer.run(listing)[1])["count"] == 0
     assert all(row["count"] == 0 for row in json.loads(newcomer.run(report)[1])["ai"])
+
+
+def test_make_admin_and_a_token_make_the_records_your_own(make_run, tmp_path):
+    # README: `make admin` "runs `createsuperuser --noinput` when DJANGO_SUPERUSER_USERNAME,
+    # _PASSWORD and _EMAIL are set"; `manage.py drf_create_token <username>` gives an API token,
+    # and with `-H 'Authorization: Token <key>'` instead of the jar the records are the user's.
+    # Runs after the tests above: its listing counts their records.
+    clone = make_run.log.parent
+    admin = {
+        "DJANGO_SUPERUSER_USERNAME": "newcomer",
+        "DJANGO_SUPERUSER_PASSWORD": "a long enough passphrase",
+        "DJANGO_SUPERUSER_EMAIL": "newcomer@example.com",
+    }
+    shell = {**_newcomer_environment(), **admin}
+    subprocess.run(["make", "admin"], cwd=clone, env=shell, check=True, capture_output=True)
+    made = subprocess.run(
+        [".venv/bin/python", "manage.py", "drf_create_token", "newcomer"],
+        cwd=clone,
+        env=shell,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = re.search(r"\b([0-9a-f]{40})\b", made.stdout)[1]
+    shutil.copy(LOGO, tmp_path / "logo.png")
+    newcomer = Newcomer(url=make_run.url, folder=tmp_path)
+    token = f"-H 'Authorization: Token {key}'"
+    upload, convert, listing = (
+        re.sub(r"( -[cb] jar)+", " " + token, command) for command in readme.curl_examples()[0][:3]
+    )
+
+    newcomer.values["file_id"] = json.loads(newcomer.run(upload)[1])["file_id"]
+    conversion = json.loads(newcomer.run(convert)[1])["conversion_id"]
+    mine = json.loads(newcomer.run(listing)[1])
+    theirs = json.loads(newcomer.run(re.sub(r" -H 'Authorization: [^']+'", "", listing))[1])
+
+    # The admin is staff, and "staff: all": the earlier tests' anonymous records too.
+    assert conversion in [c["conversion_id"] for c in mine["results"]]
+    assert mine["count"] > 1
+    assert conversion not in [c["conversion_id"] for c in theirs["results"]]
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=60) as answer:
+            return answer.status, answer.headers.get("Location", ""), answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", ""), error.read().decode()
+
+
+def test_the_addresses_readme_lists_first_answer(make_run):
+    # README's list: `/` a page, the schema at /api/schema/, Swagger UI at /api/docs/, /admin/,
+    # and /health/ with "database, storage, cache and AI-model checks (`?format=json`)".
+    page, schema, docs = (_get(make_run.url + path) for path in ("/", "/api/schema/", "/api/docs/"))
+    admin = _get(make_run.url + "/admin/")
+    health = _get(make_run.url + "/health/?format=json")
+
+    assert [page[0], schema[0], docs[0], admin[0], health[0]] == [200, 200, 200, 302, 200]
+    assert "svgai" in page[2]
+    assert "/api/convert-ai" in schema[2]
+    assert "swagger" in docs[2].lower()
+    assert admin[1].startswith("/admin/login/")
+    checks = " ".join(json.loads(health[2])).lower()
+    assert all(word in checks for word in ("database", "storage", "cache", "model")), checks
