@@ -40,13 +40,16 @@ class DesignOptions:
     @property
     def is_default(self) -> bool:
         """Return whether these options leave a trace as it is."""
-        return self == DesignOptions()
+        return self == NO_DESIGN
 
     def as_dict(self) -> dict[str, Any]:
         """Return the options as JSON values."""
         data = asdict(self)
         data["palette"] = list(self.palette)
         return data
+
+
+NO_DESIGN = DesignOptions()
 
 
 @dataclass(frozen=True)
