@@ -278,7 +278,7 @@ def test_batch_design_options_reach_every_item(api_client, inline_batches, logos
     for item in status["items"]:
         conversion = Conversion.objects.get(pk=item["conversion_id"])
         assert (conversion.max_colors, conversion.group_by) == (1, "color")
-        assert conversion.svg.count("<g id=\"color-") == 1
+        assert conversion.svg.count('<g id="color-') == 1
 
 
 def test_batch_refuses_a_design_option_out_of_range(api_client, inline_batches, logos):
