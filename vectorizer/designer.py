@@ -177,7 +177,7 @@ def as_cutouts(doc: Document, size: tuple[int, int], min_area_px: float = 0.0) -
 
 def _label_map(doc: Document, size: tuple[int, int]) -> np.ndarray:
     width, height = size
-    factor = max(1.0, min(2.0, MAP_LONG_SIDE / max(width, height)))
+    factor = min(2.0, MAP_LONG_SIDE / max(width, height))  # a big input: 2048 px at most
     map_size = (max(1, round(width * factor)), max(1, round(height * factor)))
     return cutouts.label_map(doc.view_box, [s.d for s in doc.shapes], map_size)
 
