@@ -44,6 +44,8 @@ class PaletteField(serializers.ListField):
             data = data[0]  # a form's single field: JSON text or comma-separated colours
         if isinstance(data, str):
             text = data.strip()
+            if not text:  # a form's empty field (Swagger sends every field): no palette
+                return []
             try:
                 data = json.loads(text) if text.startswith("[") else text.split(",")
             except ValueError:

@@ -77,6 +77,17 @@ def test_convert_form_post_takes_a_palette_as_text(api_client, upload_file_id):
 
 
 @pytest.mark.django_db
+def test_convert_form_post_with_empty_design_fields_keeps_the_defaults(api_client, upload_file_id):
+    payload = {"file_id": upload_file_id, "palette": "", "max_colors": ""}
+
+    response = api_client.post("/api/convert", payload, format="multipart")
+
+    assert response.status_code == 200, response.content
+    conversion = Conversion.objects.get(pk=response.json()["conversion_id"])
+    assert (conversion.palette, conversion.max_colors, conversion.design) == ([], None, {})
+
+
+@pytest.mark.django_db
 def test_convert_without_design_options_records_the_defaults(api_client, upload_file_id):
     response = api_client.post("/api/convert", {"file_id": upload_file_id}, format="json")
 
