@@ -31,6 +31,7 @@ OPTIONS: dict[str, DesignOptions] = {
     "max_colors 8": DesignOptions(max_colors=8),
     "max_colors 4": DesignOptions(max_colors=4),
     "max_colors 2": DesignOptions(max_colors=2),
+    "cutouts, max_colors 4": DesignOptions(max_colors=4, shape_stacking="cutouts"),
 }
 
 

@@ -164,6 +164,13 @@ def _group_step(doc: Document, options: DesignOptions, size: tuple[int, int]) ->
 def as_cutouts(doc: Document, size: tuple[int, int], min_area_px: float = 0.0) -> Document:
     """Return the document's visible shapes cut apart: each pixel in one shape, seams shared."""
     labels = _label_map(doc, size)
+    # Shapes painted alike (same fill, same attributes) become one region: one path, no seam.
+    first: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    same = [
+        first.setdefault((s.fill, tuple(sorted(s.attrs.items()))), i)
+        for i, s in enumerate(doc.shapes)
+    ]
+    labels = np.append(np.array(same, dtype=np.int64), -1)[labels]  # -1 (no shape) stays -1
     factor = labels.shape[1] / size[0]
     labels = cutouts.merge_specks(labels, max(min_area_px, 0.5) * factor * factor)
     paths = cutouts.region_paths(labels, doc.view_box)

@@ -119,6 +119,16 @@ def test_design_cutouts_leave_no_transparent_pixel_inside_the_logo_at_4x():
     assert result.ssim > 0.97
 
 
+def test_design_cutouts_join_shapes_painted_alike_into_one():
+    svg = STACKED.replace('fill="#d82828"', 'fill="#d02020"')  # two squares of one colour
+
+    result = design(rgba_of(svg), svg, DesignOptions(shape_stacking="cutouts"))
+
+    assert result.svg.count('fill="#d02020"') == 1
+    assert result.path_count == 5
+    assert result.ssim > 0.97
+
+
 def test_design_group_by_color_writes_one_group_per_colour():
     svg = STACKED.replace('fill="#d82828"', 'fill="#d02020"')  # two squares of one colour
     options = DesignOptions(shape_stacking="cutouts", group_by="color")
