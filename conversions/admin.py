@@ -308,6 +308,19 @@ class ConversionAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Design options",
+            {
+                "fields": [
+                    "max_colors",
+                    "palette_display",
+                    "shape_stacking",
+                    "group_by",
+                    "min_area_px",
+                    "design_pretty",
+                ]
+            },
+        ),
+        (
             "Timings",
             {
                 "fields": [
@@ -489,6 +502,14 @@ class ConversionAdmin(admin.ModelAdmin):
     @admin.display(description="Output size")
     def output_size_pretty(self, conversion: Conversion) -> SafeString:
         return pretty_json(conversion.output_size)
+
+    @admin.display(description="palette")
+    def palette_display(self, conversion: Conversion) -> str:
+        return ", ".join(conversion.palette or []) or "—"
+
+    @admin.display(description="design (what the options cost)")
+    def design_pretty(self, conversion: Conversion) -> SafeString:
+        return pretty_json(conversion.design)
 
     @admin.display(description="Routing")
     def routing_pretty(self, conversion: Conversion) -> SafeString:

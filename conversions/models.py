@@ -72,6 +72,14 @@ class Conversion(models.Model):
     # the SVG ({"width", "height", "unit", "dpi"}; empty: the input's pixel size).
     output_format = models.CharField(max_length=8, default="svg", blank=True)
     output_size = models.JSONField(default=dict, blank=True)
+    # The designer's options (vectorizer.designer) and what applying them cost: `design` holds
+    # problems, SSIM and bytes before, colours before and after (empty: defaults, nothing done).
+    max_colors = models.PositiveSmallIntegerField(null=True, blank=True)
+    palette = models.JSONField(default=list, blank=True)  # ["#1f6feb", ...]
+    shape_stacking = models.CharField(max_length=8, default="stacked", blank=True)
+    group_by = models.CharField(max_length=8, default="none", blank=True)
+    min_area_px = models.FloatField(default=0.0)
+    design = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.TextField(blank=True)
     svg = models.TextField(blank=True)

@@ -13,6 +13,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from conversions import exports, limits
+from conversions.design import DesignOptionsMixin
+from conversions.design import problems as design_problems
+from conversions.fields import (
+    BriefChoiceField,
+    StrictBooleanField,
+    StrictFloatField,
+    StrictIntegerField,
+    brief,
+)
 from conversions.models import Conversion, Upload
 from conversions.outcomes import problems_of
 from vectorizer import exports as formats
@@ -21,62 +30,7 @@ from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, Tr
 
 # Form posts from the page carry these; they are not parameters.
 IGNORED_KEYS = frozenset({"csrfmiddlewaretoken"})
-# The most of a client's value an error message quotes: it must never echo a megabyte back.
-QUOTE_LIMIT = 60
 MAX_BYTES_LIMIT = 2**31 - 1
-
-
-def brief(value: object, limit: int = QUOTE_LIMIT) -> str:
-    """Return a value as text for an error message, cut to `limit` characters."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
-        return f"an integer of {len(str(abs(value)))} digits"
-    try:
-        text = value if isinstance(value, str) else repr(value)
-    except (RecursionError, ValueError):  # deeply nested lists; ints past Python's digit limit
-        return f"a {type(value).__name__}"
-    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
-
-
-class StrictFloatField(serializers.FloatField):
-    """A float that refuses booleans (Python's float(True) is 1.0), like IntegerField does."""
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer that refuses booleans by name, whatever its messages say."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A boolean: JSON true or false, or a form's "true" or "false"; not 0, 1 or "yes"."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if isinstance(data, bool):
-            return data
-        if data in ("true", "false"):
-            return data == "true"
-        self.fail("invalid", input=brief(data))
-
-
-class BriefChoiceField(serializers.ChoiceField):
-    """A choice whose error quotes at most QUOTE_LIMIT characters of the value sent."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if data == "" and self.allow_blank:
-            return ""
-        if isinstance(data, (str, int, float)) and not isinstance(data, bool):
-            key = str(data)
-            if key in self.choice_strings_to_values:
-                return self.choice_strings_to_values[key]
-        self.fail("invalid_choice", input=brief(data))
 
 
 def trace_param_fields() -> dict[str, serializers.Field]:
@@ -350,7 +304,9 @@ class DownloadRequestSerializer(StrictKeysMixin, serializers.Serializer):
         return attrs
 
 
-class ConvertRequestSerializer(OutputOptionsMixin, StrictKeysMixin, serializers.Serializer):
+class ConvertRequestSerializer(
+    DesignOptionsMixin, OutputOptionsMixin, StrictKeysMixin, serializers.Serializer
+):
     file_id = FileIdField()
     converter = serializers.ChoiceField(
         choices=["vtracer"],
@@ -380,6 +336,7 @@ class ConversionSerializer(serializers.ModelSerializer):
                   "svg_bytes", "path_count", "ssim", "predicted_ssim", "prediction", "logo_type",
                   "logo_type_confidence", "fallback_used", "decode_ms", "trace_ms", "measure_ms",
                   "total_ms", "timings", "model_versions", "output_format", "output_size",
+                  "max_colors", "palette", "shape_stacking", "group_by", "min_area_px", "design",
                   "created_at", "svg_url"]  # fmt: skip
 
     def get_svg_url(self, conversion: Conversion) -> str | None:
@@ -435,7 +392,9 @@ def anonymous_time_budget(value: float | None, request: Any) -> float | None:
     return value
 
 
-class AIConvertRequestSerializer(OutputOptionsMixin, StrictKeysMixin, serializers.Serializer):
+class AIConvertRequestSerializer(
+    DesignOptionsMixin, OutputOptionsMixin, StrictKeysMixin, serializers.Serializer
+):
     file_id = FileIdField()
     tier = TierField(required=False, default="auto")
     target_quality = StrictFloatField(
@@ -555,6 +514,10 @@ class ConvertResponseSerializer(serializers.Serializer):
     download_url = serializers.SerializerMethodField(
         help_text="GET it for the file in the requested output_format (default svg)."
     )
+    design = serializers.JSONField(
+        help_text="What the design options cost: problems, ssim_before, svg_bytes_before, "
+        "colors_before, colors_after (empty when none were asked)."
+    )
 
     def get_download_url(self, conversion: Conversion) -> str:
         return exports.download_url(conversion)
@@ -655,7 +618,7 @@ class AIMetadataSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_problems(self, conversion: Conversion) -> list[str]:
-        return problems_of(conversion)
+        return problems_of(conversion) + design_problems(conversion)
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
     def get_timings(self, conversion: Conversion) -> dict[str, float]:

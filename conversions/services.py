@@ -21,12 +21,14 @@ from django.core.files.base import ContentFile
 from aimodels import registry
 from aimodels.analysis import Analysis, analyse
 from aimodels.analysis import analysis_cache as analysis_cache  # read by health and benchmarks
+from conversions import design as designs
 from conversions.models import Conversion, Upload
 from conversions.outcomes import AIOutcome
 from conversions.owners import Owner
 from vectorizer import pipeline, routing, search
 from vectorizer.budget import Budget
 from vectorizer.candidates import Candidate
+from vectorizer.designer import NO_DESIGN, DesignOptions
 from vectorizer.images import DecodedImage, ImageInfo, decode_image, probe_image
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
@@ -107,31 +109,40 @@ def convert_image(
     *,
     upload: Upload,
     params: TraceParams,
+    design: DesignOptions = NO_DESIGN,
     existing: Conversion | None = None,
     owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
     """Convert an upload with explicit vtracer parameters and record the result.
 
-    `timeout`: the most seconds the trace may run (default SVGAI_CONVERT_TIMEOUT).
+    `design`: the designer's options applied to the trace; `timeout`: the most seconds the trace
+    may run (default SVGAI_CONVERT_TIMEOUT).
     """
-    started = time.perf_counter()
-    conversion = Conversion(upload=upload, kind=Conversion.Kind.LEGACY, parameters=params.as_dict())
+    started, data = time.perf_counter(), read_upload(upload)
+    conversion = Conversion(
+        upload=upload,
+        kind=Conversion.Kind.LEGACY,
+        parameters=params.as_dict(),
+        **designs.fields(design),
+    )
     _reuse(conversion, existing)
     _start(conversion, owner)
+    timeout, pool = timeout or settings.SVGAI_CONVERT_TIMEOUT, worker_pool()
     try:
-        result = worker_pool().run(
+        result = pool.run(
             pipeline.convert_bytes,
-            read_upload(upload),
+            data,
             params,
             max_pixels=settings.SVGAI_MAX_PIXELS,
-            timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
+            timeout=timeout,
         )
     except WorkerBusy as exc:  # never started: 503 with Retry-After (a batch retries the item)
         raise _refuse_busy(conversion, exc, keep=existing is not None) from None
     except WorkerError as exc:
         return record(conversion, exc, started=started)
-    return record(conversion, result, started=started)
+    done = designs.finish(conversion, result, design, data=data, pool=pool, timeout=timeout)
+    return record(conversion, done, started=started)
 
 
 def record(
@@ -206,18 +217,20 @@ def convert_with_ai(
     target_quality: float = routing.DEFAULT_TARGET_QUALITY,
     time_budget: float | None = None,
     max_bytes: int | None = None,
+    design: DesignOptions = NO_DESIGN,
     existing: Conversion | None = None,
     owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
     """Choose a tier and settings for this image, trace, and record prediction and result.
 
-    `timeout`: the most seconds each trace may run (default SVGAI_CONVERT_TIMEOUT).
+    `design`: the designer's options applied to the chosen trace; `timeout`: the most seconds
+    each trace may run (default SVGAI_CONVERT_TIMEOUT).
     """
     started, budget = time.perf_counter(), Budget.start(time_budget)
     asked = AIRequest(tier, target_quality, time_budget, max_bytes)
     predictor = _quality_predictor()
-    conversion = _start_ai(upload, asked, existing, owner)
+    conversion = _start_ai(upload, asked, existing, owner, design)
     image, analysis, route = _decide(upload, asked, predictor, budget, conversion.timings)
     try:
         result = search.search(
@@ -235,9 +248,12 @@ def convert_with_ai(
     except TierError as exc:
         return record(AIOutcome(analysis, route).recorded_on(conversion), exc, started=started)
     outcome = AIOutcome(analysis, route, result)
-    return record(
-        outcome.recorded_on(conversion), outcome.traced(conversion.timings), started=started
+    traced, data = outcome.traced(conversion.timings), read_upload(upload)
+    pool, timeout = worker_pool(), timeout or settings.SVGAI_CONVERT_TIMEOUT
+    done = designs.finish(
+        outcome.recorded_on(conversion), traced, design, data=data, pool=pool, timeout=timeout
     )
+    return record(conversion, done, started=started)
 
 
 @dataclass(frozen=True)
@@ -271,6 +287,7 @@ def _start_ai(
     asked: AIRequest,
     existing: Conversion | None,
     owner: Owner | None,
+    design: DesignOptions,
 ) -> Conversion:
     """Return the running record of an AI conversion, saved before any work."""
     conversion = Conversion(
@@ -280,6 +297,7 @@ def _start_ai(
         request=asked.as_dict(),
         model_versions=registry.versions(),
         timings={},
+        **designs.fields(design),
     )
     _reuse(conversion, existing)
     _start(conversion, owner)

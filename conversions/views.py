@@ -146,6 +146,7 @@ class ConvertView(APIView):
                 conversion = services.convert_image(
                     upload=upload,
                     params=serializer.trace_params(),
+                    design=serializer.design_options(),
                     owner=permissions.owner_fields(request),
                     timeout=limits.convert_timeout(request),
                 )
@@ -194,6 +195,7 @@ class AIConvertView(APIView):
                     target_quality=data["target_quality"],
                     time_budget=data["time_budget"],
                     max_bytes=data["max_bytes"],
+                    design=serializer.design_options(),
                     owner=permissions.owner_fields(request),
                     timeout=limits.convert_timeout(request),
                 )

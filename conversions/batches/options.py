@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from conversions.design import options_from
 from conversions.models import Batch, Conversion
+from vectorizer.designer import NO_DESIGN, DesignOptions
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import TraceParams
 
@@ -20,18 +22,23 @@ class BatchOptions:
     time_budget: float | None = None
     max_bytes: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # legacy only
+    design: DesignOptions = NO_DESIGN  # either kind
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the options as stored on the batch."""
+        """Return the options as stored on the batch (`design` only when asked for)."""
+        design = {} if self.design.is_default else {"design": self.design.as_dict()}
         if self.kind == Conversion.Kind.LEGACY:
-            return {"params": TraceParams.from_dict(self.params).as_dict()}
+            return {"params": TraceParams.from_dict(self.params).as_dict(), **design}
         values = asdict(self)
-        del values["kind"], values["params"]
-        return values
+        del values["kind"], values["params"], values["design"]
+        return {**values, **design}
 
     @classmethod
     def from_batch(cls, batch: Batch) -> BatchOptions:
         """Return the options a stored batch was created with."""
+        stored = dict(batch.options)
+        design = options_from(stored.pop("design", {}))
         if batch.kind == Conversion.Kind.LEGACY:
-            return cls(kind=Conversion.Kind.LEGACY, params=batch.options.get("params", {}))
-        return cls(kind=Conversion.Kind.AI, **batch.options)
+            params = stored.get("params", {})
+            return cls(kind=Conversion.Kind.LEGACY, params=params, design=design)
+        return cls(kind=Conversion.Kind.AI, design=design, **stored)

@@ -201,7 +201,10 @@ def _convert(item: BatchItem, record: Conversion) -> Conversion:
     options = BatchOptions.from_batch(item.batch)
     if options.kind == Conversion.Kind.LEGACY:
         return services.convert_image(
-            upload=item.upload, params=TraceParams.from_dict(options.params), existing=record
+            upload=item.upload,
+            params=TraceParams.from_dict(options.params),
+            design=options.design,
+            existing=record,
         )
     try:
         return services.convert_with_ai(
@@ -210,6 +213,7 @@ def _convert(item: BatchItem, record: Conversion) -> Conversion:
             target_quality=options.target_quality,
             time_budget=options.time_budget,
             max_bytes=options.max_bytes,
+            design=options.design,
             existing=record,
         )
     except services.ModelsUnavailable as exc:

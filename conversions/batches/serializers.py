@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
 from conversions.batches.options import BatchOptions
+from conversions.design import DesignOptionsMixin
 from conversions.models import Conversion
 from conversions.serializers import (
     AIConvertRequestSerializer,
@@ -23,7 +24,7 @@ AI_OPTIONS = ("tier", "target_quality", "time_budget", "max_bytes")
 TRACE_PARAMS = frozenset(CHOICES) | frozenset(RANGES)
 
 
-class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
+class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Serializer):
     """Several images or one zip of them, with the options of /api/convert-ai or /api/convert."""
 
     files = serializers.ListField(
@@ -96,8 +97,10 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
         data = self.validated_data
         if data["converter"] == "vtracer":
             params = {k: v for k, v in data.items() if k in TRACE_PARAMS}
-            return BatchOptions(kind=Conversion.Kind.LEGACY, params=params)
-        return BatchOptions(kind=Conversion.Kind.AI, **{k: data[k] for k in AI_OPTIONS})
+            design = self.design_options()
+            return BatchOptions(kind=Conversion.Kind.LEGACY, params=params, design=design)
+        ai = {k: data[k] for k in AI_OPTIONS}
+        return BatchOptions(kind=Conversion.Kind.AI, design=self.design_options(), **ai)
 
 
 STATUSES = ["queued", "running", "done", "failed", "cancelled"]

@@ -1,8 +1,9 @@
 """What `manage.py convert` and `convert_folder` share: how a conversion is asked for, and logs.
 
 Both take the AI options (`--tier`, `--target-quality`, `--time-budget`, `--max-bytes`) or, with
-`--set key=value`, explicit vtracer parameters, as the API does; both keep the per-conversion
-JSON log lines off the terminal.
+`--set key=value`, explicit vtracer parameters, as the API does, and the design options
+(`--max-colors`, `--palette`, `--shape-stacking`, `--group-by`, `--min-area-px`) with either;
+both keep the per-conversion JSON log lines off the terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from conversions.batches import BatchOptions
+from conversions.design import DesignRequestSerializer
 from conversions.models import Conversion
+from vectorizer.designer import DesignOptions
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import ParamError, TraceParams
 
@@ -27,6 +30,11 @@ def add_conversion_arguments(parser: CommandParser) -> None:
     parser.add_argument("--target-quality", type=float, default=DEFAULT_TARGET_QUALITY)
     parser.add_argument("--time-budget", type=float, help="seconds per image (AI tiers)")
     parser.add_argument("--max-bytes", type=int, help="largest SVG wanted (AI tiers)")
+    parser.add_argument("--max-colors", type=int, help="at most this many colours (1-256)")
+    parser.add_argument("--palette", help="snap fills to these colours: #1f6feb,#ffffff")
+    parser.add_argument("--shape-stacking", default="stacked", choices=["stacked", "cutouts"])
+    parser.add_argument("--group-by", default="none", choices=["none", "color"])
+    parser.add_argument("--min-area-px", type=float, default=0.0, help="drop smaller specks")
     parser.add_argument(
         "--set",
         action="append",
@@ -58,15 +66,36 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
             flag = "--" + asked[0].replace("_", "-")
             raise CommandError(f"{flag} is an AI option; --set asks for vtracer parameters.")
         params = parse_settings(options["trace_settings"])
-        return BatchOptions(kind=Conversion.Kind.LEGACY, params=params.as_dict())
+        return BatchOptions(
+            kind=Conversion.Kind.LEGACY, params=params.as_dict(), design=design_options(options)
+        )
     tier = options["tier"] if options["tier"] == "auto" else int(options["tier"])
     return BatchOptions(
         kind=Conversion.Kind.AI,
+        design=design_options(options),
         tier=tier,
         target_quality=options["target_quality"],
         time_budget=options["time_budget"],
         max_bytes=options["max_bytes"],
     )
+
+
+def design_options(options: dict[str, Any]) -> DesignOptions:
+    """Return the design options of the command line, checked as the API checks them."""
+    values = {
+        "max_colors": options["max_colors"],
+        "palette": options["palette"],
+        "shape_stacking": options["shape_stacking"],
+        "group_by": options["group_by"],
+        "min_area_px": options["min_area_px"],
+    }
+    serializer = DesignRequestSerializer(data={k: v for k, v in values.items() if v is not None})
+    if not serializer.is_valid():
+        name, messages = next(iter(serializer.errors.items()))
+        flag = "--" + name.replace("_", "-") if name in values else "options"
+        message = messages[0] if isinstance(messages, list) else messages
+        raise CommandError(f"{flag}: {message}")
+    return serializer.design_options()
 
 
 def parse_value(text: str) -> int | float | str:

@@ -279,3 +279,24 @@ def test_an_anonymous_batch_keeps_to_the_anonymous_time_budget(
     user = django_user_model.objects.create_user("batcher", password="a long unusual phrase")
     api_client.force_authenticate(user)
     assert post_batch(api_client, as_files(logos), tier=1, time_budget=30).status_code == 202
+
+
+def test_batch_design_options_reach_every_item(api_client, inline_batches, logos):
+    response = post_batch(
+        api_client, as_files(logos), converter="vtracer", max_colors=1, group_by="color"
+    )
+
+    assert response.status_code == 202, response.content
+    status = api_client.get(response.json()["status_url"]).json()
+    assert status["options"]["design"]["max_colors"] == 1
+    for item in status["items"]:
+        conversion = Conversion.objects.get(pk=item["conversion_id"])
+        assert (conversion.max_colors, conversion.group_by) == (1, "color")
+        assert conversion.svg.count('<g id="color-') == 1
+
+
+def test_batch_refuses_a_design_option_out_of_range(api_client, inline_batches, logos):
+    response = post_batch(api_client, as_files(logos), shape_stacking="overlap")
+
+    assert response.status_code == 400
+    assert "shape_stacking" in response.json()["errors"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -80,6 +81,22 @@ def test_convert_folder_writes_svgs_and_the_report(tmp_path, inline_batches):
     assert [(r["name"], r["status"]) for r in rows] == [("a.png", "done"), ("sub/b.png", "done")]
     conversion = Conversion.objects.get(pk=rows[0]["conversion_id"])
     assert conversion.parameters["filter_speckle"] == 8
+
+
+def test_convert_folder_applies_the_design_options(tmp_path, inline_batches):
+    folder = tmp_path / "logos"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(draw_logo(64))
+
+    call_command(
+        "convert_folder", str(folder), "--set", "filter_speckle=8", "--palette", "#102030",
+        "--shape-stacking", "cutouts", stdout=io.StringIO(),
+    )  # fmt: skip
+
+    conversion = Conversion.objects.get()
+    assert (conversion.palette, conversion.shape_stacking) == (["#102030"], "cutouts")
+    svg = (folder / "svg" / "a.svg").read_text()
+    assert set(re.findall(r'fill="(#[0-9a-f]{6})"', svg)) == {"#102030"}
 
 
 def test_convert_folder_refuses_a_folder_without_images(tmp_path, inline_batches):

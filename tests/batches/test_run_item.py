@@ -158,7 +158,7 @@ def test_run_with_retries_backs_off_then_succeeds(batch, monkeypatch):
 def test_bad_input_fails_the_item_and_is_not_retried(batch, monkeypatch):
     item = first_item(batch)
 
-    def untraceable(*, upload, params, existing):
+    def untraceable(*, upload, params, design, existing):
         existing.status = Conversion.Status.FAILED
         existing.error = "Conversion failed: vtracer panicked"
         existing.save()

@@ -16,6 +16,7 @@ from aimodels import registry
 from aimodels.models import ModelVersion
 from conversions import services
 from conversions.models import Conversion
+from vectorizer.designer import DesignOptions
 from vectorizer.tracing import TraceParams
 
 CHANGELIST = "/admin/conversions/conversion/"
@@ -331,3 +332,18 @@ def test_make_admin_creates_the_superuser_from_the_environment(tmp_path):
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
         rows = db.execute("SELECT username, email, is_superuser FROM auth_user").fetchall()
     assert rows == [("boss", "boss@example.com", 1)]
+
+
+@pytest.mark.django_db
+def test_conversion_change_page_shows_the_design_options(staff_client, logo_png):
+    upload, _ = services.store_upload(data=logo_png, filename="logo.png")
+    design = DesignOptions(palette=("#102030", "#ffffff"), shape_stacking="cutouts")
+    conversion = services.convert_image(upload=upload, params=TraceParams(), design=design)
+
+    response = staff_client.get(f"{CHANGELIST}{conversion.pk}/change/")
+
+    html = response.content.decode()
+    assert "Design options" in html
+    assert "#102030, #ffffff" in html
+    assert "cutouts" in html
+    assert "&quot;colors_after&quot;" in html  # what the options cost, pretty-printed

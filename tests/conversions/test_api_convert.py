@@ -9,7 +9,7 @@ import pytest
 from conversions.models import Conversion, Upload
 
 CONVERT_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",
-                  "conversion_id", "download_url"}  # fmt: skip
+                  "conversion_id", "download_url", "design"}  # fmt: skip
 
 
 def post_convert(api_client, payload: dict):

@@ -104,13 +104,15 @@ class Command(BaseCommand):
         data = path.read_bytes()
         upload, _ = services.store_upload(data=data, filename=path.name)
         if asked.kind == Conversion.Kind.LEGACY:
-            return services.convert_image(upload=upload, params=TraceParams.from_dict(asked.params))
+            params = TraceParams.from_dict(asked.params)
+            return services.convert_image(upload=upload, params=params, design=asked.design)
         return services.convert_with_ai(
             upload=upload,
             tier=asked.tier,
             target_quality=asked.target_quality,
             time_budget=asked.time_budget,
             max_bytes=asked.max_bytes,
+            design=asked.design,
         )
 
     def _report(self, bar: tqdm, line: str) -> None:
