@@ -6,13 +6,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from conversions.models import Batch, Conversion
+from vectorizer.exports import OutputSize
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import TraceParams
+
+# What a batch's ZIP holds for each item when the request names no format.
+DEFAULT_FORMATS = ("svg",)
 
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How every item of a batch is converted: AI options, or explicit vtracer parameters."""
+    """How every item of a batch is converted: AI options, or explicit vtracer parameters.
+
+    `formats` are the files each item gets in the download (the SVG is the source of truth, the
+    others are derived from it); `output_size` is written into every item's SVG.
+    """
 
     kind: str = Conversion.Kind.AI
     tier: int | str = "auto"
@@ -20,18 +28,32 @@ class BatchOptions:
     time_budget: float | None = None
     max_bytes: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # legacy only
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    output_size: OutputSize | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the options as stored on the batch."""
+        output = {
+            "formats": list(self.formats),
+            "output_size": self.output_size.as_dict() if self.output_size else None,
+        }
         if self.kind == Conversion.Kind.LEGACY:
-            return {"params": TraceParams.from_dict(self.params).as_dict()}
+            return {"params": TraceParams.from_dict(self.params).as_dict(), **output}
         values = asdict(self)
-        del values["kind"], values["params"]
-        return values
+        for name in ("kind", "params", "formats", "output_size"):
+            del values[name]
+        return {**values, **output}
 
     @classmethod
     def from_batch(cls, batch: Batch) -> BatchOptions:
-        """Return the options a stored batch was created with."""
+        """Return the options a stored batch was created with (a batch from before formats: SVG)."""
+        stored = dict(batch.options)
+        formats = tuple(stored.pop("formats", None) or DEFAULT_FORMATS)
+        size = stored.pop("output_size", None)
+        output: dict[str, Any] = {
+            "formats": formats,
+            "output_size": OutputSize(**size) if size else None,
+        }
         if batch.kind == Conversion.Kind.LEGACY:
-            return cls(kind=Conversion.Kind.LEGACY, params=batch.options.get("params", {}))
-        return cls(kind=Conversion.Kind.AI, **batch.options)
+            return cls(kind=Conversion.Kind.LEGACY, params=stored.get("params", {}), **output)
+        return cls(kind=Conversion.Kind.AI, **stored, **output)
