@@ -4,6 +4,7 @@
 // never inserted as markup, so nothing in it can run on this page.
 
 import { BatchView } from "./batch.js";
+import { setupExports } from "./exports.js";
 import { checkFile, copyText, formatBytes, formatSsim, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
 import { latestPerFile, recallInput, rememberInput, renderHistory } from "./history.js";
 import { formatMs, metadataFromRecord, renderInsights } from "./insights.js";
@@ -774,6 +775,9 @@ $("export-png").addEventListener("click", async () => {
     $("output-status").textContent = error.message;
   }
 });
+setupExports(() =>
+  state.result ? { result: state.result, name: state.file ? state.file.name : state.result.body.filename } : null,
+);
 $("history-refresh").addEventListener("click", refreshHistory);
 // Clicking (or pressing Enter on) the AI status asks the server again.
 $("ai-status").addEventListener("click", () => checkAi().then(syncMode));
