@@ -4,7 +4,7 @@
 // never inserted as markup, so nothing in it can run on this page.
 
 import { BatchView } from "./batch.js";
-import { setupExports } from "./exports.js";
+import { batchOutput, setupExports } from "./exports.js";
 import { checkFile, copyText, formatBytes, formatSsim, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
 import { latestPerFile, recallInput, rememberInput, renderHistory } from "./history.js";
 import { formatMs, metadataFromRecord, renderInsights } from "./insights.js";
@@ -637,6 +637,8 @@ const batch = new BatchView($("batch"), {
       delete settings.include_analysis;
       data.append("converter", ai ? "ai" : "vtracer");
       for (const [name, value] of Object.entries(settings)) data.append(name, String(value));
+      // The ZIP holds the SVGs and the format and size chosen beside Download.
+      for (const [name, value] of Object.entries(batchOutput())) data.append(name, value);
       return callApi(API.batches, { method: "POST", body: data, signal });
     },
     pollServerBatch: (url, signal) => callApi(url, { signal }),

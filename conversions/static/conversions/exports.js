@@ -19,6 +19,22 @@ export function downloadQuery() {
   return query;
 }
 
+/**
+ * Return what a server batch puts in its ZIP: the SVG, the menu's format beside it, and the
+ * size as the batch API takes it (`formats`, `output_size` as JSON), for a FormData.
+ */
+export function batchOutput() {
+  const query = downloadQuery();
+  const fields = { formats: [...new Set(["svg", query.get("format")])].join(",") };
+  if (query.has("width") || query.has("height")) {
+    const size = { unit: query.get("unit"), dpi: Number(query.get("dpi") || DEFAULT_DPI) };
+    if (query.has("width")) size.width = Number(query.get("width"));
+    if (query.has("height")) size.height = Number(query.get("height"));
+    fields.output_size = JSON.stringify(size);
+  }
+  return fields;
+}
+
 /** Return whether the download needs the server: another format, a size or a dpi. */
 function fromServer(query) {
   return query.get("format") !== "svg" || [...query.keys()].length > 1;
