@@ -252,6 +252,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConversionStatusEnum": "conversions.models.Conversion.Status",
         "BatchStatusEnum": ["queued", "running", "done", "failed", "cancelled"],
+        # output_format, a download's format and a batch's formats: one choice set, one name.
+        "OutputFormatEnum": "vectorizer.exports.FORMATS",
     },
 }
 

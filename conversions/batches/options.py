@@ -8,13 +8,21 @@ from typing import Any
 from conversions.design import options_from
 from conversions.models import Batch, Conversion
 from vectorizer.designer import NO_DESIGN, DesignOptions
+from vectorizer.exports import OutputSize
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import TraceParams
+
+# What a batch's ZIP holds for each item when the request names no format.
+DEFAULT_FORMATS = ("svg",)
 
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How every item of a batch is converted: AI options, or explicit vtracer parameters."""
+    """How every item of a batch is converted: AI options, or explicit vtracer parameters.
+
+    `formats` are the files each item gets in the download (the SVG is the source of truth, the
+    others are derived from it); `output_size` is written into every item's SVG.
+    """
 
     kind: str = Conversion.Kind.AI
     tier: int | str = "auto"
@@ -23,22 +31,35 @@ class BatchOptions:
     max_bytes: int | None = None
     params: dict[str, Any] = field(default_factory=dict)  # legacy only
     design: DesignOptions = NO_DESIGN  # either kind
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    output_size: OutputSize | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the options as stored on the batch (`design` only when asked for)."""
-        design = {} if self.design.is_default else {"design": self.design.as_dict()}
+        output = {
+            "formats": list(self.formats),
+            "output_size": self.output_size.as_dict() if self.output_size else None,
+        }
+        if not self.design.is_default:
+            output["design"] = self.design.as_dict()
         if self.kind == Conversion.Kind.LEGACY:
-            return {"params": TraceParams.from_dict(self.params).as_dict(), **design}
+            return {"params": TraceParams.from_dict(self.params).as_dict(), **output}
         values = asdict(self)
-        del values["kind"], values["params"], values["design"]
-        return {**values, **design}
+        for name in ("kind", "params", "design", "formats", "output_size"):
+            del values[name]
+        return {**values, **output}
 
     @classmethod
     def from_batch(cls, batch: Batch) -> BatchOptions:
-        """Return the options a stored batch was created with."""
+        """Return the options a stored batch was created with (a batch from before formats: SVG)."""
         stored = dict(batch.options)
-        design = options_from(stored.pop("design", {}))
+        formats = tuple(stored.pop("formats", None) or DEFAULT_FORMATS)
+        size = stored.pop("output_size", None)
+        output: dict[str, Any] = {
+            "formats": formats,
+            "output_size": OutputSize(**size) if size else None,
+            "design": options_from(stored.pop("design", {})),
+        }
         if batch.kind == Conversion.Kind.LEGACY:
-            params = stored.get("params", {})
-            return cls(kind=Conversion.Kind.LEGACY, params=params, design=design)
-        return cls(kind=Conversion.Kind.AI, design=design, **stored)
+            return cls(kind=Conversion.Kind.LEGACY, params=stored.get("params", {}), **output)
+        return cls(kind=Conversion.Kind.AI, **stored, **output)

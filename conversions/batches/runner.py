@@ -27,10 +27,11 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from conversions import services
+from conversions import exports, services
 from conversions.batches.heartbeats import heartbeats
 from conversions.batches.options import BatchOptions
 from conversions.models import Batch, BatchItem, Conversion
+from vectorizer.exports import resolve_box
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy
 
@@ -199,6 +200,15 @@ def _unclaimed(item_id: uuid.UUID | str) -> Outcome:
 
 def _convert(item: BatchItem, record: Conversion) -> Conversion:
     options = BatchOptions.from_batch(item.batch)
+    if options.output_size is not None:
+        # A size whose derived side is out of range fails the item before any tracing.
+        resolve_box(item.upload.width, item.upload.height, options.output_size)
+    conversion = _trace(item, record, options)
+    # The first format is the one recorded as asked; the download holds every one of them.
+    return exports.record_output(conversion, options.formats[0], options.output_size)
+
+
+def _trace(item: BatchItem, record: Conversion, options: BatchOptions) -> Conversion:
     if options.kind == Conversion.Kind.LEGACY:
         return services.convert_image(
             upload=item.upload,

@@ -9,19 +9,48 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
-from conversions.batches.options import BatchOptions
+from conversions.batches.options import DEFAULT_FORMATS, BatchOptions
 from conversions.design import DesignOptionsMixin
 from conversions.models import Conversion
 from conversions.serializers import (
     AIConvertRequestSerializer,
+    BriefChoiceField,
+    OutputSizeSerializer,
     StrictKeysMixin,
     anonymous_time_budget,
+    output_size,
     trace_param_fields,
 )
+from vectorizer.exports import FORMATS
 from vectorizer.tracing import CHOICES, RANGES
 
 AI_OPTIONS = ("tier", "target_quality", "time_budget", "max_bytes")
 TRACE_PARAMS = frozenset(CHOICES) | frozenset(RANGES)
+
+
+class FormatsField(serializers.ListField):
+    """The formats of each item in the ZIP: `svg,pdf,png` in one field, or the field repeated."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        child = BriefChoiceField(
+            choices=list(FORMATS),
+            error_messages={
+                "invalid_choice": f"must be one of {', '.join(FORMATS)}; got {{input}}."
+            },
+        )
+        super().__init__(child=child, allow_empty=False, **kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        if hasattr(dictionary, "getlist") and self.field_name in dictionary:
+            return dictionary.getlist(self.field_name)
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        texts = [data] if isinstance(data, str) else data
+        if isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts):
+            data = [part.strip() for text in texts for part in text.split(",") if part.strip()]
+        values = super().to_internal_value(data)
+        return list(dict.fromkeys(values))  # each format once, in the order asked
 
 
 class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Serializer):
@@ -42,6 +71,20 @@ class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Se
         choices=["ai", "vtracer"],
         required=False,
         error_messages={"invalid_choice": "must be 'ai' or 'vtracer'; got {input}."},
+    )
+
+    formats = FormatsField(
+        default=list(DEFAULT_FORMATS),
+        help_text="The files of each image in the batch's ZIP: svg (the source of truth), pdf, "
+        "eps, dxf, png; e.g. svg,pdf,png (one field, comma-separated, or the field repeated).",
+        error_messages={"empty": "is empty: name at least one of svg, pdf, eps, dxf, png."},
+    )
+    output_size = OutputSizeSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Written into every SVG (the PDF/EPS page, the PNG's pixels): JSON such as "
+        '{"width": 10, "unit": "cm", "dpi": 300}.',
     )
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -95,12 +138,18 @@ class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Se
     def options(self) -> BatchOptions:
         """Return the validated conversion options."""
         data = self.validated_data
+        size = data.get("output_size")
+        output: dict[str, Any] = {
+            "formats": tuple(data["formats"]),
+            "output_size": output_size(size) if size else None,
+        }
         if data["converter"] == "vtracer":
             params = {k: v for k, v in data.items() if k in TRACE_PARAMS}
-            design = self.design_options()
-            return BatchOptions(kind=Conversion.Kind.LEGACY, params=params, design=design)
+            return BatchOptions(
+                kind=Conversion.Kind.LEGACY, params=params, design=self.design_options(), **output
+            )
         ai = {k: data[k] for k in AI_OPTIONS}
-        return BatchOptions(kind=Conversion.Kind.AI, design=self.design_options(), **ai)
+        return BatchOptions(kind=Conversion.Kind.AI, design=self.design_options(), **ai, **output)
 
 
 STATUSES = ["queued", "running", "done", "failed", "cancelled"]

@@ -1,8 +1,9 @@
 """What `manage.py convert` and `convert_folder` share: how a conversion is asked for, and logs.
 
 Both take the AI options (`--tier`, `--target-quality`, `--time-budget`, `--max-bytes`) or, with
-`--set key=value`, explicit vtracer parameters, as the API does, and the design options
-(`--max-colors`, `--palette`, `--shape-stacking`, `--group-by`, `--min-area-px`) with either;
+`--set key=value`, explicit vtracer parameters, as the API does, the design options
+(`--max-colors`, `--palette`, `--shape-stacking`, `--group-by`, `--min-area-px`) and the output
+formats (`--format svg,pdf`) and size (`--width`, `--height`, `--unit`, `--dpi`) with either;
 both keep the per-conversion JSON log lines off the terminal.
 """
 
@@ -19,13 +20,14 @@ from django.core.management.base import CommandError, CommandParser
 from conversions.batches import BatchOptions
 from conversions.design import DesignRequestSerializer
 from conversions.models import Conversion
+from vectorizer import exports as formats
 from vectorizer.designer import DesignOptions
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import ParamError, TraceParams
 
 
 def add_conversion_arguments(parser: CommandParser) -> None:
-    """Add the AI options and --set (vtracer parameters instead of the AI tiers)."""
+    """Add the AI options, --set (vtracer parameters instead of the AI tiers) and the output."""
     parser.add_argument("--tier", default="auto", choices=["auto", "1", "2", "3"])
     parser.add_argument("--target-quality", type=float, default=DEFAULT_TARGET_QUALITY)
     parser.add_argument("--time-budget", type=float, help="seconds per image (AI tiers)")
@@ -43,6 +45,29 @@ def add_conversion_arguments(parser: CommandParser) -> None:
         dest="trace_settings",
         help="a vtracer parameter instead of the AI tiers, e.g. --set filter_speckle=8",
     )
+    add_output_arguments(parser)
+
+
+def add_output_arguments(parser: CommandParser) -> None:
+    """Add --format (repeatable or comma-separated) and the output size options."""
+    parser.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        metavar="FORMAT",
+        dest="formats",
+        help=f"a file per image in each format ({', '.join(formats.FORMATS)}); repeat it or "
+        "write svg,pdf,png (default: svg)",
+    )
+    parser.add_argument("--width", type=float, help="output width in --unit (keeps the aspect)")
+    parser.add_argument("--height", type=float, help="output height in --unit (keeps the aspect)")
+    parser.add_argument("--unit", default="px", choices=formats.UNITS, help="default px")
+    parser.add_argument(
+        "--dpi",
+        type=float,
+        help=f"pixels per inch ({formats.MIN_DPI:g}–{formats.MAX_DPI:g}, default 96): a px "
+        "size's page, a physical size's PNG pixels",
+    )
 
 
 def conversion_options(options: dict[str, Any]) -> BatchOptions:
@@ -51,6 +76,10 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
     Checked before any work, so a typo stops nothing; mixing --set with an AI option is refused
     as the API refuses it.
     """
+    output: dict[str, Any] = {
+        "formats": output_formats(options["formats"]),
+        "output_size": output_size(options),
+    }
     if options["trace_settings"]:
         asked = [
             flag
@@ -67,7 +96,10 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
             raise CommandError(f"{flag} is an AI option; --set asks for vtracer parameters.")
         params = parse_settings(options["trace_settings"])
         return BatchOptions(
-            kind=Conversion.Kind.LEGACY, params=params.as_dict(), design=design_options(options)
+            kind=Conversion.Kind.LEGACY,
+            params=params.as_dict(),
+            design=design_options(options),
+            **output,
         )
     tier = options["tier"] if options["tier"] == "auto" else int(options["tier"])
     return BatchOptions(
@@ -77,6 +109,7 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
         target_quality=options["target_quality"],
         time_budget=options["time_budget"],
         max_bytes=options["max_bytes"],
+        **output,
     )
 
 
@@ -96,6 +129,34 @@ def design_options(options: dict[str, Any]) -> DesignOptions:
         message = messages[0] if isinstance(messages, list) else messages
         raise CommandError(f"{flag}: {message}")
     return serializer.design_options()
+
+
+def output_formats(texts: list[str]) -> tuple[str, ...]:
+    """Return the formats asked for (each once, in order; svg when none), refusing others."""
+    asked = [part.strip().lower() for text in texts for part in text.split(",") if part.strip()]
+    for fmt in asked:
+        if fmt not in formats.FORMATS:
+            raise CommandError(
+                f"--format {fmt!r}: choose from {', '.join(formats.FORMATS)} (e.g. svg,pdf)."
+            )
+    return tuple(dict.fromkeys(asked)) or ("svg",)
+
+
+def output_size(options: dict[str, Any]) -> formats.OutputSize | None:
+    """Return the output size of --width/--height/--unit/--dpi, None without a side."""
+    width, height, dpi = options["width"], options["height"], options["dpi"]
+    if width is None and height is None:
+        if dpi is not None or options["unit"] != "px":
+            raise CommandError("--unit and --dpi size the output: give --width or --height too.")
+        return None
+    size = formats.OutputSize(
+        width=width, height=height, unit=options["unit"], dpi=dpi or formats.DEFAULT_DPI
+    )
+    try:  # each given side within bounds; a derived side is checked per image
+        formats.resolve_box(width or height or 1.0, height or width or 1.0, size)
+    except formats.ExportError as exc:
+        raise CommandError(f"output size: {exc}") from exc
+    return size
 
 
 def parse_value(text: str) -> int | float | str:

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import MOBILE, screenshot
 from tests.browser.pages import (
     COMPLEX,
     SIMPLE,
@@ -136,3 +136,75 @@ def test_favicon_is_served(live_url, open_page):
     assert response.ok
     assert response.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
     assert response.body()[:4] == b"\x00\x00\x01\x00"
+
+
+def test_format_menu_downloads_a_pdf_and_a_png_of_a_set_width(
+    live_url, open_page, tmp_path, console
+):
+    page = open_page(live_url)
+    use_manual(page)
+    choose(page, SIMPLE)
+    wait_for_result(page)
+
+    # Keyboard only: from the Download link, Tab reaches the menu; arrows choose PDF.
+    page.focus("#download-svg")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "download-format"
+    page.select_option("#download-format", "pdf")
+    assert page.locator("#download-svg").inner_text() == "Download PDF"
+    with page.expect_download() as pdf_download:
+        page.focus("#download-svg")
+        page.keyboard.press("Enter")
+    assert pdf_download.value.suggested_filename == "si-mdx.pdf"
+    pdf = tmp_path / "si-mdx.pdf"
+    pdf_download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+    page.select_option("#download-format", "png")
+    page.fill("#size-width", "2")
+    page.select_option("#size-unit", "in")
+    page.fill("#size-dpi", "150")
+    with page.expect_download() as png_download:
+        page.click("#download-svg")
+    png = tmp_path / "out.png"
+    png_download.value.save_as(png)
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (300, 300)
+    assert "Downloaded si-mdx.png" in page.locator("#output-status").inner_text()
+    page.locator("#output").scroll_into_view_if_needed()
+    screenshot(page, "format-menu")
+
+    # A size the server refuses is said beside the button, and nothing downloads.
+    console.allow("status of 400")
+    page.select_option("#size-unit", "px")
+    page.fill("#size-width", "9000")
+    page.fill("#size-dpi", "96")
+    page.click("#download-svg")
+    page.wait_for_function(
+        "document.querySelector('#output-status').textContent.includes('8192 px a side')"
+    )
+
+    # SVG with no size is the page's own SVG again.
+    page.fill("#size-width", "")
+    page.select_option("#download-format", "svg")
+    with page.expect_download() as svg_download:
+        page.click("#download-svg")
+    assert svg_download.value.suggested_filename == "si-mdx.svg"
+
+
+def test_format_menu_and_size_fit_a_375px_screen(live_url, open_page):
+    page = open_page(live_url, viewport=MOBILE, is_mobile=True, has_touch=True)
+    use_manual(page)
+    choose(page, SIMPLE)
+    wait_for_result(page)
+
+    for selector in ("#download-format", "#size-width", "#size-dpi", "#size-unit"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= MOBILE["width"], selector
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= MOBILE["width"], f"the page is {width}px wide at 375px"
+    page.locator("#output-size").scroll_into_view_if_needed()
+    screenshot(page, "format-menu-375")

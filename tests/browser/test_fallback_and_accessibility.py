@@ -78,7 +78,8 @@ def test_keyboard_reaches_every_control_and_zooms(live_url, open_page):
         reached.add(page.evaluate("document.activeElement.id || document.activeElement.name"))
     for control in ("file", "ai-toggle", "tier", "target_quality", "convert-button", "viewer"):
         assert control in reached, f"Tab never reaches #{control}"
-    for control in ("zoom-in", "download-svg", "copy-svg", "export-png", "history-refresh"):
+    for control in ("zoom-in", "download-svg", "download-format", "size-width", "size-unit",
+                    "size-dpi", "copy-svg", "export-png", "history-refresh"):  # fmt: skip
         assert control in reached, f"Tab never reaches #{control}"
 
     page.focus("#viewer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 from PIL import Image
@@ -97,3 +98,30 @@ def test_batch_of_five_files_converts_each_and_offers_a_zip(live_url, open_page,
     wait_for_result(page)
     assert page.locator("#input-name").inner_text() == files[1].name
     assert image_rendered(page, "#svg-preview")
+
+
+def test_a_server_batch_zip_holds_the_format_and_size_chosen_beside_download(
+    live_url, open_page, tmp_path
+):
+    page = open_page(live_url)
+    use_manual(page)
+    choose(page, LOGOS[0])
+    wait_for_result(page)
+    page.select_option("#download-format", "png")
+    page.fill("#size-width", "64")
+
+    choose(page, *LOGOS[:2])
+    page.locator("#batch").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#batch-summary').textContent.includes('finished')",
+        timeout=120_000,
+    )
+    with page.expect_download() as download:
+        page.click("#batch-zip")
+
+    archive = zipfile.ZipFile(download.value.path())
+    names = sorted(n for n in archive.namelist() if n != "report.csv")
+    assert names == sorted(f"{f.stem}.{ext}" for f in LOGOS[:2] for ext in ("svg", "png"))
+    png = archive.read(f"{LOGOS[0].stem}.png")
+    assert struct.unpack(">II", png[16:24])[0] == 64
+    assert 'width="64"' in archive.read(f"{LOGOS[0].stem}.svg").decode()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from PIL import Image
 
 from conversions.models import Conversion, Upload
 from tests.conftest import draw_logo
@@ -186,3 +187,62 @@ def test_commands_write_json_log_lines_to_log_file_or_terminal_at_verbosity_2(
     call_command(command, *map(str, args), verbosity=2, stdout=quiet)
 
     assert terminal.getvalue().count('"event": "conversion"') == 2
+
+
+# -- --format and the output size ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_convert_writes_each_format_at_the_asked_size(two_logos, tmp_path):
+    out_dir = tmp_path / "out"
+
+    output, error = run(
+        str(two_logos[0]), "-o", str(out_dir), "--set", "filter_speckle=4",
+        "--format", "svg,pdf", "--format", "png", "--width", "2", "--unit", "in", "--dpi", "150",
+    )  # fmt: skip
+
+    assert error is None, error
+    assert sorted(p.name for p in out_dir.iterdir()) == ["first.pdf", "first.png", "first.svg"]
+    assert 'width="2in" height="2in"' in (out_dir / "first.svg").read_text()
+    assert Image.open(out_dir / "first.png").size == (300, 300)
+    assert (out_dir / "first.pdf").read_bytes().startswith(b"%PDF")
+    conversion = Conversion.objects.get()
+    assert conversion.output_format == "svg"
+    assert conversion.output_size == {"width": 2.0, "height": None, "unit": "in", "dpi": 150.0}
+    assert "first.png" in output
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--format", "tiff"], "--format 'tiff': choose from svg, pdf, eps, dxf, png"),
+        (["--width", "600", "--unit", "cm"], "the most is 5 m a side"),
+        (["--width", "0"], "must be positive"),
+        (["--dpi", "300"], "give --width or --height too"),
+        (["--width", "10", "--dpi", "5"], "dpi must be from 10 to 2400"),
+    ],
+)
+def test_convert_refuses_bad_output_options_before_converting(two_logos, args, expected):
+    _, error = run(str(two_logos[0]), *args)
+
+    assert expected in str(error)
+    assert not Conversion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_convert_folder_writes_each_format(tmp_path, settings):
+    settings.CELERY_BROKER_URL = ""
+    settings.SVGAI_BATCH_LOCAL_CONCURRENCY = 0
+    folder, out_dir = _folder_of_logos(tmp_path), tmp_path / "out"
+    out = io.StringIO()
+
+    call_command(
+        "convert_folder", str(folder), "-o", str(out_dir), "--set", "filter_speckle=4",
+        "--format", "dxf,png", "--height", "128", stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["a.dxf", "a.png", "b.dxf", "b.png", "report.csv"]
+    assert Image.open(out_dir / "b.png").size == (128, 128)
+    assert "4 files (dxf, png) and report.csv" in out.getvalue()

@@ -1,4 +1,5 @@
-"""`manage.py convert FILE... [-o DIR] [--tier ...|--set key=value ...]`: convert from the shell.
+"""`manage.py convert FILE... [-o DIR] [--tier ...|--set key=value ...] [--format svg,pdf]
+[--width W --unit cm --dpi 300]`: convert from the shell.
 
 Each file goes through the same services as the API (stored upload, recorded conversion), so a
 shell batch is benchmark data too. A bad file is reported and counted, never the end of the batch.
@@ -13,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from conversions import services
+from conversions import exports, services
 from conversions.batches import BatchOptions
 from conversions.management.options import (
     add_conversion_arguments,
@@ -21,7 +22,8 @@ from conversions.management.options import (
     conversion_log_off_terminal,
     conversion_options,
 )
-from conversions.models import Conversion
+from conversions.models import Conversion, Upload
+from vectorizer.exports import ExportError, resolve_box
 from vectorizer.images import ImageError
 from vectorizer.tracing import TraceParams
 
@@ -35,7 +37,7 @@ class Command(BaseCommand):
             "-o",
             "--output-dir",
             type=Path,
-            help="folder for the SVGs (created if missing); default: beside each input",
+            help="folder for the output files (created if missing); default: beside each input",
         )
         add_conversion_arguments(parser)
         add_log_arguments(parser)
@@ -50,7 +52,7 @@ class Command(BaseCommand):
         if output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
         paths = [Path(name) for name in options["files"]]
-        written: set[Path] = set()
+        written: set[Path] = set()  # the stems given out: a.svg and a.pdf share one
         failed: list[str] = []
         ssims: list[float] = []
         total_bytes = 0
@@ -63,17 +65,17 @@ class Command(BaseCommand):
             disable=True if options["verbosity"] == 0 else None,  # None: only on a terminal
         )
         for path in bar:
-            target = _target(path, output_dir, written)
+            stem = _target(path, output_dir, written)
             try:
                 conversion = self._convert_one(path, asked)
                 if not conversion.succeeded:
                     raise _FileFailed(conversion.error)
-                target.write_text(conversion.svg, encoding="utf-8")
-            except (_FileFailed, ImageError, OSError) as exc:
+                targets = _write(conversion, stem, asked.formats)
+            except (_FileFailed, ImageError, OSError, ExportError) as exc:
                 failed.append(str(path))
                 self._report(bar, self.style.ERROR(f"FAILED {path}: {exc}"))
                 continue
-            written.add(target)
+            written.add(stem)
             # A succeeded conversion has all three; the model allows None for failed ones.
             ssim, size, ms = (
                 conversion.ssim or 0.0,
@@ -85,7 +87,8 @@ class Command(BaseCommand):
             total_ms += ms
             self._report(
                 bar,
-                f"{path} -> {target}  SSIM {ssim:.4f}  {size:,} bytes ({size / 1024:.1f} KB)  "
+                f"{path} -> {', '.join(map(str, targets))}  SSIM {ssim:.4f}  "
+                f"{size:,} bytes ({size / 1024:.1f} KB)  "
                 f"{conversion.path_count} paths  {ms:.0f} ms",
             )
         bar.close()
@@ -103,6 +106,12 @@ class Command(BaseCommand):
     def _convert_one(self, path: Path, asked: BatchOptions) -> Conversion:
         data = path.read_bytes()
         upload, _ = services.store_upload(data=data, filename=path.name)
+        if asked.output_size is not None:  # a derived side out of range: before any tracing
+            resolve_box(upload.width, upload.height, asked.output_size)
+        conversion = self._trace(upload, asked)
+        return exports.record_output(conversion, asked.formats[0], asked.output_size)
+
+    def _trace(self, upload: Upload, asked: BatchOptions) -> Conversion:
         if asked.kind == Conversion.Kind.LEGACY:
             params = TraceParams.from_dict(asked.params)
             return services.convert_image(upload=upload, params=params, design=asked.design)
@@ -126,11 +135,21 @@ class _FileFailed(Exception):
 
 
 def _target(path: Path, output_dir: Path | None, taken: set[Path]) -> Path:
-    """Return where the SVG of `path` goes, never over one written earlier in this batch."""
+    """Return the stem of the files of `path` (no extension), never one given out earlier."""
     folder = output_dir if output_dir is not None else path.parent
-    target = folder / f"{path.stem}.svg"
+    target = folder / path.stem
     counter = 2
     while target in taken:
-        target = folder / f"{path.stem}-{counter}.svg"
+        target = folder / f"{path.stem}-{counter}"
         counter += 1
     return target
+
+
+def _write(conversion: Conversion, stem: Path, asked: tuple[str, ...]) -> list[Path]:
+    """Write the conversion in each format beside `stem` (the SVG is the source); return them."""
+    targets = []
+    for fmt in asked:
+        target = stem.with_name(f"{stem.name}.{fmt}")
+        target.write_bytes(exports.download(conversion, fmt).content)
+        targets.append(target)
+    return targets

@@ -1,8 +1,8 @@
-"""`manage.py convert_folder DIR [-o OUT] [--tier ...]`: convert a folder as one batch.
+"""`manage.py convert_folder DIR [-o OUT] [--tier ...] [--format svg,pdf]`: a folder as one batch.
 
 The same service as POST /api/batches: Celery workers run the items when CELERY_BROKER_URL is
 set (start them with `make worker`), the local pool in this process otherwise. The SVGs and
-report.csv land in OUT with the names the batch download uses.
+report.csv land in OUT with the names the batch download uses, one file per --format.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("folder", type=Path, metavar="DIR")
         parser.add_argument(
-            "-o", "--output-dir", type=Path, help="where the SVGs go (default: DIR/svg)"
+            "-o", "--output-dir", type=Path, help="where the files go (default: DIR/svg)"
         )
         parser.add_argument("-r", "--recursive", action="store_true", help="sub-folders too")
         parser.add_argument("--limit", type=int, help="only the first N images (by name)")
@@ -93,7 +93,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{by_status['done']} converted, {by_status['failed']} failed, "
             f"{len(created.refused)} refused; {rate} logos/min. "
-            f"{len(written) - 1} SVGs and report.csv in {output}."
+            f"{len(written) - 1} files ({', '.join(batch_options.formats)}) and report.csv in "
+            f"{output}."
         )
         if by_status["failed"]:
             raise CommandError(f"{by_status['failed']} image(s) failed: see {output}/report.csv")

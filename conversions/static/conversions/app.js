@@ -4,6 +4,7 @@
 // never inserted as markup, so nothing in it can run on this page.
 
 import { BatchView } from "./batch.js";
+import { batchOutput, setupExports } from "./exports.js";
 import { checkFile, copyText, formatBytes, formatSsim, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
 import { latestPerFile, recallInput, rememberInput, renderHistory } from "./history.js";
 import { formatMs, metadataFromRecord, renderInsights } from "./insights.js";
@@ -637,6 +638,8 @@ const batch = new BatchView($("batch"), {
       delete settings.include_analysis;
       data.append("converter", ai ? "ai" : "vtracer");
       for (const [name, value] of Object.entries(settings)) data.append(name, String(value));
+      // The ZIP holds the SVGs and the format and size chosen beside Download.
+      for (const [name, value] of Object.entries(batchOutput())) data.append(name, value);
       return callApi(API.batches, { method: "POST", body: data, signal });
     },
     pollServerBatch: (url, signal) => callApi(url, { signal }),
@@ -775,6 +778,9 @@ $("export-png").addEventListener("click", async () => {
     $("output-status").textContent = error.message;
   }
 });
+setupExports(() =>
+  state.result ? { result: state.result, name: state.file ? state.file.name : state.result.body.filename } : null,
+);
 $("history-refresh").addEventListener("click", refreshHistory);
 // Clicking (or pressing Enter on) the AI status asks the server again.
 $("ai-status").addEventListener("click", () => checkAi().then(syncMode));
