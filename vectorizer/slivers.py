@@ -25,6 +25,10 @@ from scipy.ndimage import (
 THIN_PX = 2.0
 # At least this share of a sliver's pixels must be blends of its two neighbouring colours.
 BLEND_SHARE = 0.6
+# The two neighbouring colours must differ by at least this much (RGB distance, 0-441): a
+# ramp across a real edge. Neighbouring bands of a posterised gradient differ less, and their
+# middle band is a step of the gradient, not a sliver.
+MIN_EDGE_CONTRAST = 80.0
 # Each of the two neighbouring colours must hold at least this share of the sliver's rim.
 RIM_SHARE = 0.15
 
@@ -111,7 +115,8 @@ def _merge_thin(
     share = np.bincount(owner, weights=blends, minlength=count + 1) / np.maximum(
         np.bincount(owner, minlength=count + 1), 1
     )
-    merged = enough & (share >= BLEND_SHARE)
+    contrast = np.linalg.norm(palette[first] - palette[second], axis=1)
+    merged = enough & (share >= BLEND_SHARE) & (contrast >= MIN_EDGE_CONTRAST)
     slivers = np.zeros_like(thin)
     slivers[inside] = merged[owner]
     if not slivers.any():
