@@ -145,9 +145,16 @@ def _tucked(rank: np.ndarray, p: int, scale: int) -> np.ndarray:
     upper = rank > p
     if p == 0 or not upper.any():
         return stacked
-    below = _grow(~stacked, max(1, round(_TUCK_PX * scale)))
-    own = _grow(rank == p, max(2, round(_NEAR_OWN_PX * scale)))
-    return np.asarray(stacked & ~(upper & below & ~own))
+    tuck, near = max(1, round(_TUCK_PX * scale)), max(2, round(_NEAR_OWN_PX * scale))
+    # Only pixels of the upper layers change: work in their bounding box (plus the reach).
+    rows, cols = np.flatnonzero(upper.any(axis=1)), np.flatnonzero(upper.any(axis=0))
+    y0, y1 = max(0, rows[0] - near), min(rank.shape[0], rows[-1] + 1 + near)
+    x0, x1 = max(0, cols[0] - near), min(rank.shape[1], cols[-1] + 1 + near)
+    box = rank[y0:y1, x0:x1]
+    below = _grow(box < p, tuck)
+    own = _grow(box == p, near)
+    stacked[y0:y1, x0:x1] &= ~((box > p) & below & ~own)
+    return stacked
 
 
 def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
