@@ -89,13 +89,15 @@ def trace_layers(
     scale: int,
     alpha_threshold: int = 128,
     timeout: float = DEFAULT_TIMEOUT,
-    slivers: bool = True,
+    slivers: bool = False,
 ) -> str:
     """Return SVG markup of `rgba` traced by potrace, one stacked layer per palette colour.
 
     The viewBox is the upscaled grid (0 0 W·k H·k), width/height the input's size; each layer
     is one `<path fill="#rrggbb">` in absolute coordinates, bottom layer first. `slivers`
-    merges the hairlines of a third colour that anti-aliasing leaves between two (slivers.py).
+    merges the hairlines of a third colour that anti-aliasing leaves between two (slivers.py)
+    and tucks each stacked mask under the layers above (_tucked); off by default: it cost
+    fidelity on some JPEG uploads (README, "Clean geometry").
     Raises VectorizeError when potrace is missing, fails or runs past `timeout` seconds.
     """
     rgba = np.asarray(rgba, dtype=np.uint8)
