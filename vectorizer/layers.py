@@ -90,14 +90,15 @@ def trace_layers(
     alpha_threshold: int = 128,
     timeout: float = DEFAULT_TIMEOUT,
     slivers: bool = False,
+    tuck: bool = False,
 ) -> str:
     """Return SVG markup of `rgba` traced by potrace, one stacked layer per palette colour.
 
     The viewBox is the upscaled grid (0 0 W·k H·k), width/height the input's size; each layer
     is one `<path fill="#rrggbb">` in absolute coordinates, bottom layer first. `slivers`
-    merges the hairlines of a third colour that anti-aliasing leaves between two (slivers.py)
-    and tucks each stacked mask under the layers above (_tucked); off by default: it cost
-    fidelity on some JPEG uploads (README, "Clean geometry").
+    merges the hairlines of a third colour that anti-aliasing leaves between two (slivers.py;
+    off by default: it cost fidelity on some JPEG uploads, README "Clean geometry"); `tuck`
+    keeps each stacked mask under the layers above (_tucked).
     Raises VectorizeError when potrace is missing, fails or runs past `timeout` seconds.
     """
     rgba = np.asarray(rgba, dtype=np.uint8)
@@ -123,7 +124,7 @@ def trace_layers(
         position[order] = np.arange(len(order), dtype=np.int16)
         rank = position[labels]  # labels -1 (transparent) index the trailing -1
         for p, colour_index in enumerate(order):
-            mask = _tucked(rank, p, k) if slivers else rank >= p
+            mask = _tucked(rank, p, k) if tuck else rank >= p
             d = _trace_mask(mask, params, scale=k, deadline=deadline)
             if d:
                 r, g, b = (int(c) for c in colours[colour_index])

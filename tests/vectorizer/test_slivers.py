@@ -101,7 +101,7 @@ def test_trace_layers_draws_no_sliver_along_an_anti_aliased_boundary(slivers, ex
     rgba[28:36, 4:12, :3] = LIGHT  # a real light blue square elsewhere
     params = LayerParams(sigma=0.0, turdsize=0)
 
-    svg = trace_layers(rgba, PALETTE, params, scale=4, slivers=slivers)
+    svg = trace_layers(rgba, PALETTE, params, scale=4, slivers=slivers, tuck=slivers)
 
     [light] = re.findall(r'<path fill="#3c6eb4" d="([^"]*)"', svg)
     assert light.count("M") == 1 + expected  # the square, and the sliver only when asked
