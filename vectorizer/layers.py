@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, uniform_filter
 
 from vectorizer.preparation import snap_rgba, upscale
+from vectorizer.slivers import remove_slivers
 from vectorizer.tracing import ParamError, VectorizeError
 
 POTRACE = "potrace"
@@ -30,6 +31,10 @@ POTRACE = "potrace"
 # further (to whole traced pixels at precision 0), so one decimal loses nothing it would keep.
 UNIT = 10
 DEFAULT_TIMEOUT = 60.0
+# Stacked masks stop this far (input px) inside an upper layer's border with a lower colour,
+# unless within _NEAR_OWN_PX of their own colour (see _tucked).
+_TUCK_PX = 0.5
+_NEAR_OWN_PX = 1.0
 _GAUSS_TRUNCATE = 4.0  # scipy's default support of the gaussian, in σ
 _TRANSFORM = re.compile(
     r"translate\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)\s*scale\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)"
@@ -84,11 +89,16 @@ def trace_layers(
     scale: int,
     alpha_threshold: int = 128,
     timeout: float = DEFAULT_TIMEOUT,
+    slivers: bool = False,
+    tuck: bool = False,
 ) -> str:
     """Return SVG markup of `rgba` traced by potrace, one stacked layer per palette colour.
 
     The viewBox is the upscaled grid (0 0 W·k H·k), width/height the input's size; each layer
-    is one `<path fill="#rrggbb">` in absolute coordinates, bottom layer first.
+    is one `<path fill="#rrggbb">` in absolute coordinates, bottom layer first. `slivers`
+    merges the hairlines of a third colour that anti-aliasing leaves between two (slivers.py;
+    off by default: it cost fidelity on some JPEG uploads, README "Clean geometry"); `tuck`
+    keeps each stacked mask under the layers above (_tucked).
     Raises VectorizeError when potrace is missing, fails or runs past `timeout` seconds.
     """
     rgba = np.asarray(rgba, dtype=np.uint8)
@@ -104,6 +114,8 @@ def trace_layers(
         deadline = time.monotonic() + timeout
         big = upscale(rgba, k) if k > 1 else rgba
         labels = _label(snap_rgba(big, colours, alpha_threshold), colours)
+        if slivers:
+            labels = remove_slivers(labels, big, colours, scale=k)
         counts = np.bincount(labels[labels >= 0], minlength=len(colours))
         order = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
         # rank[pixel] = drawing position of its colour; the stacked mask of position p is
@@ -112,7 +124,8 @@ def trace_layers(
         position[order] = np.arange(len(order), dtype=np.int16)
         rank = position[labels]  # labels -1 (transparent) index the trailing -1
         for p, colour_index in enumerate(order):
-            d = _trace_mask(rank >= p, params, scale=k, deadline=deadline)
+            mask = _tucked(rank, p, k) if tuck else rank >= p
+            d = _trace_mask(mask, params, scale=k, deadline=deadline)
             if d:
                 r, g, b = (int(c) for c in colours[colour_index])
                 paths.append(f'<path fill="#{r:02x}{g:02x}{b:02x}" d="{d}"/>')
@@ -120,6 +133,37 @@ def trace_layers(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width * k} {height * k}" '
         f'width="{width}" height="{height}">{"".join(paths)}</svg>\n'
     )
+
+
+def _tucked(rank: np.ndarray, p: int, scale: int) -> np.ndarray:
+    """Return the stacked mask of drawing position p, tucked under the layers above it.
+
+    The stacked mask (rank >= p) runs under the layers above to their far edges, where potrace
+    fits it apart from theirs: where an upper layer borders a colour drawn below p (or a hole),
+    the two fits can leave a hairline of colour p along that border. So the mask keeps the
+    upper pixels within `_NEAR_OWN_PX` of its own colour (no seam where the layers meet) and
+    drops those within `_TUCK_PX` of a pixel below p: there its edge lies under the upper fill.
+    """
+    stacked = rank >= p
+    upper = rank > p
+    if p == 0 or not upper.any():
+        return stacked
+    tuck, near = max(1, round(_TUCK_PX * scale)), max(2, round(_NEAR_OWN_PX * scale))
+    # Only pixels of the upper layers change: work in their bounding box (plus the reach).
+    rows, cols = np.flatnonzero(upper.any(axis=1)), np.flatnonzero(upper.any(axis=0))
+    y0, y1 = max(0, rows[0] - near), min(rank.shape[0], rows[-1] + 1 + near)
+    x0, x1 = max(0, cols[0] - near), min(rank.shape[1], cols[-1] + 1 + near)
+    box = rank[y0:y1, x0:x1]
+    below = _grow(box < p, tuck)
+    own = _grow(box == p, near)
+    stacked[y0:y1, x0:x1] &= ~((box > p) & below & ~own)
+    return stacked
+
+
+def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Return the mask dilated by a square of side 2·radius + 1 (box filter: fast)."""
+    spread = uniform_filter(mask.astype(np.float32), 2 * radius + 1, mode="nearest")
+    return np.asarray(spread > 0.5 / (2 * radius + 1) ** 2)
 
 
 def _unique_colours(palette: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from vectorizer.gradients import (
 from vectorizer.images import DEFAULT_MAX_PIXELS, decode_image
 from vectorizer.layers import trace_layers
 from vectorizer.preparation import denoise, palette_for, prepare
+from vectorizer.primitives import fit_primitives
 from vectorizer.quality import proxy_quality, score
 from vectorizer.refine import refine_svg
 from vectorizer.svgclean import clean_svg
@@ -153,6 +154,7 @@ def _draw(rgba: np.ndarray, candidate: Candidate) -> tuple[str, float, float]:
         )
         view_box = (0, 0, width * k, height * k)
         svg = clean_svg(raw, view_box=view_box, width=width, height=height, precision=0)
+        svg = fit_primitives(svg, precision=0)
     else:
         if candidate.gradients:
             prepared, fills = prepare_with_gradients(rgba, prep)
@@ -160,6 +162,7 @@ def _draw(rgba: np.ndarray, candidate: Candidate) -> tuple[str, float, float]:
             prepared = prepare(rgba, prep)
         ready = time.perf_counter()
         svg = trace_clean(prepared, params, out_size=(width, height))
+        svg = fit_primitives(svg, precision=params.path_precision)
     if fills:
         svg = apply_gradients(svg, fills, scale=k)
     return svg, ready, time.perf_counter()
