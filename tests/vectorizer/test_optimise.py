@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vectorizer.images import composite_on_white
-from vectorizer.optimise import _colours, _mse, _objective, optimise_conversion, optimise_svg
+from vectorizer.optimise import _colours, _error, _objective, optimise_conversion, optimise_svg
 from vectorizer.render import render_svg
 
 
@@ -61,7 +61,7 @@ def objective_of(svg: str, rgba: np.ndarray, first: str) -> float:
     """The optimiser's own objective of `svg`, recomputed from its render."""
     render = render_svg(svg, SIZE, SIZE).astype(np.float32)
     target = composite_on_white(rgba).astype(np.float32)
-    return _objective(_mse(render, target), len(svg), len(first))
+    return _objective(_error(render, target), len(svg), len(first))
 
 
 def test_a_displaced_outline_moves_back_to_the_input():
