@@ -138,3 +138,14 @@ def test_optimise_conversion_measures_its_result():
     assert result.svg_bytes == len(result.svg.encode())
     assert result.path_count == 1
     assert "refine" in result.timings
+
+
+def test_a_black_fill_stays_black_under_noise_clipped_at_zero():
+    # Noise clipped at 0 lifts a black interior's mean to ~1.2: its median stays 0.
+    rgba = as_input(circle_svg(32.0, 30.0, 20.0, fill="#000000"), noise=3.0)
+    traced = circle_svg(32.0, 30.0, 20.0, fill="#030303")
+
+    optimised, before, after = optimise_svg(traced, rgba, seconds=5.0)
+
+    assert after < before
+    assert _colours(optimised)[0].tolist() == [0, 0, 0]
