@@ -98,7 +98,9 @@ def optimise_svg(svg: str, rgba: np.ndarray, *, seconds: float = 1.5) -> tuple[s
     deadline = time.perf_counter() + seconds
     height, width = rgba.shape[:2]
     target = composite_on_white(rgba).astype(np.float32)
+    rendered = time.perf_counter()
     first_render = render_svg(svg, width, height).astype(np.float32)
+    render_s = time.perf_counter() - rendered  # what one more render costs, here and now
     first = _error(first_render, target)
     box = _VIEW_BOX.search(svg)
     matches = list(_PATH.finditer(svg))
@@ -114,24 +116,33 @@ def optimise_svg(svg: str, rgba: np.ndarray, *, seconds: float = 1.5) -> tuple[s
     start = _state(_write(frame, list(_PATH.finditer(frame)), outline, 1.0), target, len(svg))
     if start is None:
         return svg, first, first
-    best = _search(start, target, len(svg), deadline)
+    best = _search(start, target, len(svg), _Clock(deadline, render_s))
     if best.objective >= first:
         return svg, first, first
     return best.svg, first, best.objective
 
 
-def _search(state: _State, target: np.ndarray, first_size: int, deadline: float) -> _State:
+@dataclass(frozen=True)
+class _Clock:
+    """The time limit, and what one render costs: a step starts only if its renders fit."""
+
+    deadline: float
+    render_s: float
+
+    def fits(self, renders: float) -> bool:
+        return time.perf_counter() + renders * self.render_s < self.deadline
+
+
+def _search(state: _State, target: np.ndarray, first_size: int, clock: _Clock) -> _State:
     """Return the best state met: colours, then outlines until they settle, then fewer nodes.
 
-    Each round refits the colours, steps the outlines (the step halves when one fails) and
-    tries a looser simplification; a simplification that is kept starts another round.
+    Each round refits the colours, walks the outlines and tries a looser simplification; a
+    simplification that is kept starts another round. A step starts only if it fits in time.
     """
-    while time.perf_counter() < deadline:
+    while clock.fits(len(state.colours) / 3 + 3):
         state = _fit_colours(state, target, first_size) or state
-        state = _walk_outlines(state, target, first_size, deadline)
-        if time.perf_counter() >= deadline:
-            break
-        simpler = _simplified(state, target, first_size)
+        state = _walk_outlines(state, target, first_size, clock)
+        simpler = _simplified(state, target, first_size) if clock.fits(2) else None
         if simpler is None:
             break
         state = simpler
@@ -177,7 +188,7 @@ def _better(state: _State, svg: str, target: np.ndarray, first_size: int) -> _St
     return candidate
 
 
-def _walk_outlines(state: _State, target: np.ndarray, first_size: int, deadline: float) -> _State:
+def _walk_outlines(state: _State, target: np.ndarray, first_size: int, clock: _Clock) -> _State:
     """Return the best state met stepping the outlines from `state`, as refine.py walks.
 
     Each Newton step starts from the last one, better or not (a step that is worse on the
@@ -185,7 +196,7 @@ def _walk_outlines(state: _State, target: np.ndarray, first_size: int, deadline:
     than the best, and the walk stops when it is too small to matter.
     """
     current, step = state, FIRST_STEP_PX
-    while step >= LAST_STEP_PX and time.perf_counter() < deadline:
+    while step >= LAST_STEP_PX and clock.fits(1.5):
         moved = _outline_step(current, target, first_size, step)
         if moved is None:
             break
