@@ -149,3 +149,13 @@ def test_a_black_fill_stays_black_under_noise_clipped_at_zero():
 
     assert after < before
     assert _colours(optimised)[0].tolist() == [0, 0, 0]
+
+
+def test_no_step_starts_without_time_for_it():
+    rgba = as_input(circle_svg(32.4, 30.3, 20.5, fill="#1f4fb0"))
+    traced = circle_svg(32.0, 30.0, 20.0, fill="#808080")
+
+    optimised, before, after = optimise_svg(traced, rgba, seconds=0.0)
+
+    assert after <= before
+    assert _colours(optimised).tolist() == [[0x80, 0x80, 0x80]]  # the colours were not fitted
