@@ -3,7 +3,7 @@
 Three callers switch versions — `train_models` after training, the admin's "Make active" and
 tests — and all of them go through `activate()`: it writes active.json (atomically), mirrors
 the switch into the `ModelVersion` table when the folder is the configured one, and reloads
-this process's registry if it serves that folder (other processes notice on their next get()).
+this process's registry if it serves that folder (other processes notice on their next look-up).
 
 `release()` is what `train_models` does with a freshly trained model: write its files as a new
 version, score it and the active version on the same held-out rows, and activate it only when

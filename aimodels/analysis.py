@@ -57,7 +57,7 @@ def analyse(
             features = extract_features(rgba)
             analysis.vector = features.as_vector()
             analysis.features = {k: round(float(v), 5) for k, v in asdict(features).items()}
-        classifier = registry.get("logo_type")
+        classifier = registry.logo_classifier()
         if classifier is None:
             problems.append("logo-type classifier not loaded")
         else:

@@ -4,11 +4,14 @@ Weights live on disk as `<models dir>/<name>/<version>.pt` beside `<version>.jso
 what they were trained on), and `<models dir>/active.json` maps each name to its active version.
 Files, not the database, are the source at load time: a worker process must not need the
 database to start. The `ModelVersion` table mirrors them for the admin; `aimodels.activation`
-is the one writer of `active.json`, and every process notices a switch on its next `get()`.
+is the one writer of `active.json`, and every process notices a switch on its next look-up.
+
+The request path asks by kind, `quality_predictor()` and `logo_classifier()`, each typed by its
+protocol in `vectorizer.protocols`; `get(name)` returns whatever is served under a name.
 
 Server processes (gunicorn and runserver through `svgai_site.wsgi`, Celery workers through
 `svgai_site.celery`) call `ensure_loaded()` at start. Anything else — `migrate`, `check`, a
-shell — pays nothing for torch until it first asks for a model: `get()` loads lazily.
+shell — pays nothing for torch until it first asks for a model: a look-up loads lazily.
 
 Tests and notebooks put their own models in with `install()`/`remove()` inside `override()`,
 which restores whatever the process had before.
@@ -27,18 +30,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vectorizer.protocols import LogoTypeModel, QualityModel
+
 logger = logging.getLogger(__name__)
 
 ACTIVE_FILE = "active.json"
 
 
-def _load_classifier(path: Path) -> Any:
-    from aimodels.ml.classifier import LogoTypeModel
+def _load_classifier(path: Path) -> LogoTypeModel:
+    from aimodels.ml import classifier
 
-    return LogoTypeModel.load(path)
+    return classifier.LogoTypeModel.load(path)
 
 
-def _load_predictor(path: Path) -> Any:
+def _load_predictor(path: Path) -> QualityModel:
     from aimodels.ml.predictor import QualityPredictor
 
     return QualityPredictor.load(path)
@@ -46,7 +51,7 @@ def _load_predictor(path: Path) -> Any:
 
 # name -> (kind, loader). Loaders import torch lazily so a process that never converts with AI
 # (a migration, a shell) pays nothing for it.
-MODELS: dict[str, tuple[str, Callable[[Path], Any]]] = {
+MODELS: dict[str, tuple[str, Callable[[Path], object]]] = {
     "logo_type": ("classifier", _load_classifier),
     "quality_predictor": ("predictor", _load_predictor),
 }
@@ -59,7 +64,7 @@ class LoadedModel:
     version: str = ""
     path: Path | None = None
     sha256: str = ""
-    model: Any = None
+    model: object | None = None
     load_time_ms: float = 0.0
     error: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -211,13 +216,35 @@ def refresh() -> None:
             load_all(folder)
 
 
-def get(name: str) -> Any | None:
-    """Return the loaded model called `name`, or None when it is unavailable."""
+def get(name: str) -> object | None:
+    """Return the model served as `name`, whatever its kind, or None when it is unavailable."""
     with _lock:
         ensure_loaded()
         refresh()
         entry = _registry.models.get(name)
         return entry.model if entry is not None else None
+
+
+def quality_predictor() -> QualityModel | None:
+    """Return the served quality predictor, or None when it is unavailable."""
+    model = get("quality_predictor")
+    if model is None or isinstance(model, QualityModel):
+        return model
+    raise _wrong_kind("quality_predictor", model, QualityModel)
+
+
+def logo_classifier() -> LogoTypeModel | None:
+    """Return the served logo-type classifier, or None when it is unavailable."""
+    model = get("logo_type")
+    if model is None or isinstance(model, LogoTypeModel):
+        return model
+    raise _wrong_kind("logo_type", model, LogoTypeModel)
+
+
+def _wrong_kind(name: str, model: object, kind: type) -> TypeError:
+    """Return the error for a model installed under the name of another kind (a bug)."""
+    served = type(model).__name__
+    return TypeError(f"the model served as {name} is a {served}, not a {kind.__name__}")
 
 
 def status() -> dict[str, LoadedModel]:
@@ -243,7 +270,7 @@ def versions() -> dict[str, str]:
 # --- putting models in by hand (tests, notebooks) ------------------------------------------
 
 
-def install(name: str, model: Any, version: str = "installed") -> None:
+def install(name: str, model: object, version: str = "installed") -> None:
     """Serve `model` as `name` in this process, in place of any file; the folder is unwatched.
 
     Unwatched, so a version switched on disk cannot replace it mid-test. Other names keep what
@@ -288,7 +315,7 @@ def restore(saved: Snapshot) -> None:
 
 
 @contextmanager
-def override(**models: Any) -> Iterator[None]:
+def override(**models: object | None) -> Iterator[None]:
     """Within the block, serve the given models by name (None removes one); restore after.
 
     `with registry.override(quality_predictor=fake):` — also usable bare, to keep whatever a

@@ -123,7 +123,7 @@ def convert_image(
             pipeline.convert_bytes,
             read_upload(upload),
             params,
-            max_pixels=settings.SVGAI_MAX_PIXELS,
+            settings.SVGAI_MAX_PIXELS,
             timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
         )
     except WorkerBusy as exc:  # never started: 503 with Retry-After (a batch retries the item)
@@ -259,7 +259,7 @@ class AIRequest:
 
 def _quality_predictor() -> QualityModel:
     """Return the loaded quality predictor; raise ModelsUnavailable without it."""
-    predictor: QualityModel | None = registry.get("quality_predictor")
+    predictor = registry.quality_predictor()
     if predictor is None:
         raise ModelsUnavailable("the quality predictor is not loaded")
     return predictor
