@@ -124,8 +124,8 @@ class Trained(Protocol):
 
     name: str
     model: Any  # has .save(path) and a .metrics dict
-    metrics: dict[str, Any]
-    trained_on: dict[str, Any]
+    metrics: dict[str, object]
+    trained_on: dict[str, object]
 
     # Held-out scores of any version of this model, on the rows this one was tested on (a
     # method, so a dataclass field holding a function satisfies it as well).

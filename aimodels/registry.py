@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vectorizer.protocols import LogoTypeModel, QualityModel
 
@@ -67,8 +66,9 @@ class LoadedModel:
     model: object | None = None
     load_time_ms: float = 0.0
     error: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    trained_on: dict[str, Any] = field(default_factory=dict)
+    # The card beside the weights, as JSON: shown and stored, never read for a decision.
+    metrics: dict[str, object] = field(default_factory=dict)
+    trained_on: dict[str, object] = field(default_factory=dict)
 
     @property
     def loaded(self) -> bool:
@@ -128,7 +128,7 @@ def available_versions(models_dir: Path, name: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
 
 
-def read_card(models_dir: Path, name: str, version: str) -> dict[str, Any]:
+def read_card(models_dir: Path, name: str, version: str) -> dict[str, object]:
     """Return the metadata written beside a weights file (metrics, trained_on)."""
     card = Path(models_dir) / name / f"{version}.json"
     try:
@@ -153,8 +153,9 @@ def load_version(models_dir: Path, name: str, version: str | None = None) -> Loa
     path = models_dir / name / f"{version}.pt"
     entry.path = path
     card = read_card(models_dir, name, version)
-    entry.metrics = card.get("metrics", {})
-    entry.trained_on = card.get("trained_on", {})
+    metrics, trained_on = card.get("metrics"), card.get("trained_on")
+    entry.metrics = metrics if isinstance(metrics, dict) else {}
+    entry.trained_on = trained_on if isinstance(trained_on, dict) else {}
     started = time.perf_counter()
     try:
         entry.sha256 = file_sha256(path)

@@ -99,7 +99,8 @@ def _save_upload(
 def read_upload(upload: Upload) -> bytes:
     """Return the stored bytes of an upload."""
     with upload.file.open("rb") as handle:
-        return handle.read()
+        data: bytes = handle.read()  # a FileField's file is untyped; "rb" reads bytes
+    return data
 
 
 def convert_image(

@@ -13,6 +13,7 @@ from conversions.batches.options import BatchOptions
 from conversions.models import Conversion
 from conversions.serializers import (
     AIConvertRequestSerializer,
+    AnyField,
     StrictKeysMixin,
     anonymous_time_budget,
     trace_param_fields,
@@ -23,7 +24,7 @@ AI_OPTIONS = ("tier", "target_quality", "time_budget", "max_bytes")
 TRACE_PARAMS = frozenset(CHOICES) | frozenset(RANGES)
 
 
-class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
+class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer[None]):
     """Several images or one zip of them, with the options of /api/convert-ai or /api/convert."""
 
     files = serializers.ListField(
@@ -43,7 +44,7 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
         error_messages={"invalid_choice": "must be 'ai' or 'vtracer'; got {input}."},
     )
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         # The AI options come from /api/convert-ai's own fields: one default for each.
         ai = {
             name: copy.deepcopy(AIConvertRequestSerializer._declared_fields[name])
@@ -51,7 +52,7 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
         }
         return {**super().get_fields(), **ai, **trace_param_fields()}
 
-    def validate_files(self, files: list[UploadedFile]) -> list[UploadedFile]:
+    def validate_files(self, files: list[UploadedFile[bytes]]) -> list[UploadedFile[bytes]]:
         total = sum(f.size or 0 for f in files)
         limit = settings.SVGAI_BATCH_MAX_BYTES
         if total > limit:
@@ -103,7 +104,7 @@ class BatchRequestSerializer(StrictKeysMixin, serializers.Serializer):
 STATUSES = ["queued", "running", "done", "failed", "cancelled"]
 
 
-class RefusalSerializer(serializers.Serializer):
+class RefusalSerializer(serializers.Serializer[None]):
     name = serializers.CharField(help_text="The file's or zip member's name.")
     reason = serializers.CharField(help_text="Why it is not converted.")
     code = serializers.CharField(
@@ -112,7 +113,7 @@ class RefusalSerializer(serializers.Serializer):
     )
 
 
-class RefusedFieldsMixin(serializers.Serializer):
+class RefusedFieldsMixin(serializers.Serializer[None]):
     """The refused files: the first 50 by name, then only counted (a zip may name thousands)."""
 
     refused = RefusalSerializer(many=True, help_text="The first 50 files or members not taken.")
@@ -122,7 +123,7 @@ class RefusedFieldsMixin(serializers.Serializer):
     )
 
 
-class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer):
+class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer[None]):
     """202 of POST /api/batches: where to follow the batch."""
 
     success = serializers.BooleanField(help_text="Always true.")
@@ -132,7 +133,7 @@ class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer):
     items = serializers.IntegerField(help_text="How many images will be converted.")
 
 
-class BatchItemSerializer(serializers.Serializer):
+class BatchItemSerializer(serializers.Serializer[None]):
     item_id = serializers.UUIDField()
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=STATUSES)
@@ -147,7 +148,7 @@ class BatchItemSerializer(serializers.Serializer):
     svg_url = serializers.CharField(allow_null=True)
 
 
-class CountsSerializer(serializers.Serializer):
+class CountsSerializer(serializers.Serializer[None]):
     queued = serializers.IntegerField()
     running = serializers.IntegerField()
     done = serializers.IntegerField()
@@ -155,12 +156,12 @@ class CountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
-class ThroughputSerializer(serializers.Serializer):
+class ThroughputSerializer(serializers.Serializer[None]):
     elapsed_s = serializers.FloatField(allow_null=True, help_text="Since the first item started.")
     items_per_minute = serializers.FloatField(allow_null=True)
 
 
-class BatchSummarySerializer(RefusedFieldsMixin, serializers.Serializer):
+class BatchSummarySerializer(RefusedFieldsMixin, serializers.Serializer[None]):
     """A batch's state (built by batches.batch_status)."""
 
     success = serializers.BooleanField(help_text="Always true.")
@@ -187,7 +188,7 @@ class BatchStatusSerializer(BatchSummarySerializer):
     items = BatchItemSerializer(many=True)
 
 
-class BatchListSerializer(serializers.Serializer):
+class BatchListSerializer(serializers.Serializer[None]):
     """GET /api/batches: the caller's latest batches, without items."""
 
     success = serializers.BooleanField(help_text="Always true.")

@@ -113,7 +113,7 @@ class Command(BaseCommand):
             max_bytes=asked.max_bytes,
         )
 
-    def _report(self, bar: tqdm, line: str) -> None:
+    def _report(self, bar: tqdm[Path], line: str) -> None:
         bar.clear()  # keep the progress bar off the report lines on a terminal
         self.stdout.write(line)
         bar.refresh()
