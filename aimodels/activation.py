@@ -3,7 +3,7 @@
 Three callers switch versions — `train_models` after training, the admin's "Make active" and
 tests — and all of them go through `activate()`: it writes active.json (atomically), mirrors
 the switch into the `ModelVersion` table when the folder is the configured one, and reloads
-this process's registry if it serves that folder (other processes notice on their next get()).
+this process's registry if it serves that folder (other processes notice on their next look-up).
 
 `release()` is what `train_models` does with a freshly trained model: write its files as a new
 version, score it and the active version on the same held-out rows, and activate it only when
@@ -124,8 +124,8 @@ class Trained(Protocol):
 
     name: str
     model: Any  # has .save(path) and a .metrics dict
-    metrics: dict[str, Any]
-    trained_on: dict[str, Any]
+    metrics: dict[str, object]
+    trained_on: dict[str, object]
 
     # Held-out scores of any version of this model, on the rows this one was tested on (a
     # method, so a dataclass field holding a function satisfies it as well).

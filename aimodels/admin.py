@@ -43,7 +43,7 @@ def pretty_json(value: Any) -> SafeString:
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     list_display = [
         "name",
         "kind",

@@ -10,7 +10,6 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -22,6 +21,9 @@ from vectorizer.search import timed
 from vectorizer.tiers import Plan, make_plan
 
 logger = logging.getLogger(__name__)
+
+# An image's content hash and the (name, version) of every model that analysed it.
+CacheKey = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass
@@ -44,7 +46,7 @@ def analyse(
     Each step may fail on its own; a failure is recorded in `problems` and the conversion
     carries on with what is left (in the end, with the fallback candidate).
     """
-    key = (sha256, tuple(sorted(registry.versions().items())))
+    key: CacheKey = (sha256, tuple(sorted(registry.versions().items())))
     cached = analysis_cache.get(key)
     if cached is not None:
         timings["analysis_cache"] = 1.0
@@ -57,7 +59,7 @@ def analyse(
             features = extract_features(rgba)
             analysis.vector = features.as_vector()
             analysis.features = {k: round(float(v), 5) for k, v in asdict(features).items()}
-        classifier = registry.get("logo_type")
+        classifier = registry.logo_classifier()
         if classifier is None:
             problems.append("logo-type classifier not loaded")
         else:
@@ -89,12 +91,12 @@ class AnalysisCache:
 
     def __init__(self, maxsize: int = 256) -> None:
         self.maxsize = maxsize
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._items: OrderedDict[CacheKey, Analysis] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple) -> Any | None:
+    def get(self, key: CacheKey) -> Analysis | None:
         """Return the cached value for `key`, or None."""
         with self._lock:
             if key in self._items:
@@ -104,7 +106,7 @@ class AnalysisCache:
             self.misses += 1
             return None
 
-    def put(self, key: tuple, value: Any) -> None:
+    def put(self, key: CacheKey, value: Analysis) -> None:
         """Remember a value, evicting the least recently used beyond maxsize."""
         with self._lock:
             self._items[key] = value

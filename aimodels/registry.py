@@ -4,11 +4,14 @@ Weights live on disk as `<models dir>/<name>/<version>.pt` beside `<version>.jso
 what they were trained on), and `<models dir>/active.json` maps each name to its active version.
 Files, not the database, are the source at load time: a worker process must not need the
 database to start. The `ModelVersion` table mirrors them for the admin; `aimodels.activation`
-is the one writer of `active.json`, and every process notices a switch on its next `get()`.
+is the one writer of `active.json`, and every process notices a switch on its next look-up.
+
+The request path asks by kind, `quality_predictor()` and `logo_classifier()`, each typed by its
+protocol in `vectorizer.protocols`; `get(name)` returns whatever is served under a name.
 
 Server processes (gunicorn and runserver through `svgai_site.wsgi`, Celery workers through
 `svgai_site.celery`) call `ensure_loaded()` at start. Anything else — `migrate`, `check`, a
-shell — pays nothing for torch until it first asks for a model: `get()` loads lazily.
+shell — pays nothing for torch until it first asks for a model: a look-up loads lazily.
 
 Tests and notebooks put their own models in with `install()`/`remove()` inside `override()`,
 which restores whatever the process had before.
@@ -25,20 +28,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from vectorizer.protocols import LogoTypeModel, QualityModel
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_FILE = "active.json"
 
 
-def _load_classifier(path: Path) -> Any:
-    from aimodels.ml.classifier import LogoTypeModel
+def _load_classifier(path: Path) -> LogoTypeModel:
+    from aimodels.ml import classifier
 
-    return LogoTypeModel.load(path)
+    return classifier.LogoTypeModel.load(path)
 
 
-def _load_predictor(path: Path) -> Any:
+def _load_predictor(path: Path) -> QualityModel:
     from aimodels.ml.predictor import QualityPredictor
 
     return QualityPredictor.load(path)
@@ -46,7 +50,7 @@ def _load_predictor(path: Path) -> Any:
 
 # name -> (kind, loader). Loaders import torch lazily so a process that never converts with AI
 # (a migration, a shell) pays nothing for it.
-MODELS: dict[str, tuple[str, Callable[[Path], Any]]] = {
+MODELS: dict[str, tuple[str, Callable[[Path], object]]] = {
     "logo_type": ("classifier", _load_classifier),
     "quality_predictor": ("predictor", _load_predictor),
 }
@@ -59,11 +63,12 @@ class LoadedModel:
     version: str = ""
     path: Path | None = None
     sha256: str = ""
-    model: Any = None
+    model: object | None = None
     load_time_ms: float = 0.0
     error: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    trained_on: dict[str, Any] = field(default_factory=dict)
+    # The card beside the weights, as JSON: shown and stored, never read for a decision.
+    metrics: dict[str, object] = field(default_factory=dict)
+    trained_on: dict[str, object] = field(default_factory=dict)
 
     @property
     def loaded(self) -> bool:
@@ -123,7 +128,7 @@ def available_versions(models_dir: Path, name: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
 
 
-def read_card(models_dir: Path, name: str, version: str) -> dict[str, Any]:
+def read_card(models_dir: Path, name: str, version: str) -> dict[str, object]:
     """Return the metadata written beside a weights file (metrics, trained_on)."""
     card = Path(models_dir) / name / f"{version}.json"
     try:
@@ -148,8 +153,9 @@ def load_version(models_dir: Path, name: str, version: str | None = None) -> Loa
     path = models_dir / name / f"{version}.pt"
     entry.path = path
     card = read_card(models_dir, name, version)
-    entry.metrics = card.get("metrics", {})
-    entry.trained_on = card.get("trained_on", {})
+    metrics, trained_on = card.get("metrics"), card.get("trained_on")
+    entry.metrics = metrics if isinstance(metrics, dict) else {}
+    entry.trained_on = trained_on if isinstance(trained_on, dict) else {}
     started = time.perf_counter()
     try:
         entry.sha256 = file_sha256(path)
@@ -211,13 +217,35 @@ def refresh() -> None:
             load_all(folder)
 
 
-def get(name: str) -> Any | None:
-    """Return the loaded model called `name`, or None when it is unavailable."""
+def get(name: str) -> object | None:
+    """Return the model served as `name`, whatever its kind, or None when it is unavailable."""
     with _lock:
         ensure_loaded()
         refresh()
         entry = _registry.models.get(name)
         return entry.model if entry is not None else None
+
+
+def quality_predictor() -> QualityModel | None:
+    """Return the served quality predictor, or None when it is unavailable."""
+    model = get("quality_predictor")
+    if model is None or isinstance(model, QualityModel):
+        return model
+    raise _wrong_kind("quality_predictor", model, QualityModel)
+
+
+def logo_classifier() -> LogoTypeModel | None:
+    """Return the served logo-type classifier, or None when it is unavailable."""
+    model = get("logo_type")
+    if model is None or isinstance(model, LogoTypeModel):
+        return model
+    raise _wrong_kind("logo_type", model, LogoTypeModel)
+
+
+def _wrong_kind(name: str, model: object, kind: type) -> TypeError:
+    """Return the error for a model installed under the name of another kind (a bug)."""
+    served = type(model).__name__
+    return TypeError(f"the model served as {name} is a {served}, not a {kind.__name__}")
 
 
 def status() -> dict[str, LoadedModel]:
@@ -243,7 +271,7 @@ def versions() -> dict[str, str]:
 # --- putting models in by hand (tests, notebooks) ------------------------------------------
 
 
-def install(name: str, model: Any, version: str = "installed") -> None:
+def install(name: str, model: object, version: str = "installed") -> None:
     """Serve `model` as `name` in this process, in place of any file; the folder is unwatched.
 
     Unwatched, so a version switched on disk cannot replace it mid-test. Other names keep what
@@ -288,7 +316,7 @@ def restore(saved: Snapshot) -> None:
 
 
 @contextmanager
-def override(**models: Any) -> Iterator[None]:
+def override(**models: object | None) -> Iterator[None]:
     """Within the block, serve the given models by name (None removes one); restore after.
 
     `with registry.override(quality_predictor=fake):` — also usable bare, to keep whatever a

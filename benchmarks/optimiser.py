@@ -17,6 +17,7 @@ import csv
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -33,11 +34,13 @@ DATASET = Path("../shared/datasets/logos-dev")  # from the main checkout, as the
 METHODS = ("default", "tier2", "refine8", "optimised")
 FIELDS = ("id", "category", "variant", "method", "fidelity", "bytes", "seconds")
 WORSE = 0.001
+# One measured method on one image variant, as written to the CSV.
+Row: TypeAlias = dict[str, Any]
 
 
 def measure(
-    folder: Path, limit: int, seconds: float, variants: Sequence[str], write: Callable[[dict], None]
-) -> list[dict]:
+    folder: Path, limit: int, seconds: float, variants: Sequence[str], write: Callable[[Row], None]
+) -> list[Row]:
     """Return (and `write` as they come) one row per held-out logo, variant and method."""
     records = [r for r in load_manifest(folder) if r.svg_path and split_of(r.id) == "test"]
     rows = []
@@ -65,7 +68,7 @@ def measure(
     return rows
 
 
-def _methods(image: bytes, fmt: str, rgba: np.ndarray, seconds: float) -> list[tuple]:
+def _methods(image: bytes, fmt: str, rgba: np.ndarray, seconds: float) -> list[tuple[Any, ...]]:
     started = time.perf_counter()
     default = trace_bytes(image, {}, img_format=fmt)
     traced = time.perf_counter()
@@ -84,7 +87,7 @@ def _methods(image: bytes, fmt: str, rgba: np.ndarray, seconds: float) -> list[t
     ]
 
 
-def summary(rows: Sequence[dict]) -> str:
+def summary(rows: Sequence[Row]) -> str:
     """Return error removed vs the defaults, bytes, seconds and per-image changes vs tier 2."""
     by = {(r["id"], r["variant"], r["method"]): r for r in rows}
     keys = sorted({(r["id"], r["variant"]) for r in rows})
@@ -119,7 +122,7 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
 
-        def write(row: dict) -> None:
+        def write(row: Row) -> None:
             writer.writerow(row)
             handle.flush()
 

@@ -97,7 +97,7 @@ def _number(value: float | None, decimals: int) -> str:
 
 
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(admin.ModelAdmin[Upload]):
     list_display = [
         "thumbnail",
         "original_name",
@@ -231,12 +231,12 @@ class ConversionChangeList(ChangeList):
         "model_versions",
     )
 
-    def get_queryset(self, request: HttpRequest, *args: Any, **kwargs: Any) -> QuerySet:
+    def get_queryset(self, request: HttpRequest, *args: Any, **kwargs: Any) -> QuerySet[Conversion]:
         return super().get_queryset(request, *args, **kwargs).defer(*self.DEFERRED)
 
 
 @admin.register(Conversion)
-class ConversionAdmin(admin.ModelAdmin):
+class ConversionAdmin(admin.ModelAdmin[Conversion]):
     list_display = [
         "thumbnails",
         "input_name",
@@ -531,7 +531,7 @@ class ConversionAdmin(admin.ModelAdmin):
 # -- batches ---------------------------------------------------------------------------------
 
 
-class BatchItemInline(admin.TabularInline):
+class BatchItemInline(admin.TabularInline[BatchItem, Batch]):
     """A batch's items with their results, in order (read-only: they are measurements)."""
 
     model = BatchItem
@@ -571,7 +571,7 @@ class BatchItemInline(admin.TabularInline):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(admin.ModelAdmin[Batch]):
     """Batches with their progress; the items inline. Requeue or cancel from the list."""
 
     list_display = ["short_id", "status", "progress", "item_count", "kind", "runner",

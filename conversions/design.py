@@ -61,7 +61,7 @@ class PaletteField(serializers.ListField):
         return list(dict.fromkeys(c.lower() for c in colours))
 
 
-class DesignOptionsMixin(serializers.Serializer):
+class DesignOptionsMixin(serializers.Serializer[None]):
     """The designer's options: palette size or palette, stacking, grouping, speck area."""
 
     max_colors = StrictIntegerField(
@@ -113,7 +113,7 @@ class DesignOptionsMixin(serializers.Serializer):
         return options_from(self.validated_data)
 
 
-class DesignRequestSerializer(DesignOptionsMixin, serializers.Serializer):
+class DesignRequestSerializer(DesignOptionsMixin, serializers.Serializer[None]):
     """The design options alone: how the commands check theirs as the API does."""
 
 
@@ -152,7 +152,7 @@ def finish(
             data,
             result.svg,
             options,
-            max_pixels=settings.SVGAI_MAX_PIXELS,
+            settings.SVGAI_MAX_PIXELS,
             timeout=timeout,
         )
     except WorkerError as exc:

@@ -46,7 +46,7 @@ class StrictBooleanField(serializers.BooleanField):
         if isinstance(data, bool):
             return data
         if data in ("true", "false"):
-            return data == "true"
+            return str(data) == "true"
         self.fail("invalid", input=brief(data))
 
 

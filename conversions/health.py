@@ -61,7 +61,7 @@ def _model_memory_mb(model: Any) -> float:
     net = getattr(model, "net", None)
     if net is None:
         return 0.0
-    return sum(p.numel() * p.element_size() for p in net.parameters()) / 2**20
+    return float(sum(p.numel() * p.element_size() for p in net.parameters())) / 2**20
 
 
 def model_status() -> dict[str, Any]:

@@ -35,7 +35,10 @@ class JSONParser(parsers.JSONParser):
     """
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: Mapping | None = None
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         data = super().parse(stream, media_type, parser_context)
         bad = _lone_surrogate(data)

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,6 +26,9 @@ from conversions.owners import Owner
 
 if TYPE_CHECKING:  # rest_framework.views loads this module through its settings
     from rest_framework.views import APIView
+
+# A model with an owner and a client key (Conversion, Upload, Batch): see visible().
+_Owned = TypeVar("_Owned", bound=Model)
 
 CLIENT_COOKIE = "svgai_client"
 _COOKIE_SALT = "svgai.client"
@@ -85,7 +88,9 @@ def _ident(request: Request) -> str:
     return throttling.BaseThrottle().get_ident(request)
 
 
-def visible(queryset: QuerySet, request: HttpRequest | Request, *, by_id: bool = False) -> QuerySet:
+def visible(
+    queryset: QuerySet[_Owned], request: HttpRequest | Request, *, by_id: bool = False
+) -> QuerySet[_Owned]:
     """Return the rows of `queryset` the caller may see.
 
     `by_id`: the caller names one row by its UUID, which also reaches anonymous rows.

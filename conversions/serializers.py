@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -28,14 +28,20 @@ from vectorizer import exports as formats
 from vectorizer.routing import DEFAULT_TARGET_QUALITY
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, FLOAT_PARAMS, RANGES, TraceParams
 
+# DRF's stubs make fields and serializers generic in what they hold (DRF accepts the subscript
+# at run time and ignores it). Request and schema serializers hold no instance: Serializer[None];
+# a response serializer names the record it reads: Serializer[Conversion].
+# A field of any kind, as `get_fields` returns them:
+AnyField: TypeAlias = serializers.Field[Any, Any, Any, Any]
+
 # Form posts from the page carry these; they are not parameters.
 IGNORED_KEYS = frozenset({"csrfmiddlewaretoken"})
 MAX_BYTES_LIMIT = 2**31 - 1
 
 
-def trace_param_fields() -> dict[str, serializers.Field]:
+def trace_param_fields() -> dict[str, AnyField]:
     """Return one optional serializer field per vtracer parameter, with its real range."""
-    result: dict[str, serializers.Field] = {}
+    result: dict[str, AnyField] = {}
     for name, allowed in CHOICES.items():
         result[name] = BriefChoiceField(
             choices=allowed,
@@ -72,7 +78,7 @@ def trace_param_fields() -> dict[str, serializers.Field]:
         "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     }
 )
-class FileIdField(serializers.Field):
+class FileIdField(serializers.Field[uuid.UUID | str, object, str, object]):
     """The file_id of an upload: a UUID, or any other string, which then names no upload (404).
 
     Clients pass whatever id they hold; one that names no upload is "no such file", however it
@@ -100,7 +106,7 @@ class FileIdField(serializers.Field):
         return str(value)
 
 
-class StrictKeysMixin(serializers.Serializer):
+class StrictKeysMixin(serializers.Serializer[None]):
     """Refuse keys the serializer does not know: a misspelled option must not pass silently."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +119,7 @@ class StrictKeysMixin(serializers.Serializer):
         return attrs
 
 
-class UploadRequestSerializer(serializers.Serializer):
+class UploadRequestSerializer(serializers.Serializer[None]):
     file = serializers.FileField(
         error_messages={
             "required": "is required: send the image as multipart form field 'file'.",
@@ -131,7 +137,7 @@ class UploadRequestSerializer(serializers.Serializer):
             )
         return attrs
 
-    def validate_file(self, file: UploadedFile) -> UploadedFile:
+    def validate_file(self, file: UploadedFile[bytes]) -> UploadedFile[bytes]:
         limit = settings.SVGAI_MAX_UPLOAD_BYTES
         if file.size is not None and file.size > limit:
             raise serializers.ValidationError(
@@ -140,7 +146,7 @@ class UploadRequestSerializer(serializers.Serializer):
         return file
 
 
-class UploadSerializer(serializers.ModelSerializer):
+class UploadSerializer(serializers.ModelSerializer[Upload]):
     success = serializers.SerializerMethodField()
     file_id = serializers.UUIDField(source="id")
     filename = serializers.CharField(source="original_name")
@@ -170,7 +176,7 @@ def output_format_field(**options: Any) -> BriefChoiceField:
     )
 
 
-def size_fields() -> dict[str, serializers.Field]:
+def size_fields() -> dict[str, AnyField]:
     """Return the fields of an output size: width, height, unit and dpi, with their ranges."""
     side: dict[str, Any] = {
         "required": False,
@@ -224,13 +230,13 @@ def output_size(attrs: dict[str, Any]) -> formats.OutputSize | None:
     return size
 
 
-class OutputSizeSerializer(serializers.Serializer):
+class OutputSizeSerializer(serializers.Serializer[None]):
     """The size written into the SVG (and so the PDF/EPS page): `{"width": 10, "unit": "cm"}`.
 
     A form (multipart) may send it as a JSON string.
     """
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         return {**super().get_fields(), **size_fields()}
 
     def get_value(self, dictionary: Any) -> Any:
@@ -267,7 +273,7 @@ class OutputSizeSerializer(serializers.Serializer):
         return attrs
 
 
-class OutputOptionsMixin(serializers.Serializer):
+class OutputOptionsMixin(serializers.Serializer[None]):
     """`output_format` and `output_size`, shared by /api/convert and /api/convert-ai."""
 
     output_format = output_format_field(
@@ -282,12 +288,12 @@ class OutputOptionsMixin(serializers.Serializer):
         return data["output_format"], output_size(size) if size else None
 
 
-class DownloadRequestSerializer(StrictKeysMixin, serializers.Serializer):
+class DownloadRequestSerializer(StrictKeysMixin, serializers.Serializer[None]):
     """Query of GET /api/conversions/<id>/download: a format and, optionally, a size."""
 
     format = output_format_field(help_text="The file format.")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         return {**super().get_fields(), **size_fields()}
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -296,7 +302,8 @@ class DownloadRequestSerializer(StrictKeysMixin, serializers.Serializer):
         empty = sorted(str(name) for name in self.fields if data.get(name, None) == "")
         if empty:
             raise serializers.ValidationError({name: ["must not be empty."] for name in empty})
-        return super().to_internal_value(data)
+        values: dict[str, Any] = super().to_internal_value(data)
+        return values
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)  # a misspelled `widht=` is refused, not ignored
@@ -305,7 +312,7 @@ class DownloadRequestSerializer(StrictKeysMixin, serializers.Serializer):
 
 
 class ConvertRequestSerializer(
-    DesignOptionsMixin, OutputOptionsMixin, StrictKeysMixin, serializers.Serializer
+    DesignOptionsMixin, OutputOptionsMixin, StrictKeysMixin, serializers.Serializer[None]
 ):
     file_id = FileIdField()
     converter = serializers.ChoiceField(
@@ -314,7 +321,7 @@ class ConvertRequestSerializer(
         error_messages={"invalid_choice": "must be 'vtracer' (the only converter); got {input}."},
     )
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         return {**super().get_fields(), **trace_param_fields()}
 
     def trace_params(self) -> TraceParams:
@@ -323,7 +330,7 @@ class ConvertRequestSerializer(
         return TraceParams(**{k: v for k, v in self.validated_data.items() if k in names})
 
 
-class ConversionSerializer(serializers.ModelSerializer):
+class ConversionSerializer(serializers.ModelSerializer[Conversion]):
     conversion_id = serializers.UUIDField(source="id")
     file_id = serializers.UUIDField(source="upload_id")
     filename = serializers.CharField(source="upload.original_name")
@@ -358,7 +365,7 @@ TIER_SCHEMA = {
 
 
 @extend_schema_field(TIER_SCHEMA)
-class TierField(serializers.Field):
+class TierField(serializers.Field[int | str, object, int | str, object]):
     """'auto' or 1, 2, 3 (numbers may come as strings from forms)."""
 
     default_error_messages = {"invalid": 'must be "auto", 1, 2 or 3; got {input}.'}
@@ -393,7 +400,7 @@ def anonymous_time_budget(value: float | None, request: Any) -> float | None:
 
 
 class AIConvertRequestSerializer(
-    DesignOptionsMixin, OutputOptionsMixin, StrictKeysMixin, serializers.Serializer
+    DesignOptionsMixin, OutputOptionsMixin, StrictKeysMixin, serializers.Serializer[None]
 ):
     file_id = FileIdField()
     tier = TierField(required=False, default="auto")
@@ -446,14 +453,14 @@ class FalseField(serializers.BooleanField):
     client generator do not show an error that says `"success": true`."""
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[None]):
     """Every error: one sentence in `error`; each field's messages in `errors` when a field is
     at fault (400)."""
 
     success = FalseField(help_text="Always false.")
     error = serializers.CharField(help_text="What is wrong and how to fix it.")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         # `errors` is also Serializer's own property, so the field is added here, not declared.
         fields = super().get_fields()
         fields["errors"] = serializers.DictField(
@@ -472,7 +479,7 @@ class UnavailableErrorSerializer(ErrorSerializer):
     )
 
 
-class ConversionFailedSerializer(serializers.Serializer):
+class ConversionFailedSerializer(serializers.Serializer[Conversion]):
     """422: the image could not be converted; the failed conversion is stored too."""
 
     success = FalseField(source="succeeded", help_text="Always false.")
@@ -501,7 +508,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     }
 
 
-class ConvertResponseSerializer(serializers.Serializer):
+class ConvertResponseSerializer(serializers.Serializer[Conversion]):
     """200 of /api/convert: the SVG and its measurements."""
 
     success = serializers.BooleanField(source="succeeded", help_text="Always true.")
@@ -527,7 +534,7 @@ class ConvertResponseSerializer(serializers.Serializer):
         return round((conversion.total_ms or 0.0) / 1000, 4)
 
 
-class RoutingSerializer(serializers.Serializer):
+class RoutingSerializer(serializers.Serializer[None]):
     reason = serializers.CharField(
         help_text="Why this tier was used; the predicted SSIM it quotes is quality_prediction."
     )
@@ -542,14 +549,14 @@ class RoutingSerializer(serializers.Serializer):
     )
 
 
-class AttemptSerializer(serializers.Serializer):
+class AttemptSerializer(serializers.Serializer[None]):
     candidate = serializers.DictField(child=serializers.JSONField())
     proxy = serializers.FloatField(allow_null=True)
     ssim = serializers.FloatField(allow_null=True)
     svg_bytes = serializers.IntegerField(allow_null=True)
 
 
-class AnalysisSerializer(serializers.Serializer):
+class AnalysisSerializer(serializers.Serializer[Conversion]):
     """The image features the models saw and every candidate traced (from the record)."""
 
     features = serializers.DictField(child=serializers.FloatField(allow_null=True))
@@ -562,7 +569,7 @@ class AnalysisSerializer(serializers.Serializer):
         }
 
 
-class AIMetadataSerializer(serializers.Serializer):
+class AIMetadataSerializer(serializers.Serializer[Conversion]):
     """What the AI decided and measured for one conversion."""
 
     tier_used = serializers.IntegerField(source="tier")
@@ -638,7 +645,7 @@ class AIConvertResponseSerializer(ConvertResponseSerializer):
     ai_metadata = AIMetadataSerializer(source="*")
 
 
-class ModelEntrySerializer(serializers.Serializer):
+class ModelEntrySerializer(serializers.Serializer[None]):
     version = serializers.CharField(allow_null=True)
     kind = serializers.CharField()
     sha256 = serializers.CharField(allow_null=True)
@@ -649,7 +656,7 @@ class ModelEntrySerializer(serializers.Serializer):
     trained_on = serializers.DictField(child=serializers.JSONField())
 
 
-class ModelStatusSerializer(serializers.Serializer):
+class ModelStatusSerializer(serializers.Serializer[None]):
     """/api/model-status (503 with the same body while a model is missing)."""
 
     models_available = serializers.BooleanField()
@@ -658,7 +665,7 @@ class ModelStatusSerializer(serializers.Serializer):
     cache_stats = serializers.DictField(child=serializers.IntegerField())
 
 
-class AIHealthSerializer(serializers.Serializer):
+class AIHealthSerializer(serializers.Serializer[None]):
     """/api/ai-health (503 with the same body when AI conversion cannot run)."""
 
     overall_status = serializers.CharField(help_text="healthy, degraded, unhealthy or error.")
@@ -668,7 +675,7 @@ class AIHealthSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField()
 
 
-class QualityRowSerializer(serializers.Serializer):
+class QualityRowSerializer(serializers.Serializer[None]):
     tier = serializers.IntegerField(allow_null=True)
     logo_type = serializers.CharField()
     count = serializers.IntegerField()
@@ -681,14 +688,14 @@ class QualityRowSerializer(serializers.Serializer):
     mean_ssim_gain_vs_legacy = serializers.FloatField(allow_null=True)
 
 
-class LegacyQualitySerializer(serializers.Serializer):
+class LegacyQualitySerializer(serializers.Serializer[None]):
     count = serializers.IntegerField()
     mean_measured_ssim = serializers.FloatField(allow_null=True)
     mean_time_ms = serializers.FloatField(allow_null=True)
     mean_bytes = serializers.FloatField(allow_null=True)
 
 
-class QualityReportSerializer(serializers.Serializer):
+class QualityReportSerializer(serializers.Serializer[None]):
     """/api/reports/quality: AI quality per tier and logo type, legacy baselines, failures."""
 
     success = serializers.BooleanField()

@@ -102,7 +102,8 @@ def _save_upload(
 def read_upload(upload: Upload) -> bytes:
     """Return the stored bytes of an upload."""
     with upload.file.open("rb") as handle:
-        return handle.read()
+        data: bytes = handle.read()  # a FileField's file is untyped; "rb" reads bytes
+    return data
 
 
 def convert_image(
@@ -134,7 +135,7 @@ def convert_image(
             pipeline.convert_bytes,
             data,
             params,
-            max_pixels=settings.SVGAI_MAX_PIXELS,
+            settings.SVGAI_MAX_PIXELS,
             timeout=timeout,
         )
     except WorkerBusy as exc:  # never started: 503 with Retry-After (a batch retries the item)
@@ -276,7 +277,7 @@ class AIRequest:
 
 def _quality_predictor() -> QualityModel:
     """Return the loaded quality predictor; raise ModelsUnavailable without it."""
-    predictor: QualityModel | None = registry.get("quality_predictor")
+    predictor = registry.quality_predictor()
     if predictor is None:
         raise ModelsUnavailable("the quality predictor is not loaded")
     return predictor

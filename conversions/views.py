@@ -255,7 +255,9 @@ class ConversionFilter(django_filters.FilterSet):
         responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404, 429)}
     ),
 )
-class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ConversionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Conversion]
+):
     queryset = Conversion.objects.select_related("upload").defer("svg")
     filterset_class = ConversionFilter
 

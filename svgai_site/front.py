@@ -245,7 +245,7 @@ class Front:
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
-            return value.decode("latin-1").strip()
+            return bytes(value).decode("latin-1").strip()
     return None
 
 

@@ -37,7 +37,7 @@ class HealthView(HealthCheckView):
         return answer()
 
     async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = await super().get(request, *args, **kwargs)
+        response: HttpResponse = await super().get(request, *args, **kwargs)
         # A failing dependency is "service unavailable" to load balancers, not a server bug.
         if response.status_code == 500:
             response.status_code = 503

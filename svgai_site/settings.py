@@ -12,6 +12,11 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
+
+# Django's generic classes accept a subscript at run time, as the type checker reads them:
+# `admin.ModelAdmin[Conversion]`, `QuerySet[Batch]` (DRF's serializers and views do already).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}

@@ -30,6 +30,7 @@ class FakePredictor:
     error: float = 0.03
     fail: bool = False
     calls: int = 0
+    feature_names: tuple[str, ...] = ()  # image features only: no logo-type odds
 
     def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         self.calls += 1
@@ -65,6 +66,12 @@ class FakeClassifier:
         if self.fail:
             raise RuntimeError("classifier exploded")
         return "simple", 0.9
+
+    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+        """Return 0.9 for "simple" and the rest shared by the other three logo types."""
+        odds = np.full((len(vectors), 4), 0.1 / 3, dtype=np.float32)
+        odds[:, 0] = 0.9
+        return odds
 
 
 class FakeClock:

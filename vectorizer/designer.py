@@ -65,7 +65,7 @@ class Designed:
 
 
 def design_bytes(
-    data: bytes, svg: str, options: DesignOptions, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes, svg: str, options: DesignOptions, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> Designed:
     """Return `design` of the SVG traced from encoded image bytes (a worker job)."""
     return design(decode_image(data, max_pixels=max_pixels).rgba, svg, options)
@@ -196,7 +196,8 @@ def _same_picture(doc: Document, grouped: Document, size: tuple[int, int]) -> bo
     def colour_map(d: Document) -> np.ndarray:
         labels = _label_map(d, size)
         index = np.array([fills.index(s.fill) for s in d.shapes] + [-1])
-        return index[labels]  # label -1 reads the last entry: no shape
+        colours: np.ndarray = index[labels]  # label -1 reads the last entry: no shape
+        return colours
 
     return bool(np.array_equal(colour_map(doc), colour_map(grouped.flattened())))
 

@@ -86,8 +86,8 @@ def extract_features(rgba: np.ndarray) -> ImageFeatures:
     n_fg = int(foreground.sum())
     luminance = (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)) / 255.0
 
-    colors = _color_stats(rgb, foreground)
-    grads = _gradient_stats(rgb, luminance, foreground, colors.pop("_rare_mask"))
+    colors, rare_mask = _color_stats(rgb, foreground)
+    grads = _gradient_stats(rgb, luminance, foreground, rare_mask)
     shape = _shape_stats(foreground)
 
     return _finite(
@@ -150,7 +150,8 @@ def _foreground(rgba: np.ndarray, has_alpha: bool) -> np.ndarray:
     distance = np.sqrt(((rgb - backdrop) ** 2).sum(axis=-1))
     # Every backdrop-coloured pixel counts as background, enclosed ones too: in a transparent
     # original the counters of letters and the holes of rings are transparent as well.
-    return distance >= BACKGROUND_DISTANCE
+    background: np.ndarray = distance >= BACKGROUND_DISTANCE
+    return background
 
 
 def _codes(rgb: np.ndarray, bits: int) -> np.ndarray:
@@ -159,7 +160,8 @@ def _codes(rgb: np.ndarray, bits: int) -> np.ndarray:
     return (q[..., 0] << (2 * bits)) | (q[..., 1] << bits) | q[..., 2]
 
 
-def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> dict:
+def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+    """Return the colour features and the mask of foreground pixels in rare colours."""
     pixels = rgb[foreground].astype(np.uint8)
     n = len(pixels)
     empty = np.zeros(foreground.shape, dtype=bool)
@@ -178,8 +180,7 @@ def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> dict:
             "luminance_spread": 0.0,
             "saturation_mean": 0.0,
             "hue_spread": 0.0,
-            "_rare_mask": empty,
-        }
+        }, empty
     codes = _codes(pixels, bits=5)
     counts = np.bincount(codes, minlength=1 << 15)
     order = np.argsort(counts)[::-1]
@@ -231,8 +232,7 @@ def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> dict:
         "luminance_spread": float(lum.max() - lum.min()),
         "saturation_mean": float((sat * weights).sum() / weights.sum()),
         "hue_spread": hue_spread,
-        "_rare_mask": rare_mask,
-    }
+    }, rare_mask
 
 
 def _merge_palette(candidates: np.ndarray, counts: np.ndarray, n: int) -> int:
@@ -277,7 +277,7 @@ def _entropy(values: np.ndarray) -> float:
 
 def _gradient_stats(
     rgb: np.ndarray, luminance: np.ndarray, foreground: np.ndarray, rare: np.ndarray
-) -> dict:
+) -> dict[str, float]:
     gx = ndimage.sobel(luminance, axis=1) / 8
     gy = ndimage.sobel(luminance, axis=0) / 8
     magnitude = np.hypot(gx, gy)
@@ -323,7 +323,7 @@ def _gradient_stats(
     }
 
 
-def _shape_stats(foreground: np.ndarray) -> dict:
+def _shape_stats(foreground: np.ndarray) -> dict[str, float]:
     rows = np.flatnonzero(foreground.any(axis=1))
     cols = np.flatnonzero(foreground.any(axis=0))
     if len(rows) == 0:

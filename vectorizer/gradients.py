@@ -282,7 +282,8 @@ def _extend_stops(t: np.ndarray, stops: _Stops) -> np.ndarray:
     high_slope = (colours[-1] - colours[-2]) / max(offsets[-1] - offsets[-2], 1e-9)
     below = np.minimum(t - offsets[0], 0.0)[:, None]
     above = np.maximum(t - offsets[-1], 0.0)[:, None]
-    return np.clip(inside + below * low_slope + above * high_slope, 0, 255)
+    extended: np.ndarray = np.clip(inside + below * low_slope + above * high_slope, 0, 255)
+    return extended
 
 
 def prepare_with_gradients(
@@ -454,7 +455,8 @@ def _is_step(stops: _Stops) -> bool:
 
 def _spread(values: np.ndarray, count: int) -> np.ndarray:
     """Return at most `count` rows spread over `values` (see _spread_index)."""
-    return values[_spread_index(len(values), count)]
+    spread: np.ndarray = values[_spread_index(len(values), count)]
+    return spread
 
 
 def _spread_index(length: int, count: int) -> np.ndarray:
@@ -541,7 +543,10 @@ def _units(angles: np.ndarray) -> np.ndarray:
 
 def _distances(xy: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Return (n, m) distances of the points from each centre."""
-    return np.hypot(xy[:, 0:1] - centres[None, :, 0], xy[:, 1:2] - centres[None, :, 1])
+    distances: np.ndarray = np.hypot(
+        xy[:, 0:1] - centres[None, :, 0], xy[:, 1:2] - centres[None, :, 1]
+    )
+    return distances
 
 
 def _profile_sse(t: np.ndarray, rgb: np.ndarray) -> np.ndarray:
@@ -561,7 +566,8 @@ def _profile_sse(t: np.ndarray, rgb: np.ndarray) -> np.ndarray:
         sums = np.bincount(flat, weights=np.repeat(rgb[:, c], m), minlength=m * _BINS)
         explained += sums * sums
     explained = (explained / np.maximum(counts, 1.0)).reshape(m, _BINS).sum(axis=1)
-    return float((rgb * rgb).sum()) - explained
+    unexplained: np.ndarray = float((rgb * rgb).sum()) - explained
+    return unexplained
 
 
 def _fit_stops(t: np.ndarray, rgb: np.ndarray, first: float) -> _Stops:
@@ -701,12 +707,14 @@ def _blend_margin(palette: np.ndarray, around: np.ndarray) -> np.ndarray:
     )
     to_palette = np.linalg.norm(points[..., None, :] - palette[None, None, None], axis=-1)
     to_palette[:, np.arange(len(ends)), :, ends] = np.inf  # the neighbour's own colour
-    return (to_palette.min(axis=-1) - to_ends).min(axis=(1, 2))
+    margins: np.ndarray = (to_palette.min(axis=-1) - to_ends).min(axis=(1, 2))
+    return margins
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Return the (len(a), len(b)) RGB distances between two sets of colours."""
-    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
+    distances: np.ndarray = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
+    return distances
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,8 @@ def composite_on_white(rgba: np.ndarray) -> np.ndarray:
     """Return the RGBA image blended over a white background as (H, W, 3) uint8."""
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0
     rgb = rgba[..., :3].astype(np.float32)
-    return (rgb * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    flat: np.ndarray = (rgb * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    return flat
 
 
 def encode_png(pixels: np.ndarray, *, compress_level: int = 1) -> bytes:

@@ -190,7 +190,8 @@ def _label(snapped: np.ndarray, colours: np.ndarray) -> np.ndarray:
         if np.unique(keys % modulus).size == keys.size:
             table = np.zeros(modulus, dtype=np.int16)
             table[keys % modulus] = values
-            return table[words % np.uint32(modulus)]
+            found: np.ndarray = table[words % np.uint32(modulus)]
+            return found
     order = np.argsort(keys)  # no small modulus separates them: search instead
     return values[order][np.searchsorted(keys[order], words)]
 

@@ -159,7 +159,7 @@ def _error(render: np.ndarray, target: np.ndarray) -> float:
 
 
 def _objective(error: float, size: int, first_size: int) -> float:
-    return error * (size / first_size) ** BYTES_EXPONENT
+    return float(error * (size / first_size) ** BYTES_EXPONENT)
 
 
 def _state(svg: str, target: np.ndarray, first_size: int) -> _State | None:

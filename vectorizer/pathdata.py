@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKEN = re.compile(rf"[A-Za-z]|{_NUMBER}")
@@ -37,8 +38,9 @@ _MAX_RUN = 32
 _ARC_EXTRA_DECIMALS = 2
 
 # A segment is a tuple: (letter, *numbers). parse_path returns absolute floats with letters
-# M L C Q A Z; on the grid, points are integers in units of 10**-precision.
-Segment = tuple
+# M L C Q A Z; on the grid, points are integers in units of 10**-precision. The letter and the
+# numbers share one tuple, so its items are typed loosely.
+Segment = tuple[Any, ...]
 Spelling = tuple[str, str, bool]
 _CLOSE: Spelling = ("z", "", False)
 _IMPLIED = {"M": "L", "m": "l"}  # numbers after a move-to are line-tos

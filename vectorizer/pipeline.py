@@ -71,7 +71,7 @@ def convert_rgba(rgba: np.ndarray, params: TraceParams) -> ConversionResult:
 
 
 def convert_bytes(
-    data: bytes, params: TraceParams, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes, params: TraceParams, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> ConversionResult:
     """Return convert_rgba's result for encoded image bytes (a worker job)."""
     started = time.perf_counter()

@@ -119,7 +119,8 @@ def snap_rgba(rgba: np.ndarray, palette: np.ndarray, alpha_threshold: int = 128)
     out = table[key]
     if not _LITTLE_ENDIAN:
         out = out.byteswap()
-    return out.view(np.uint8).reshape(rgba.shape)
+    pixels: np.ndarray = out.view(np.uint8).reshape(rgba.shape)
+    return pixels
 
 
 def upscale(rgba: np.ndarray, k: int, resample: str = "bicubic") -> np.ndarray:
@@ -211,7 +212,8 @@ def snap_to_palette(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     g = rgb[..., 1] >> shift
     b = rgb[..., 2] >> shift
     index = (r.astype(np.uint16) << (2 * _LUT_BITS)) | (g.astype(np.uint16) << _LUT_BITS) | b
-    return palette[lut[index]]
+    mapped: np.ndarray = palette[lut[index]]
+    return mapped
 
 
 def palette_lut(palette: np.ndarray) -> np.ndarray:

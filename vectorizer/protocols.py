@@ -7,7 +7,7 @@ torch or the registry: `aimodels` supplies trained models, tests supply fakes.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,13 +50,25 @@ class Predictions:
         )
 
 
+@runtime_checkable
 class QualityModel(Protocol):
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Return what each column of an image vector holds: the image's features, then (names
+        starting "logo_type_") the logo-type classifier's odds when the model learned them."""
+        ...
+
     def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         """Return predicted ssim, fidelity, bytes and time_ms, one value per candidate row."""
         ...
 
 
+@runtime_checkable
 class LogoTypeModel(Protocol):
     def predict(self, features: ImageFeatures) -> tuple[str, float]:
         """Return the logo type of an image and the model's confidence in it."""
+        ...
+
+    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+        """Return the odds of each logo type (one column each) for rows of feature vectors."""
         ...

@@ -79,8 +79,8 @@ def _ssim_planes(a: np.ndarray, b: np.ndarray) -> float:
     x0, x1 = max(0, left - pad), min(width, right + pad)
     box = _ssim_map(a[:, y0:y1, x0:x1], b[:, y0:y1, x0:x1])
     inside = box[:, top - y0 : bottom - y0, left - x0 : right - x0]
-    valid = (height - 2 * pad) * (width - 2 * pad) * a.shape[0]
-    total = float(inside.sum(dtype=np.float64)) + (valid - inside.size)
+    valid = int((height - 2 * pad) * (width - 2 * pad) * a.shape[0])
+    total = float(inside.sum(dtype=np.float64)) + (valid - int(inside.size))
     # float32 rounding can land a hair above 1 for identical images; SSIM never exceeds 1.
     return min(1.0, total / valid)
 
@@ -99,7 +99,8 @@ def _ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     vxy = cov_norm * (uniform_filter(x * y, size=size) - ux * uy)
     numerator = (2 * ux * uy + _C1) * (2 * vxy + _C2)
     denominator = (ux * ux + uy * uy + _C1) * (v_sum + _C2)
-    return numerator / denominator
+    ssim_map: np.ndarray = numerator / denominator
+    return ssim_map
 
 
 def count_paths(svg: str) -> int:

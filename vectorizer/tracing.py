@@ -113,7 +113,7 @@ def trace_bytes(image: bytes, keywords: dict[str, Any], *, img_format: str = "pn
     """Return vtracer's SVG for encoded image bytes; every failure becomes VectorizeError."""
     fmt = {"jpeg": "jpg"}.get(img_format.lower(), img_format.lower())
     try:
-        return vtracer.convert_raw_image_to_svg(image, img_format=fmt, **keywords)
+        return str(vtracer.convert_raw_image_to_svg(image, img_format=fmt, **keywords))
     except BaseException as exc:  # a Rust panic arrives as PanicException, a BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

@@ -49,9 +49,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
-from typing import Any
+from typing import TypeVar, TypeVarTuple
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+Args = TypeVarTuple("Args")
+_Process = subprocess.Popen[bytes]
 
 _PR_SET_PDEATHSIG = 1
 # Why a worker is replaced (`WorkerPool.stops`): only timeouts and crashes are trouble.
@@ -127,12 +131,12 @@ def _serve(inbox: Connection, outbox: Connection, memory_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
-            fn, args, kwargs = inbox.recv()
+            fn, args = inbox.recv()
         except (EOFError, OSError):
             return
-        result: tuple[str, Any] | tuple[str, str, str]
+        result: tuple[str, object] | tuple[str, str, str]
         try:
-            result = ("ok", fn(*args, **kwargs))
+            result = ("ok", fn(*args))
         except BaseException as exc:  # a Rust panic arrives as PanicException, a BaseException
             if isinstance(exc, KeyboardInterrupt):
                 return
@@ -167,7 +171,9 @@ class _Spawner:
     """One long-lived thread that starts every worker (PR_SET_PDEATHSIG follows that thread)."""
 
     def __init__(self) -> None:
-        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[Callable[[], _Process], Future[_Process]]] = (
+            queue.SimpleQueue()
+        )
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._loop, name="worker-spawner", daemon=True)
         self._thread.start()
@@ -181,9 +187,9 @@ class _Spawner:
                 except BaseException as exc:
                     future.set_exception(exc)
 
-    def call(self, fn: Callable[[], Any]) -> Any:
+    def call(self, fn: Callable[[], _Process]) -> _Process:
         """Return fn() run on the spawner thread."""
-        future: Future = Future()
+        future: Future[_Process] = Future()
         self._requests.put((fn, future))
         return future.result()
 
@@ -192,7 +198,7 @@ _spawner: _Spawner | None = None
 _spawner_lock = threading.Lock()
 
 
-def _spawn(fn: Callable[[], Any]) -> Any:
+def _spawn(fn: Callable[[], _Process]) -> _Process:
     global _spawner
     with _spawner_lock:
         if _spawner is None or _spawner._pid != os.getpid():  # a forked child needs its own
@@ -296,7 +302,7 @@ def _ping() -> bool:
 def _ready(worker: _Worker, timeout: float = 60.0) -> bool:
     """Return True once a new worker has answered a trivial job (its imports are done)."""
     try:
-        worker.outbox.send_bytes(ForkingPickler.dumps((_ping, (), {})))
+        worker.outbox.send_bytes(ForkingPickler.dumps((_ping, ())))
         return worker.inbox.poll(timeout) and worker.inbox.recv() == ("ok", True)
     except (EOFError, OSError):
         return False
@@ -441,16 +447,17 @@ class WorkerPool:
 
     def run(
         self,
-        fn: Callable[..., Any],
-        *args: Any,
+        fn: Callable[[*Args], R],
+        *args: *Args,
         timeout: float,
         deadline: float | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Return fn(*args, **kwargs) computed in a worker, or raise a WorkerError.
+    ) -> R:
+        """Return fn(*args) computed in a worker, or raise a WorkerError.
 
-        `timeout` counts from when a worker starts the job; `deadline` (on `clock`) bounds
-        the wait for a worker and the job together.
+        `fn` and `args` cross the process boundary pickled, and the answer comes back so:
+        the signature makes mypy check both at the call site. `timeout` counts from when a
+        worker starts the job; `deadline` (on `clock`) bounds the wait for a worker and the
+        job together.
         """
         asked = self.clock()
         slot = self._acquire_slot(deadline)
@@ -464,7 +471,7 @@ class WorkerPool:
             worker = self._checkout()
             checked_out = self.clock()
             try:
-                message = ForkingPickler.dumps((fn, args, kwargs))
+                message = ForkingPickler.dumps((fn, args))
             except Exception as exc:
                 self._idle.put(worker)  # nothing was sent: the worker is still good
                 raise WorkerError(type(exc).__name__, f"the job cannot be sent: {exc}") from exc
@@ -508,23 +515,24 @@ class WorkerPool:
                 self._running -= 1
             slot.release()
         if reply[0] == "ok":
-            return reply[1]
+            answer: R = reply[1]  # what fn returned, unpickled: fn's signature says its type
+            return answer
         raise WorkerError(reply[1], reply[2])
 
     def map(
         self,
-        fn: Callable[..., Any],
-        items: Iterable[tuple[Any, ...]],
+        fn: Callable[[*Args], R],
+        items: Iterable[tuple[*Args]],
         *,
         timeout: float,
         deadline: float | None = None,
-    ) -> list[Any]:
+    ) -> list[R | WorkerError]:
         """Return [fn(*item)] computed in parallel; a failed item holds its WorkerError."""
         items = list(items)
         if not items:
             return []
 
-        def one(item: tuple[Any, ...]) -> Any:
+        def one(item: tuple[*Args]) -> R | WorkerError:
             try:
                 return self.run(fn, *item, timeout=timeout, deadline=deadline)
             except WorkerError as exc:

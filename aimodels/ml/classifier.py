@@ -31,7 +31,8 @@ class LogoTypeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return class logits for a batch of standardised feature vectors."""
-        return self.layers(x)
+        logits: torch.Tensor = self.layers(x)
+        return logits
 
 
 @dataclass
@@ -40,7 +41,7 @@ class LogoTypeModel:
     mean: np.ndarray
     std: np.ndarray
     feature_names: tuple[str, ...] = FEATURE_NAMES
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, object] = field(default_factory=dict)
 
     def predict(self, features: ImageFeatures) -> tuple[str, float]:
         """Return the most likely logo type of one image and its softmax confidence."""
@@ -91,12 +92,14 @@ class LogoTypeModel:
 
     def _standardise(self, vectors: np.ndarray) -> np.ndarray:
         x = (_transform(np.asarray(vectors, dtype=np.float32)) - self.mean) / self.std
-        return np.nan_to_num(x, nan=0.0, posinf=10.0, neginf=-10.0).clip(-10, 10).astype(np.float32)
+        bounded: np.ndarray = np.nan_to_num(x, nan=0.0, posinf=10.0, neginf=-10.0).clip(-10, 10)
+        return bounded.astype(np.float32)
 
 
 def _transform(vectors: np.ndarray) -> np.ndarray:
     # Sizes and counts span orders of magnitude; a signed log keeps them from dominating.
-    return np.sign(vectors) * np.log1p(np.abs(vectors))
+    signed_log: np.ndarray = np.sign(vectors) * np.log1p(np.abs(vectors))
+    return signed_log
 
 
 def train_logo_type(

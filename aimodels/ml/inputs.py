@@ -7,15 +7,15 @@ import.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from vectorizer.protocols import LogoTypeModel, QualityModel
 
 # Predictor inputs named so are the logo-type classifier's probabilities (see image_inputs).
 LOGO_TYPE_PREFIX = "logo_type_"
 
 
-def image_inputs(features: np.ndarray, logo_type: Any = None) -> np.ndarray:
+def image_inputs(features: np.ndarray, logo_type: LogoTypeModel | None = None) -> np.ndarray:
     """Return what the predictor learns an image by: its features, then logo-type odds.
 
     The classifier was trained on every image variant's true category; its probabilities are
@@ -27,14 +27,15 @@ def image_inputs(features: np.ndarray, logo_type: Any = None) -> np.ndarray:
     return np.concatenate([features, odds.astype(np.float32)])
 
 
-def predictor_inputs(predictor: Any, features: np.ndarray, classifier: Any = None) -> np.ndarray:
+def predictor_inputs(
+    predictor: QualityModel, features: np.ndarray, classifier: LogoTypeModel | None = None
+) -> np.ndarray:
     """Return the image inputs a trained `predictor` expects: features, then logo-type odds.
 
     The logo type steers the choice when the predictor learned with it; without a classifier
     its inputs are unknown (NaN), which the predictor replaces by their training mean.
     """
-    names = getattr(predictor, "feature_names", ())
-    wanted = sum(1 for name in names if name.startswith(LOGO_TYPE_PREFIX))
+    wanted = sum(1 for name in predictor.feature_names if name.startswith(LOGO_TYPE_PREFIX))
     if not wanted:
         return features
     if classifier is None:

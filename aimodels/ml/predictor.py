@@ -69,7 +69,8 @@ class QualityNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return standardised target predictions for a batch of standardised inputs."""
-        return self.layers(x)
+        predicted: torch.Tensor = self.layers(x)
+        return predicted
 
 
 @dataclass
@@ -80,7 +81,7 @@ class QualityPredictor:
     y_mean: np.ndarray
     y_std: np.ndarray
     feature_names: tuple[str, ...] = ()
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, object] = field(default_factory=dict)
 
     def predict(self, image_vector: np.ndarray, candidate_matrix: np.ndarray) -> Predictions:
         """Return predicted ssim, fidelity, bytes and time_ms per candidate row for one image."""
@@ -175,7 +176,9 @@ def _safe_std(std: np.ndarray) -> np.ndarray:
     return np.where(std > 1e-5, std, 1.0).astype(np.float32)
 
 
-def evaluate_predictor(predictor: QualityPredictor, x: np.ndarray, y: np.ndarray) -> dict:
+def evaluate_predictor(
+    predictor: QualityPredictor, x: np.ndarray, y: np.ndarray
+) -> dict[str, float]:
     """Return MAE per target in natural units (bytes and time as relative error)."""
     predicted = predictor.predict_rows(x)
     truth = decode_targets(y)

@@ -19,23 +19,73 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import numpy as np
 
 from aimodels.ml.inputs import LOGO_TYPE_PREFIX, image_inputs
 from vectorizer.candidates import Candidate, training_sample
-from vectorizer.dataset import VARIANTS, load_manifest, load_rgba, make_variant, split_of, spread
+from vectorizer.dataset import (
+    VARIANTS,
+    LogoRecord,
+    load_manifest,
+    load_rgba,
+    make_variant,
+    split_of,
+    spread,
+)
 from vectorizer.features import FEATURE_NAMES, extract_features
 from vectorizer.images import decode_image
 from vectorizer.pipeline import convert_candidate
+from vectorizer.protocols import LogoTypeModel
 from vectorizer.quality import FIDELITY_LONG_SIDE, render_at_long_side, ssim_rgb
 from vectorizer.tracing import trace_bytes
 from vectorizer.workers import WorkerError, WorkerPool
 
+if TYPE_CHECKING:  # torch is imported only by what trains
+    from aimodels.ml.predictor import QualityPredictor
+
 T = TypeVar("T")
 # Wraps an iterable to show progress (a command passes tqdm); the default shows nothing.
 Progress = Callable[[Iterable[T]], Iterable[T]]
+
+
+class RowMeta(TypedDict):
+    """Which image variant a training row measured."""
+
+    id: str
+    variant: str
+    split: str
+    category: str
+
+
+class Baseline(TypedDict):
+    """vtracer at its defaults on the same image variant: what a candidate is compared with."""
+
+    bytes: int
+    time_ms: float
+    fidelity: float | None
+
+
+class SweepRow(RowMeta, total=False):
+    """One line of a training set: a candidate measured on an image variant, or its error."""
+
+    candidate: dict[str, Any]  # Candidate.as_dict(): Candidate(**row["candidate"]) reads it
+    error: str  # only in a failed row, which has none of the fields below
+    width: int
+    height: int
+    features: list[float]
+    features_ms: float
+    ssim: float
+    fidelity: float | None
+    bytes: int
+    paths: int
+    time_ms: float
+    baseline: Baseline
+
+
+# sweep_image's arguments: encoded image, true SVG, candidates to trace, what the rows say of it.
+SweepJob = tuple[bytes, str | None, list[dict[str, Any]], RowMeta]
 
 
 class TrainingError(ValueError):
@@ -53,8 +103,8 @@ def fidelity_of(svg: str, truth: np.ndarray) -> float:
 
 
 def sweep_image(
-    image: bytes, true_svg: str | None, candidates: list[dict[str, Any]], meta: dict[str, Any]
-) -> list[dict[str, Any]]:
+    image: bytes, true_svg: str | None, candidates: list[dict[str, Any]], meta: RowMeta
+) -> list[SweepRow]:
     """Return one measured row per candidate (plus the vtracer-defaults baseline in each row)."""
     decoded = decode_image(image)
     rgba = decoded.rgba
@@ -65,27 +115,33 @@ def sweep_image(
     truth = render_at_long_side(true_svg, width, height, FIDELITY_LONG_SIDE) if true_svg else None
     started = time.perf_counter()
     default_svg = trace_bytes(image, {}, img_format=decoded.format)  # vtracer as users call it
-    baseline = {
+    baseline: Baseline = {
         "bytes": len(default_svg.encode()),
         "time_ms": (time.perf_counter() - started) * 1000,
         "fidelity": fidelity_of(default_svg, truth) if truth is not None else None,
     }
-    rows = []
+    rows: list[SweepRow] = []
     for values in candidates:
         candidate = Candidate(**values)
+        row: SweepRow = {
+            "id": meta["id"],
+            "variant": meta["variant"],
+            "split": meta["split"],
+            "category": meta["category"],
+            "candidate": values,
+        }
         try:
             result = convert_candidate(rgba, candidate, proxy=False)
         except Exception as exc:  # one bad candidate must not lose the image's other rows
-            rows.append({**meta, "candidate": values, "error": str(exc)})
+            row["error"] = str(exc)
+            rows.append(row)
             continue
-        rows.append(
+        row.update(
             {
-                **meta,
                 "width": width,
                 "height": height,
                 "features": features.as_vector().tolist(),
                 "features_ms": features_ms,
-                "candidate": values,
                 "ssim": result.ssim,
                 "fidelity": fidelity_of(result.svg, truth) if truth is not None else None,
                 "bytes": result.svg_bytes,
@@ -94,10 +150,11 @@ def sweep_image(
                 "baseline": baseline,
             }
         )
+        rows.append(row)
     return rows
 
 
-def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+def write_rows(path: Path, rows: Iterable[SweepRow]) -> int:
     """Write rows as gzipped JSON lines; return how many."""
     count = 0
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +165,7 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+def read_rows(path: Path) -> Iterator[SweepRow]:
     """Yield the rows of a training-set file, skipping failed measurements."""
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -118,7 +175,7 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def to_arrays(
-    rows: list[dict[str, Any]], logo_type: Any = None
+    rows: list[SweepRow], logo_type: LogoTypeModel | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Return predictor inputs (N, F [+ T] + C), encoded targets (N, 4) and each row's image key.
 
@@ -175,7 +232,7 @@ def build_training_set(
     seed: int = 0,
     workers: int = 2,
     timeout: float = 300.0,
-    progress: Progress = _quiet,
+    progress: Progress[list[SweepJob]] = _quiet,
 ) -> TrainingSetReport:
     """Sweep sampled candidates over a folder's logos (with true SVGs) and write measured rows.
 
@@ -195,7 +252,7 @@ def build_training_set(
     if not records:
         raise TrainingError(f"no images with a true SVG in {folder}")
     rng = np.random.default_rng(seed)
-    jobs = []
+    jobs: list[SweepJob] = []
     for record in records:
         rgba = load_rgba(record.path)
         assert record.svg_path is not None
@@ -203,7 +260,7 @@ def build_training_set(
         for variant in variants:
             image, _ = make_variant(rgba, variant)
             sampled = [c.as_dict() for c in training_sample(candidates, rng)]
-            meta = {
+            meta: RowMeta = {
                 "id": record.id,
                 "variant": variant,
                 "split": split_of(record.id),
@@ -212,7 +269,7 @@ def build_training_set(
             jobs.append((image, true_svg, sampled, meta))
     started = time.perf_counter()
     pool = WorkerPool(workers)
-    rows: list[dict[str, Any]] = []
+    rows: list[SweepRow] = []
     failures: list[str] = []
     try:
         batches = [jobs[i : i + workers] for i in range(0, len(jobs), workers)]
@@ -246,15 +303,19 @@ class TrainedModel:
 
     name: str
     model: Any
-    metrics: dict[str, Any]
-    trained_on: dict[str, Any]
+    metrics: dict[str, object]
+    trained_on: dict[str, object]
     # Held-out scores of any version of this model on the same rows (lower regret and MAE,
     # higher accuracy are better); raises when that version cannot read the rows.
     score: Callable[[Any], dict[str, float]] = field(repr=False)
 
 
 def fit_logo_type(
-    folder: Path, *, seed: int = 0, epochs: int | None = None, progress: Progress = _quiet
+    folder: Path,
+    *,
+    seed: int = 0,
+    epochs: int | None = None,
+    progress: Progress[LogoRecord] = _quiet,
 ) -> TrainedModel:
     """Train the logo-type classifier on every variant of the train split of `folder`."""
     from aimodels.ml.classifier import DEFAULT_EPOCHS, evaluate, train_logo_type
@@ -262,7 +323,7 @@ def fit_logo_type(
     records = [r for r in load_manifest(folder) if r.category]
     if not records:
         raise TrainingError(f"no manifest.csv images with a category in {folder}")
-    data: dict[str, dict[str, list]] = {
+    data: dict[str, dict[str, list[Any]]] = {
         "train": {"x": [], "y": [], "v": []},
         "test": {"x": [], "y": [], "v": []},
     }
@@ -307,7 +368,7 @@ def fit_logo_type(
 
 
 def fit_quality_predictor(
-    path: Path, *, seed: int = 0, epochs: int = 120, logo_type: Any = None
+    path: Path, *, seed: int = 0, epochs: int = 120, logo_type: LogoTypeModel | None = None
 ) -> TrainedModel:
     """Train the quality predictor on the train rows of a build_training_set file.
 
@@ -335,7 +396,7 @@ def fit_quality_predictor(
     )
     model = train_quality_predictor(x, y, seed=seed, epochs=epochs, feature_names=names)
     x_test, y_test, keys = to_arrays(test_rows, logo_type)
-    metrics = evaluate_predictor(model, x_test, y_test)
+    metrics: dict[str, object] = {**evaluate_predictor(model, x_test, y_test)}
     metrics["train"] = evaluate_predictor(model, x, y)
     metrics["test_images"] = len(set(keys))
     metrics.update(ranking_quality(model, test_rows, logo_type))
@@ -357,14 +418,14 @@ def fit_quality_predictor(
 
 
 def ranking_quality(
-    model: Any, rows: list[dict[str, Any]], logo_type: Any = None
+    model: QualityPredictor, rows: list[SweepRow], logo_type: LogoTypeModel | None = None
 ) -> dict[str, float]:
     """Return how often the predicted-best candidate is the truly best (or within 0.005).
 
     `mean_fidelity_regret` is the fidelity lost, on average over images, by taking the
     predicted-best candidate instead of the truly best one among those measured.
     """
-    by_image: dict[str, list[dict[str, Any]]] = {}
+    by_image: dict[str, list[SweepRow]] = {}
     for row in rows:
         by_image.setdefault(f"{row['id']}/{row['variant']}", []).append(row)
     hits = near = total = 0

@@ -14,6 +14,7 @@ from conversions.design import DesignOptionsMixin
 from conversions.models import Conversion
 from conversions.serializers import (
     AIConvertRequestSerializer,
+    AnyField,
     BriefChoiceField,
     OutputSizeSerializer,
     StrictKeysMixin,
@@ -53,7 +54,7 @@ class FormatsField(serializers.ListField):
         return list(dict.fromkeys(values))  # each format once, in the order asked
 
 
-class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Serializer):
+class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Serializer[None]):
     """Several images or one zip of them, with the options of /api/convert-ai or /api/convert."""
 
     files = serializers.ListField(
@@ -87,7 +88,7 @@ class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Se
         '{"width": 10, "unit": "cm", "dpi": 300}.',
     )
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, AnyField]:
         # The AI options come from /api/convert-ai's own fields: one default for each.
         ai = {
             name: copy.deepcopy(AIConvertRequestSerializer._declared_fields[name])
@@ -95,7 +96,7 @@ class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Se
         }
         return {**super().get_fields(), **ai, **trace_param_fields()}
 
-    def validate_files(self, files: list[UploadedFile]) -> list[UploadedFile]:
+    def validate_files(self, files: list[UploadedFile[bytes]]) -> list[UploadedFile[bytes]]:
         total = sum(f.size or 0 for f in files)
         limit = settings.SVGAI_BATCH_MAX_BYTES
         if total > limit:
@@ -155,7 +156,7 @@ class BatchRequestSerializer(DesignOptionsMixin, StrictKeysMixin, serializers.Se
 STATUSES = ["queued", "running", "done", "failed", "cancelled"]
 
 
-class RefusalSerializer(serializers.Serializer):
+class RefusalSerializer(serializers.Serializer[None]):
     name = serializers.CharField(help_text="The file's or zip member's name.")
     reason = serializers.CharField(help_text="Why it is not converted.")
     code = serializers.CharField(
@@ -164,7 +165,7 @@ class RefusalSerializer(serializers.Serializer):
     )
 
 
-class RefusedFieldsMixin(serializers.Serializer):
+class RefusedFieldsMixin(serializers.Serializer[None]):
     """The refused files: the first 50 by name, then only counted (a zip may name thousands)."""
 
     refused = RefusalSerializer(many=True, help_text="The first 50 files or members not taken.")
@@ -174,7 +175,7 @@ class RefusedFieldsMixin(serializers.Serializer):
     )
 
 
-class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer):
+class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer[None]):
     """202 of POST /api/batches: where to follow the batch."""
 
     success = serializers.BooleanField(help_text="Always true.")
@@ -184,7 +185,7 @@ class BatchCreatedSerializer(RefusedFieldsMixin, serializers.Serializer):
     items = serializers.IntegerField(help_text="How many images will be converted.")
 
 
-class BatchItemSerializer(serializers.Serializer):
+class BatchItemSerializer(serializers.Serializer[None]):
     item_id = serializers.UUIDField()
     name = serializers.CharField()
     status = serializers.ChoiceField(choices=STATUSES)
@@ -204,7 +205,7 @@ class BatchItemSerializer(serializers.Serializer):
     svg_url = serializers.CharField(allow_null=True)
 
 
-class CountsSerializer(serializers.Serializer):
+class CountsSerializer(serializers.Serializer[None]):
     queued = serializers.IntegerField()
     running = serializers.IntegerField()
     done = serializers.IntegerField()
@@ -212,12 +213,12 @@ class CountsSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
-class ThroughputSerializer(serializers.Serializer):
+class ThroughputSerializer(serializers.Serializer[None]):
     elapsed_s = serializers.FloatField(allow_null=True, help_text="Since the first item started.")
     items_per_minute = serializers.FloatField(allow_null=True)
 
 
-class BatchSummarySerializer(RefusedFieldsMixin, serializers.Serializer):
+class BatchSummarySerializer(RefusedFieldsMixin, serializers.Serializer[None]):
     """A batch's state (built by batches.batch_status)."""
 
     success = serializers.BooleanField(help_text="Always true.")
@@ -244,7 +245,7 @@ class BatchStatusSerializer(BatchSummarySerializer):
     items = BatchItemSerializer(many=True)
 
 
-class BatchListSerializer(serializers.Serializer):
+class BatchListSerializer(serializers.Serializer[None]):
     """GET /api/batches: the caller's latest batches, without items."""
 
     success = serializers.BooleanField(help_text="Always true.")

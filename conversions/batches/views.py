@@ -91,7 +91,7 @@ class BatchListView(APIView):
         serializer = BatchRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         options = serializer.options()
-        if options.kind == Conversion.Kind.AI and registry.get("quality_predictor") is None:
+        if options.kind == Conversion.Kind.AI and registry.quality_predictor() is None:
             raise ApiError(
                 "AI conversion is unavailable: the quality predictor is not loaded. Send "
                 "converter 'vtracer' for a legacy batch.",

@@ -13,6 +13,7 @@ from aimodels import activation, registry, signals
 from aimodels.ml.classifier import LOGO_TYPES, LogoTypeModel, train_logo_type
 from aimodels.ml.predictor import QualityPredictor, encode_targets, train_quality_predictor
 from aimodels.models import ModelVersion
+from tests.fakes import FakeClassifier
 from vectorizer.candidates import N_CANDIDATE_FEATURES
 from vectorizer.features import FEATURE_NAMES
 
@@ -70,6 +71,8 @@ def test_load_all_picks_the_newest_version_without_active_json(models_dir):
     }
     assert isinstance(registry.get("logo_type"), LogoTypeModel)
     assert isinstance(registry.get("quality_predictor"), QualityPredictor)
+    assert registry.logo_classifier() is registry.get("logo_type")
+    assert registry.quality_predictor() is registry.get("quality_predictor")
     entry = loaded["quality_predictor"]
     assert entry.sha256 == registry.file_sha256(models_dir / "quality_predictor" / "v2.pt")
     assert entry.metrics == {"seed": 1}
@@ -164,6 +167,19 @@ def test_override_installs_and_removes_then_restores(models_dir):
 
     assert registry.get("quality_predictor") is real
     assert registry.serving() == models_dir
+
+
+def test_typed_getters_refuse_a_model_of_another_kind(registry_snapshot):
+    registry.install("quality_predictor", FakeClassifier())  # no feature_names
+    registry.install("logo_type", tiny_predictor(0))  # no predict_proba
+
+    with pytest.raises(TypeError, match="served as quality_predictor is a FakeClassifier"):
+        registry.quality_predictor()
+    with pytest.raises(TypeError, match="served as logo_type is a QualityPredictor"):
+        registry.logo_classifier()
+    registry.remove("quality_predictor")
+    assert registry.quality_predictor() is None
+    assert registry.get("logo_type") is not None
 
 
 def test_load_version_reads_a_version_without_installing_it(models_dir):

@@ -60,11 +60,12 @@ def test_sweep_image_measures_each_candidate_against_the_true_svg():
     image, _ = make_variant(square_rgba(), "alpha")
     candidates = [c.as_dict() for c in candidate_space()[:2]]
 
-    rows = sweep_image(image, SQUARE_SVG, candidates, {"id": "square", "variant": "alpha"})
+    meta = {"id": "square", "variant": "alpha", "split": "train", "category": "simple"}
+    rows = sweep_image(image, SQUARE_SVG, candidates, meta)
 
     assert [r["candidate"] for r in rows] == candidates
     for row in rows:
-        assert row["id"] == "square"
+        assert (row["id"], row["variant"], row["split"]) == ("square", "alpha", "train")
         assert (row["width"], row["height"]) == (64, 64)
         assert len(row["features"]) == len(FEATURE_NAMES)
         assert 0.9 < row["ssim"] <= 1.0 + 1e-6  # float error can overshoot 1 by ~1e-9

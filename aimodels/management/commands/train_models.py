@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from aimodels import activation, registry
 from aimodels.ml.training import TrainedModel, TrainingError, fit_logo_type, fit_quality_predictor
+from vectorizer.protocols import LogoTypeModel
 
 DEFAULT_SET = Path(settings.BASE_DIR) / "aimodels" / "weights" / "training_set.jsonl.gz"
 
@@ -60,6 +61,8 @@ class Command(BaseCommand):
                 classifier = next((t.model for t in trained if t.name == "logo_type"), None)
                 if classifier is None:
                     classifier = registry.load_version(out, "logo_type").model
+                if not isinstance(classifier, LogoTypeModel):  # none trained, none on disk
+                    classifier = None
                 trained.append(
                     fit_quality_predictor(
                         options["training_set"],

@@ -124,7 +124,7 @@ class Command(BaseCommand):
             design=asked.design,
         )
 
-    def _report(self, bar: tqdm, line: str) -> None:
+    def _report(self, bar: tqdm[Path], line: str) -> None:
         bar.clear()  # keep the progress bar off the report lines on a terminal
         self.stdout.write(line)
         bar.refresh()
