@@ -1,19 +1,19 @@
-"""The three tiers: how much work to spend choosing settings for one image.
+"""The three tiers: how much work to spend choosing settings for one image, as one anytime search.
 
 1. Predict: rank every candidate with the quality predictor, trace the best one once.
-2. Rank and verify: trace the predictor's best few (in parallel), keep the best measured and
-   refine its outlines against the input.
-3. Search: start from tier 2's measurements and walk to neighbouring candidates (scale,
-   palette size, JPEG clean-up, alpha threshold, curve fitting) with real measurements until
-   shortly before the time budget ends, then refine the best.
+2. Rank and verify: trace tier 1's pick beside the predictor's next best (in parallel), keep the
+   better, and refine its outlines against the input.
+3. Search: go on from tier 2's (refined) result, tracing the rest of the predictor's best four
+   and then neighbouring candidates (scale, palette size, JPEG clean-up, alpha threshold,
+   curve fitting) until shortly before the time budget ends, then refine the best further.
 
-"Measured" means `proxy` quality: SSIM of the SVG at 2× against the input upscaled
-bicubically, which tracks fidelity to the true vector, where SSIM at the input's own size
-rewards pixel staircases (tier 2, which then refines its pick, uses the input-size SSIM: the
-evaluator decides, and `Attempt.proxy` holds whichever was measured). Every choice,
-predicted or measured, weighs quality against bytes (`worth`: a doubling of the SVG must buy
-BYTE_COST of quality), and an optional `max_bytes` is honoured whenever any result meets it.
-Tracing itself is injected (`Evaluator`, `Refiner`) so this module stays free of processes:
+Each tier continues from the one below and replaces its result only with one that ranks higher
+(`rank`: within `max_bytes`, then `worth`: the measured quality less BYTE_COST per doubling of
+the SVG), so per image a higher tier never ranks below a lower one. "Measured" is one measure in
+every tier, `Attempt.proxy`; vectorizer/search.py decides which (see CHOOSE_BY_PROXY there).
+Time for the refinement is reserved, candidates that trace the same thing are traced once, and
+`TierResult.shortfalls` says what kept a result from being the tier's full search. Tracing
+itself is injected (`Evaluator`, `Refiner`) so this module stays free of processes:
 vectorizer/search.py gives it the worker pool, the budget and the rescue.
 """
 
@@ -107,7 +107,7 @@ class Attempt:
     candidate: Candidate
     svg: str
     ssim: float
-    proxy: float  # the quality tiers compare by; the input-size SSIM when not measured
+    proxy: float  # the quality every tier ranks by (search.CHOOSE_BY_PROXY); else the SSIM
     svg_bytes: int
     path_count: int
     timings: dict[str, float]
