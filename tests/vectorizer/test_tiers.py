@@ -505,3 +505,18 @@ def test_tier3_says_when_its_search_found_nothing_better_than_tier2(plan):
     assert re.fullmatch(
         r"tier 3's search found nothing better than tier 2's result within .* s", said
     )
+
+
+def test_a_refinement_stopped_by_the_budget_keeps_the_trace_saying_so(plan):
+    clock = FakeClock()
+    budget = budget_of(0.3, clock)
+
+    def refine(best: Attempt, rounds: int) -> Exception:
+        clock.advance(budget.left())  # the refinement ran until the deadline stopped it
+        return RuntimeError("the deadline came")
+
+    result = run_tier(2, plan, FakeEvaluator(clock=clock), budget=budget, refine=refine)
+
+    assert not result.best.refined
+    assert result.shortfalls[0] == "the outlines' refinement was stopped by the time budget"
+    assert result.failures == ["refinement: the deadline came"]
