@@ -5,8 +5,32 @@ Rows are values until the JSON edge: `TierRow.as_dict` is what results.json stor
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from vectorizer.pathdata import PathDataError, parse_path
+
+_PATH_DATA = re.compile(r"""<path\b[^>]*?\sd=["']([^"']*)["']""")
+_POINTS = re.compile(r"""<poly(?:gon|line)\b[^>]*?\spoints=["']([^"']*)["']""")
+_SHAPE = re.compile(r"<(?:circle|ellipse|rect|line)\b")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def count_nodes(svg: str) -> int | None:
+    """Return the nodes a designer edits in `svg`: path commands (M, L, C, Q, A; not Z), one
+    per point of a polygon or polyline, and one per circle, ellipse, rect or line.
+
+    None when some path data cannot be read.
+    """
+    try:
+        commands = sum(
+            sum(1 for s in parse_path(d) if s[0] != "Z") for d in _PATH_DATA.findall(svg)
+        )
+    except PathDataError:
+        return None
+    points = sum(len(_NUMBER.findall(p)) // 2 for p in _POINTS.findall(svg))
+    return commands + points + len(_SHAPE.findall(svg))
 
 
 @dataclass(frozen=True)
@@ -26,6 +50,8 @@ class TierRow:
     ssim: float | None = None  # measured against the input
     bytes_ratio: float | None = None  # svg_bytes ÷ true_bytes
     fidelity: float | None = None  # SSIM against the true SVG at 1024 px
+    nodes: int | None = None  # count_nodes of the SVG
+    true_nodes: int | None = None  # count_nodes of the true SVG
     # Tier rows only: what the AI pipeline predicted, chose and spent.
     predicted_ssim: float | None = None
     predicted_fidelity: float | None = None

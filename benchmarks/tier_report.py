@@ -20,6 +20,9 @@ from benchmarks.rows import TierRow
 
 # --- summary ----------------------------------------------------------------------------------
 
+# A tier is worse than the tier below on an image when its fidelity is lower by more than this.
+WORSE_BY = 0.001
+
 
 @dataclass(frozen=True)
 class Figures:
@@ -34,6 +37,14 @@ class Figures:
     p95_time_s: float
     error_removed: float | None  # versus vtracer's defaults on the same images
     mean_ssim: float | None = None
+    # Nodes a designer edits (rows.count_nodes), and per image ÷ the true SVG's.
+    median_nodes: float | None = None
+    median_nodes_ratio: float | None = None
+    # Tiers 2 and 3: per image variant, how often fidelity is below (or above) the tier
+    # below's by more than WORSE_BY, of how many measured by both.
+    worse_than_below: int | None = None
+    better_than_below: int | None = None
+    compared_with_below: int | None = None
     # Tier rows only: how well the pipeline predicted, what its steps took, what it traced.
     ssim_prediction_mae: float | None = None
     fidelity_prediction_mae: float | None = None
@@ -142,6 +153,15 @@ def summarise(rows: Sequence[TierRow], methods: Sequence[str]) -> Summary:
         mine = [r for r in rows if r.tier == method]
         ok = [r for r in mine if r.measured]
         figures = _figures(method, ok, baseline) if ok else None
+        if figures is not None and _below(method) in methods:
+            below = [r for r in rows if r.tier == _below(method) and r.measured]
+            worse, better, compared = _against(ok, below)
+            figures = replace(
+                figures,
+                worse_than_below=worse,
+                better_than_below=better,
+                compared_with_below=compared,
+            )
         summaries[method] = MethodSummary(len(mine), len(mine) - len(ok), figures)
     bicubic = [r for r in rows if r.tier == (methods[0] if methods else "default")]
     reference = None
@@ -152,6 +172,25 @@ def summarise(rows: Sequence[TierRow], methods: Sequence[str]) -> Summary:
             error_removed=_error_removed(pseudo, baseline),
         )
     return Summary(summaries, reference)
+
+
+def _below(method: str) -> str:
+    """Return the tier below a tier ("2" → "1"), or "" for anything else."""
+    return str(int(method) - 1) if method in ("2", "3") else ""
+
+
+def _against(ok: list[TierRow], below: list[TierRow]) -> tuple[int, int, int]:
+    """Return how often `ok`'s rows are worse, better than `below`'s on the same image, of how
+    many images both measured."""
+    theirs = {(r.id, r.variant): r.fidelity for r in below}
+    pairs = [(r.fidelity, theirs[(r.id, r.variant)]) for r in ok if (r.id, r.variant) in theirs]
+    worse = sum(1 for a, b in pairs if a is not None and b is not None and a < b - WORSE_BY)
+    better = sum(1 for a, b in pairs if a is not None and b is not None and a > b + WORSE_BY)
+    return worse, better, len(pairs)
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
 
 
 def _figures(method: str, ok: list[TierRow], baseline: dict[tuple[str, str], TierRow]) -> Figures:
@@ -180,6 +219,10 @@ def _figures(method: str, ok: list[TierRow], baseline: dict[tuple[str, str], Tie
         p95_time_s=float(np.percentile(times, 95)),
         error_removed=_error_removed(ok, baseline) if method != "default" else 0.0,
         mean_ssim=float(np.mean(ssims)) if ssims else None,
+        median_nodes=_median(_values(r.nodes for r in ok)),
+        median_nodes_ratio=_median(
+            [r.nodes / r.true_nodes for r in ok if r.nodes is not None and r.true_nodes]
+        ),
         **_prediction_figures(ok),
         tiers_used=(
             {str(t): used.count(t) for t in sorted({u for u in used if u is not None})}
@@ -204,7 +247,7 @@ def _p95(values: list[float]) -> float | None:
     return float(np.percentile(values, 95)) if values else None
 
 
-def _prediction_figures(ok: list[TierRow]) -> dict[str, float | None]:
+def _prediction_figures(ok: list[TierRow]) -> dict[str, Any]:
     """Return prediction errors, step times and attempts of tier rows (fixed rows have none)."""
     return {
         "ssim_prediction_mae": _mean(
@@ -253,28 +296,30 @@ def markdown(results: Results) -> str:
         "÷ true = SVG bytes divided by the true SVG's bytes.",
         "",
         "| tier | n | mean fidelity | error removed | median bytes | median ÷ true | "
-        "mean ÷ true | p50 time | p95 time | mean measured SSIM |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "mean ÷ true | p50 time | p95 time | mean measured SSIM | median nodes (÷ true) | "
+        f"worse / better than the tier below (fidelity ± {WORSE_BY:g}) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method in methods:
         s = summary.methods.get(method)
         f = s.figures if s is not None else None
         name = method if method in TIER_NAMES else label(method)
         if s is None or f is None:
-            lines.append(f"| {name} | {s.n if s else 0} | all failed | | | | | | | |")
+            lines.append(f"| {name} | {s.n if s else 0} | all failed | | | | | | | | | |")
             continue
         lines.append(
             f"| {name} | {s.n} | {f.mean_fidelity:.4f} | {_pct(f.error_removed)} | "
             f"{f.median_bytes / 1000:.1f} KB | {_times(f.median_bytes_ratio)} | "
             f"{_times(f.mean_bytes_ratio)} | {f.p50_time_s:.2f} s | "
             f"{f.p95_time_s:.2f} s | "
-            + (f"{f.mean_ssim:.4f} |" if f.mean_ssim is not None else "– |")
+            + (f"{f.mean_ssim:.4f} | " if f.mean_ssim is not None else "– | ")
+            + f"{_node_cell(f)} | {_below_cell(f)} |"
         )
     if summary.bicubic is not None:
         b = summary.bicubic
         lines.append(
             f"| input upscaled bicubic (reference) | | {b.mean_fidelity:.4f} | "
-            f"{_pct(b.error_removed)} | | | | | | |"
+            f"{_pct(b.error_removed)} | | | | | | | | |"
         )
     if results.recipe_note:
         lines += ["", results.recipe_note + "."]
@@ -295,6 +340,23 @@ def markdown(results: Results) -> str:
     if steps:
         lines += ["", *steps]
     return "\n".join(lines) + "\n"
+
+
+def _node_cell(f: Figures) -> str:
+    if f.median_nodes is None:
+        return "–"
+    ratio = f" ({_times(f.median_nodes_ratio)})" if f.median_nodes_ratio is not None else ""
+    return f"{f.median_nodes:.0f}{ratio}"
+
+
+def _below_cell(f: Figures) -> str:
+    if f.compared_with_below is None:
+        return "–"
+    n = f.compared_with_below
+    share = (
+        f" ({f.worse_than_below / n * 100:.0f} %)" if n and f.worse_than_below is not None else ""
+    )
+    return f"{f.worse_than_below}{share} / {f.better_than_below} of {n}"
 
 
 def _by_group_table(summary: Summary, methods: Sequence[str], *, of_bytes: bool) -> list[str]:

@@ -26,7 +26,7 @@ from aimodels.ml.training import fidelity_of, read_rows
 from benchmarks.methods import RECIPE, TIER_NAMES, method_names, tracer_references
 from benchmarks.progress import Progress, quiet
 from benchmarks.recipes import RECIPE_MIN_IMAGES, Recipe, best_fixed_recipe, true_svg_bytes
-from benchmarks.rows import TierRow
+from benchmarks.rows import TierRow, count_nodes
 from benchmarks.tier_report import Results, summarise
 from benchmarks.uploads import delete_unreferenced
 from conversions import services
@@ -172,6 +172,7 @@ def _measure_variants(
             category=record.category,
             variant=variant,
             true_bytes=len(true_svg.encode()),
+            true_nodes=count_nodes(true_svg),
             bicubic_fidelity=ssim_rgb(np.asarray(upscaled), truth),
             tier="",
         )
@@ -195,6 +196,7 @@ def _measure_variants(
                     row,
                     bytes_ratio=row.svg_bytes / row.true_bytes,
                     fidelity=fidelity_of(svg, truth),
+                    nodes=count_nodes(svg),
                 )
             rows.append(row)
     return rows

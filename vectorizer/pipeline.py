@@ -100,16 +100,19 @@ def convert_candidate(
     )
 
 
-def refine_conversion(rgba: np.ndarray, svg: str, iterations: int = 8) -> ConversionResult:
+def refine_conversion(
+    rgba: np.ndarray, svg: str, iterations: int = 8, proxy: bool = False
+) -> ConversionResult:
     """Return the conversion with its outlines refined against the input (a worker job).
 
     Tiers 2 and 3 end with it (vectorizer/refine.py): the traced geometry is moved until its
-    render matches the input's anti-aliasing, then measured (not by the 2× proxy: the refined
-    result is kept anyway).
+    render matches the input's anti-aliasing, then measured as the tier's traces were (`proxy`
+    as in convert_candidate), so the tier keeps it only if it measures better.
     """
     started = time.perf_counter()
     refined, _, _ = refine_svg(svg, rgba, iterations=iterations)
-    return _measured(rgba, refined, False, {"refine": (time.perf_counter() - started) * 1000})
+    timings = {"refine": (time.perf_counter() - started) * 1000}
+    return _measured(rgba, refined, proxy, timings)
 
 
 def _measured(

@@ -43,6 +43,15 @@ RESCUE_CANDIDATE = Candidate(
 # ...started beside the tier's traces when less than this (times the pace) is left for them.
 EARLY_RESCUE_S = 1.0
 
+# The measure every tier chooses by (`Attempt.proxy`, ranked by `tiers.rank`): the 2× proxy
+# (`quality.proxy_quality`) when True, else colour SSIM at the input's own size. Measured on 18
+# held-out image variants (9 logos, PNG and JPEG; per image tier 3's seed and two neighbours,
+# each traced and refined): choosing among traces and refined traces, either measure left the
+# same fidelity error (0.0127, the truth's own choice 0.0107); among traces alone SSIM left
+# 0.0162 and the proxy 0.0164; and between a trace and its refinement SSIM sided with fidelity
+# on 93 of 105 pairs, the proxy on 79 (it barely sees sub-pixel moves). SSIM is measured anyway:
+# the proxy's 2× render would only add time.
+CHOOSE_BY_PROXY = False
 # Observed ÷ predicted trace time in this process, so time budgets hold under load.
 pace = Pace()
 # Rescue traces run here, beside the worker processes (each is mostly numpy and potrace).
@@ -82,7 +91,7 @@ def search(
                 has_alpha=image.has_alpha,
                 # With a client's budget every tier picks only what is predicted to fit in it.
                 pace=pace if budget.binding else None,
-                refine=tracing.refine if tier in REFINE_ITERATIONS else None,
+                refine=tracing.refine if tier >= min(REFINE_ITERATIONS) else None,
             )
     except TierError as exc:
         if tracing.busy:
@@ -130,27 +139,26 @@ class _Tracing:
     busy: list[WorkerBusy] = field(default_factory=list)  # traces no worker was free for
 
     def evaluate(self, candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
-        # Only tier 3's walk compares by the 2× proxy. Tier 2 picks between two traces and
-        # then refines the pick; choosing by input-size SSIM instead removed the same error on
-        # 16 training logos × 3 variants (78.5 %) and saved the 2× render (p95 1.24 → 1.03 s).
         outcomes = evaluate_candidates(
             self.pool,
             self.rgba,
             candidates,
-            proxy=self.tier > 2,
+            # Tier 1 has nothing to compare its one trace with: it skips the 2× render.
+            proxy=CHOOSE_BY_PROXY and self.tier > 1,
             deadline=self.deadline,
             timeout=self.timeout,
         )
         self.busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
         return outcomes
 
-    def refine(self, attempt: Attempt) -> Attempt | Exception:
+    def refine(self, attempt: Attempt, rounds: int) -> Attempt | Exception:
         try:
             outcome = self.pool.run(
                 pipeline.refine_conversion,
                 self.rgba,
                 attempt.svg,
-                REFINE_ITERATIONS[self.tier],
+                rounds,
+                CHOOSE_BY_PROXY,
                 timeout=self.timeout,
                 deadline=self.deadline,
             )

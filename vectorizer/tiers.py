@@ -1,19 +1,19 @@
-"""The three tiers: how much work to spend choosing settings for one image.
+"""The three tiers: how much work to spend choosing settings for one image, as one anytime search.
 
 1. Predict: rank every candidate with the quality predictor, trace the best one once.
-2. Rank and verify: trace the predictor's best few (in parallel), keep the best measured and
-   refine its outlines against the input.
-3. Search: start from tier 2's measurements and walk to neighbouring candidates (scale,
-   palette size, JPEG clean-up, alpha threshold, curve fitting) with real measurements until
-   shortly before the time budget ends, then refine the best.
+2. Rank and verify: trace tier 1's pick beside the predictor's next best (in parallel), keep the
+   better, and refine its outlines against the input.
+3. Search: go on from tier 2's (refined) result, tracing the rest of the predictor's best four
+   and then neighbouring candidates (scale, palette size, JPEG clean-up, alpha threshold,
+   curve fitting) until shortly before the time budget ends, then refine the best further.
 
-"Measured" means `proxy` quality: SSIM of the SVG at 2× against the input upscaled
-bicubically, which tracks fidelity to the true vector, where SSIM at the input's own size
-rewards pixel staircases (tier 2, which then refines its pick, uses the input-size SSIM: the
-evaluator decides, and `Attempt.proxy` holds whichever was measured). Every choice,
-predicted or measured, weighs quality against bytes (`worth`: a doubling of the SVG must buy
-BYTE_COST of quality), and an optional `max_bytes` is honoured whenever any result meets it.
-Tracing itself is injected (`Evaluator`, `Refiner`) so this module stays free of processes:
+Each tier continues from the one below and replaces its result only with one that ranks higher
+(`rank`: within `max_bytes`, then `worth`: the measured quality less BYTE_COST per doubling of
+the SVG), so per image a higher tier never ranks below a lower one. "Measured" is one measure in
+every tier, `Attempt.proxy`; vectorizer/search.py decides which (see CHOOSE_BY_PROXY there).
+Time for the refinement is reserved, candidates that trace the same thing are traced once, and
+`TierResult.shortfalls` says what kept a result from being the tier's full search. Tracing
+itself is injected (`Evaluator`, `Refiner`) so this module stays free of processes:
 vectorizer/search.py gives it the worker pool, the budget and the rescue.
 """
 
@@ -56,11 +56,13 @@ FALLBACK_CANDIDATE = ANCHORS[1]
 # Measuring a traced candidate (two renders and SSIM) beyond its predicted trace time.
 MEASURE_MS = 120.0
 # Tiers 2 and 3 end by refining the best trace's outlines (vectorizer/refine.py), this many
-# times: on 24 training variants 8 iterations leave 80 % of the fidelity error of the layers
-# recipe's trace and 16 leave 79 % (0.18 and 0.33 s median); 4 are half the time of 8.
+# rounds in all: on 24 training variants 8 iterations leave 80 % of the fidelity error of the
+# layers recipe's trace and 16 leave 79 % (0.18 and 0.33 s median); 4 are half the time of 8.
+# Tier 3 goes on from tier 2's refined result when its best trace is still tier 2's.
 REFINE_ITERATIONS = {2: 4, 3: 8}
-# Tier 3 stops its walk this long (times the pace) before its deadline, to refine the best.
-REFINE_RESERVE_S = 0.6
+# Kept (times the pace) for each tier's refinement: tier 2's first traces are chosen to leave
+# it, tier 3's walk stops this long before the deadline.
+REFINE_RESERVE_S = {2: 0.3, 3: 0.6}
 # With a time budget, the traces chosen are predicted (times the pace) to fill at most this
 # share of what remains: predictions are rough and the pace lags a sudden load.
 BUDGET_SHARE = 0.7
@@ -105,7 +107,7 @@ class Attempt:
     candidate: Candidate
     svg: str
     ssim: float
-    proxy: float  # the quality tiers compare by; the input-size SSIM when not measured
+    proxy: float  # the quality every tier ranks by (search.CHOOSE_BY_PROXY); else the SSIM
     svg_bytes: int
     path_count: int
     timings: dict[str, float]
@@ -129,8 +131,9 @@ class Attempt:
 
 
 Evaluator = Callable[[Sequence[Candidate]], "list[Attempt | Exception]"]
-# Tiers 2 and 3 end with it: the best attempt's outlines refined (an Exception when it failed).
-Refiner = Callable[[Attempt], "Attempt | Exception"]
+# Tiers 2 and 3 end with it: an attempt's outlines refined by this many more rounds (an
+# Exception when it failed), measured as the evaluator measures.
+Refiner = Callable[[Attempt, int], "Attempt | Exception"]
 
 
 @dataclass
@@ -207,13 +210,36 @@ def worth(quality: float, svg_bytes: float) -> float:
     return quality - BYTE_COST * math.log2(max(svg_bytes, 1.0))
 
 
+def rank(attempt: Attempt, max_bytes: int | None = None) -> tuple[bool, float]:
+    """Return how an attempt ranks: within `max_bytes` first, then by `worth` (else by size).
+
+    The one order every tier chooses by. A tier replaces its result only with an attempt that
+    ranks strictly higher, and each tier continues from the result of the tier below, so per
+    image a higher tier never ranks below a lower one.
+    """
+    fits = max_bytes is None or attempt.svg_bytes <= max_bytes
+    return fits, worth(attempt.proxy, attempt.svg_bytes) if fits else -float(attempt.svg_bytes)
+
+
 def pick_best(attempts: Sequence[Attempt], max_bytes: int | None = None) -> Attempt:
-    """Return the measured attempt of most `worth` (proxy quality against bytes)."""
-    pool = list(attempts)
-    if max_bytes is not None:
-        fitting = [a for a in pool if a.svg_bytes <= max_bytes]
-        pool = fitting or [min(pool, key=lambda a: a.svg_bytes)]
-    return max(pool, key=lambda a: worth(a.proxy, a.svg_bytes))
+    """Return the attempt that ranks highest, the earliest of equals (see `rank`)."""
+    return max(attempts, key=lambda a: rank(a, max_bytes))
+
+
+def traced_as(candidate: Candidate, size: tuple[int, int] | None) -> object:
+    """Return what `candidate` really traces on an image of `size` (height, width).
+
+    Candidates that differ only in a knob their tracer ignores (vtracer's thresholds for
+    potrace, σ and tolerance for vtracer) or in a trace resolution clamped to the same factor
+    (a 128 px upload at 1024 and 2048 px is 8× both times) trace the same SVG: a tier traces
+    each of these keys once.
+    """
+    if size is None:
+        return candidate
+    prep, params = candidate.materialize(*size)
+    if candidate.tracer == "layers":
+        return ("layers", prep, candidate.layer_params(*size), candidate.gradients)
+    return ("vtracer", prep, params, candidate.gradients)
 
 
 def first_batch(
@@ -222,9 +248,11 @@ def first_batch(
     max_bytes: int | None = None,
     time_limit_ms: float | None = None,
 ) -> list[Candidate]:
-    """Return what a tier traces first: the one place this choice is made.
+    """Return the candidates a tier measures before it walks: the one place this choice is made.
 
-    `time_limit_ms` is the predicted trace time that still fits the client's time budget.
+    Tier 1's pick comes first, then the best predicted (`shortlist`), each tracing something
+    the others do not. `time_limit_ms` is the predicted trace time that still fits the
+    client's time budget.
     """
     if plan is None:
         return [FALLBACK_CANDIDATE]
@@ -233,10 +261,21 @@ def first_batch(
         order = plan.order(max_bytes=max_bytes, time_limit_ms=limit)
         return [plan.candidates[order[0]]]
     n = TIER2_TRIES if tier == 2 else TIER3_SEED
-    # Higher tiers always measure tier 1's pick too, so they can only do better than it.
     own = first_batch(1, plan, max_bytes, time_limit_ms)
-    rest = [c for c in shortlist(plan, n, max_bytes, time_limit_ms=time_limit_ms) if c not in own]
-    return [*own, *rest][:n]
+    ranked = shortlist(plan, n + TIER3_SEED, max_bytes, time_limit_ms=time_limit_ms)
+    return _distinct([*own, *ranked], plan.size)[:n]
+
+
+def _distinct(candidates: Sequence[Candidate], size: tuple[int, int] | None) -> list[Candidate]:
+    """Return `candidates` without those tracing the same as an earlier one (order kept)."""
+    seen: set[object] = set()
+    out = []
+    for candidate in candidates:
+        key = traced_as(candidate, size)
+        if key not in seen:
+            seen.add(key)
+            out.append(candidate)
+    return out
 
 
 def run_tier(
@@ -251,106 +290,185 @@ def run_tier(
     pace: Pace | None = None,
     refine: Refiner | None = None,
 ) -> TierResult:
-    """Return the chosen conversion of one image for tier 1, 2 or 3.
+    """Return the chosen conversion of one image for tier 1, 2 or 3: one anytime search.
 
-    With `pace`, the budget binds every tier: only candidates predicted (times the pace) to
-    finish before its deadline are traced. Without it, only tier 3's search stops at the
-    deadline; without a budget tier 3 traces its seed alone. A tier given `refine` (the search
-    gives it to tiers 2 and 3) ends by refining its best attempt's outlines, unless the
-    deadline has come (vectorizer/refine.py).
+    Each tier continues from the one below: tier 1 traces its pick; tier 2 traces it beside
+    its second pick, keeps the better, and refines it; tier 3 goes on from tier 2's (refined)
+    result, walking to neighbouring candidates until `REFINE_RESERVE_S[3]` before the deadline,
+    then refines the best further. A result is replaced only by one that ranks higher (`rank`),
+    so per image a higher tier is never behind a lower one on that measure. With `pace`, the
+    budget binds every tier: only candidates predicted (times the pace) to finish before its
+    deadline, less the time kept for the refinement, are traced. Without a budget, tier 3
+    traces its seed and does not walk. What cut the search short is said in `shortfalls`.
     """
-    result = TierResult(tier=tier)
-    limit = None
-    if pace is not None and budget is not None:
-        limit = pace.limit_ms(budget.left() * BUDGET_SHARE)
-    _try(first_batch(tier, plan, max_bytes, time_limit_ms=limit), evaluate, result)
-    if not result.attempts:
-        raise TierError("; ".join(result.failures) or "no candidate could be traced")
-    result.best = pick_best(result.attempts, max_bytes)
-    if tier == 3 and budget is not None:
-        reserve = REFINE_RESERVE_S * (pace.factor if pace is not None else 1.0) if refine else 0.0
-        _walk(
-            result,
-            plan,
-            evaluate,
-            budget,
-            reserve=reserve,
-            max_bytes=max_bytes,
-            workers=workers,
-            has_alpha=has_alpha,
-            pace=pace,
-        )
-    if budget is None or not budget.expired():
-        _refine(result, refine, max_bytes)
-    return result
+    search = _Search(tier, plan, evaluate, refine, max_bytes, budget, pace)
+    search.start()
+    lower: dict[int, Attempt | None] = {1: search.result.attempts[0]}
+    if tier >= 2:
+        search.refine_best(REFINE_ITERATIONS[2])
+    if tier >= 3:
+        lower[2] = search.result.best
+        search.walk(workers=workers, has_alpha=has_alpha)
+        search.refine_best(REFINE_ITERATIONS[3])
+    if tier >= 2:
+        search.fell_back(lower)
+    return search.result
 
 
-def _walk(
-    result: TierResult,
-    plan: Plan | None,
-    evaluate: Evaluator,
-    budget: Budget,
-    *,
-    reserve: float,
-    max_bytes: int | None,
-    workers: int,
-    has_alpha: bool,
-    pace: Pace | None,
-) -> None:
-    """Tier 3: trace untried neighbours of the best, a batch per worker round, while one fits.
+@dataclass
+class _Search:
+    """One image's run through the tiers: what was traced, the result so far, the time left."""
 
-    The walk stops `reserve` seconds before the deadline (the refinement's time) once another
-    batch, as long as the slowest so far, would not fit.
-    """
-    best = result.best
-    assert best is not None
-    tried = {a.candidate for a in result.attempts}
-    batch_times: list[float] = []
-    while True:
-        remaining = budget.left(reserve)
-        if remaining <= (max(batch_times) if batch_times else 0.0):
+    tier: int
+    plan: Plan | None
+    evaluate: Evaluator
+    refine: Refiner | None
+    max_bytes: int | None
+    budget: Budget | None
+    pace: Pace | None
+    result: TierResult = field(init=False)
+    traced: set[object] = field(default_factory=set)
+    # Per traced key, its refined attempt and how many rounds of refinement it has had.
+    refined: dict[object, tuple[Attempt, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.result = TierResult(tier=self.tier)
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        return self.plan.size if self.plan is not None else None
+
+    def start(self) -> None:
+        """Trace tier 1's pick (beside tier 2's second pick from tier 2 on), keep the best."""
+        limit = self.time_limit(self.reserve(2))
+        batch = first_batch(min(self.tier, 2), self.plan, self.max_bytes, time_limit_ms=limit)
+        self.trace(batch)
+        if not self.result.attempts:
+            raise TierError("; ".join(self.result.failures) or "no candidate could be traced")
+        self.result.best = pick_best(self.result.attempts, self.max_bytes)
+        wanted = len(first_batch(min(self.tier, 2), self.plan, self.max_bytes))
+        if limit is not None and len(batch) < wanted:
+            self.result.shortfalls.append(
+                f"the time budget left room for {len(batch)} of tier 2's {wanted} first traces"
+            )
+
+    def reserve(self, tier: int) -> float:
+        """Return the seconds (at pace 1) kept for tier `tier`'s refinement, if it refines."""
+        return REFINE_RESERVE_S[tier] if self.tier >= tier and self.refine is not None else 0.0
+
+    def time_limit(self, reserve_s: float) -> float | None:
+        """Return the predicted trace time that fits the client's budget, less `reserve_s`."""
+        if self.pace is None or self.budget is None:
+            return None
+        left = self.budget.left(reserve_s * self.pace.factor)
+        return self.pace.limit_ms(max(0.0, left) * BUDGET_SHARE)
+
+    def fresh(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """Return the candidates that trace something not traced yet (one of each)."""
+        distinct = _distinct(candidates, self.size)
+        return [c for c in distinct if traced_as(c, self.size) not in self.traced]
+
+    def trace(self, candidates: Sequence[Candidate]) -> None:
+        """Trace the fresh ones of `candidates` in one batch; keep a better result."""
+        batch = self.fresh(candidates)
+        if not batch:
             return
-        moves = [c for c in neighbours(best.candidate, has_alpha=has_alpha) if c not in tried]
-        moves = _promising(moves, best.candidate, plan)
-        if pace is not None and plan is not None:
-            fits = pace.limit_ms(remaining * BUDGET_SHARE)
-            moves = [c for c in moves if plan.prediction_for(c).time_ms <= fits]
-        if not moves:
+        self.traced.update(traced_as(c, self.size) for c in batch)
+        stopped = 0
+        for candidate, outcome in zip(batch, self.evaluate(batch), strict=True):
+            if isinstance(outcome, Exception):
+                self.result.failures.append(f"{candidate.long_side} px trace: {outcome}")
+                stopped += int(self.pace is not None and self.expired())
+            else:
+                self.result.attempts.append(outcome)
+                self.offer(outcome)
+        if stopped:
+            self.result.shortfalls.append(f"the time budget stopped {stopped} trace(s) early")
+
+    def offer(self, attempt: Attempt) -> None:
+        """Make `attempt` the result if it ranks strictly higher than the result so far."""
+        best = self.result.best
+        if best is None or rank(attempt, self.max_bytes) > rank(best, self.max_bytes):
+            self.result.best = attempt
+
+    def expired(self) -> bool:
+        return self.budget is not None and self.budget.expired()
+
+    def refine_best(self, rounds: int) -> None:
+        """Refine the best trace's outlines to `rounds` rounds in all, going on from earlier ones.
+
+        The refined attempt replaces the result only if it ranks higher.
+        """
+        if self.refine is None:
             return
-        moves = moves[:workers]
-        tried.update(moves)
-        started = budget.clock()
-        _try(moves, evaluate, result)
-        batch_times.append(budget.clock() - started)
-        result.best = best = pick_best(result.attempts, max_bytes)
-
-
-def _refine(result: TierResult, refine: Refiner | None, max_bytes: int | None) -> None:
-    """Refine the best attempt's outlines; the refined attempt wins.
-
-    The 2× proxy barely sees sub-pixel moves (fidelity to the true vector does: on 24 training
-    variants the refined outlines left 81 % of the error for 7 % more bytes), and refine_svg
-    keeps the traced outline unless the input's own error fell: so the refined attempt is kept,
-    within max_bytes.
-    """
-    best = result.best
-    if refine is None or best is None:
-        return
-    outcome = refine(best)
-    if isinstance(outcome, Exception):
-        result.failures.append(f"refinement: {outcome}")
-        return
-    result.attempts.append(outcome)
-    if max_bytes is None or outcome.svg_bytes <= max_bytes:
-        result.best = outcome
-
-
-def _try(candidates: Sequence[Candidate], evaluate: Evaluator, result: TierResult) -> None:
-    for candidate, outcome in zip(candidates, evaluate(candidates), strict=True):
+        raw = pick_best([a for a in self.result.attempts if not a.refined], self.max_bytes)
+        key = traced_as(raw.candidate, self.size)
+        start, done = self.refined.get(key, (raw, 0))
+        if done >= rounds:
+            return
+        if self.expired():
+            self.result.shortfalls.append("the time budget left no time to refine the outlines")
+            return
+        outcome = self.refine(start, rounds - done)
         if isinstance(outcome, Exception):
-            result.failures.append(f"{candidate.long_side} px trace: {outcome}")
-        else:
-            result.attempts.append(outcome)
+            self.result.failures.append(f"refinement: {outcome}")
+            why = "stopped by the time budget" if self.expired() else f"failed ({outcome})"
+            self.result.shortfalls.append(f"the outlines' refinement was {why}")
+            return
+        self.refined[key] = (outcome, rounds)
+        self.result.attempts.append(outcome)
+        self.offer(outcome)
+
+    def fell_back(self, lower: dict[int, Attempt | None]) -> None:
+        """Say so when the result is still the result of a lower tier (`lower`: tier → result)."""
+        tier = next((t for t, a in sorted(lower.items()) if a is self.result.best), None)
+        if tier is None:
+            return
+        took = ""
+        if self.budget is not None:
+            took = f" within {self.budget.clock() - self.budget.started:.1f} s"
+        self.result.shortfalls.append(
+            f"tier {self.tier}'s search found nothing better than tier {tier}'s result{took}"
+        )
+
+    def walk(self, *, workers: int, has_alpha: bool) -> None:
+        """Tier 3: trace the rest of its seed, then untried neighbours of the best trace.
+
+        A batch per worker round while one fits: the walk stops `REFINE_RESERVE_S[3]` (times
+        the pace) before the deadline, once another batch as long as the slowest so far would
+        not fit. Without a budget it traces the seed alone.
+        """
+        seed = first_batch(3, self.plan, self.max_bytes)
+        if self.budget is None:
+            self.trace(seed)
+            return
+        budget, batch_times = self.budget, list[float]()
+        reserve = self.reserve(3) * (self.pace.factor if self.pace is not None else 1.0)
+        while budget.left(reserve) > (max(batch_times) if batch_times else 0.0):
+            moves = self.moves(seed, has_alpha, budget.left(reserve))
+            if not moves:
+                break
+            started = budget.clock()
+            self.trace(moves[:workers])
+            batch_times.append(budget.clock() - started)
+        untraced = len(self.fresh(seed))
+        if untraced:
+            self.result.shortfalls.append(
+                f"the time budget cut tier 3's search short: {untraced} of its first "
+                f"{len(seed)} candidates were not traced"
+            )
+
+    def moves(self, seed: list[Candidate], has_alpha: bool, remaining: float) -> list[Candidate]:
+        """Return what the walk may trace next: its seed first, then promising neighbours."""
+        moves = self.fresh(seed)
+        if not moves:
+            raw = pick_best([a for a in self.result.attempts if not a.refined], self.max_bytes)
+            around = self.fresh(neighbours(raw.candidate, has_alpha=has_alpha))
+            moves = _promising(around, raw.candidate, self.plan)
+        if self.pace is not None and self.plan is not None:
+            fits = self.pace.limit_ms(remaining * BUDGET_SHARE)
+            moves = [c for c in moves if self.plan.prediction_for(c).time_ms <= fits]
+        return moves
 
 
 def shortlist(

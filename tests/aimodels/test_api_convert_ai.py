@@ -22,7 +22,7 @@ from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.quality import fidelity
 from vectorizer.search import RESCUE_CANDIDATE
-from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES, TIER3_SEED
+from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES, TIER3_SEED, worth
 
 AI_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",
              "conversion_id", "ai_metadata"}  # fmt: skip
@@ -94,12 +94,14 @@ def test_convert_ai_uses_the_requested_tier(api_client, upload_file_id, ai_model
     # Tiers 2 and 3 end by refining their best trace's outlines while their deadline (the
     # default budget) is not past; tier 1 traces once. On a loaded machine the traces alone may
     # use the whole budget: then the refinement is skipped, as the answer's total time shows.
+    # Tier 3 goes on from tier 2's refined result: it refines again (further, or a better trace).
+    most = {1: 0, 2: 1, 3: 2}[int(tier)]
     if int(tier) == 1:
         assert refined == []
     elif meta["timings"]["total"] < DEFAULT_TIME_BUDGET_S * 1000:
-        assert len(refined) == 1
+        assert 1 <= len(refined) <= most
     else:
-        assert len(refined) <= 1
+        assert len(refined) <= most
 
 
 @pytest.mark.django_db
@@ -283,12 +285,16 @@ def test_convert_ai_stores_the_conversion(api_client, upload_file_id, ai_models)
     assert conversion.requested_tier == "2"
     assert conversion.request["target_quality"] == 0.8
     assert conversion.routing["reason"] == body["ai_metadata"]["routing"]["reason"]
-    # Its two traces, then the best one refined (the refined one is what was returned), unless
-    # a loaded machine used the whole default budget before the refinement (see above).
+    # Its two traces, then the best one refined (returned if it measures better), unless a
+    # loaded machine used the whole default budget before the refinement (see above).
     if conversion.total_ms < DEFAULT_TIME_BUDGET_S * 1000:
         attempts = conversion.routing["attempts"]
         assert [a["refined"] for a in attempts] == [False] * TIER2_TRIES + [True]
-        assert conversion.preparation["refined"] is True
+        best = max(attempts[:-1], key=lambda a: worth(a["proxy"], a["svg_bytes"]))
+        better = worth(attempts[-1]["proxy"], attempts[-1]["svg_bytes"]) > worth(
+            best["proxy"], best["svg_bytes"]
+        )
+        assert conversion.preparation["refined"] is better
     assert conversion.predicted_ssim == body["ai_metadata"]["quality_prediction"]
     assert set(conversion.prediction) == {"ssim", "fidelity", "bytes", "time_ms"}
     assert conversion.ssim == body["ssim"]

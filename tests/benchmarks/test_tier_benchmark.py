@@ -3,6 +3,7 @@ and benchmark_api against a live local server."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from django.core.management import call_command
 
 from aimodels import registry
 from benchmarks import methods, recipes, tier_report
-from benchmarks.rows import TierRow
+from benchmarks.rows import TierRow, count_nodes
 from benchmarks.tier_report import Results
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA
@@ -123,6 +124,48 @@ def test_markdown_shows_every_method_and_the_bytes_table():
     assert "no training set at nowhere" in table
     assert "| tier | category simple | category text | variant alpha |" in table
     assert "| 1 | 2.0× / 2.0× | 5.0× / 5.0× | 3.5× / 3.5× |" in table
+
+
+def test_summary_counts_images_where_a_tier_is_worse_than_the_tier_below_and_nodes():
+    rows = [
+        *(replace(r, nodes=40, true_nodes=20) for r in ROWS if r.tier in ("default", "1")),
+        replace(benchmark_row("2", "a", "simple", 0.9505, 2000), nodes=30, true_nodes=20),
+        replace(benchmark_row("2", "b", "text", 0.85, 5000), nodes=50, true_nodes=20),
+        benchmark_row("3", "a", "simple", 0.96, 2000),
+    ]
+    methods = ("default", "1", "2", "3")
+
+    summary = tier_report.summarise(rows, methods).as_dict()
+    table = tier_report.markdown(
+        Results(
+            rows=rows,
+            summary=tier_report.summarise(rows, methods),
+            images=2,
+            variants=("alpha",),
+            methods=methods,
+        )
+    )
+
+    # Within WORSE_BY (0.0005 better) counts as neither; 0.90 → 0.85 is worse.
+    assert (summary["2"]["worse_than_below"], summary["2"]["better_than_below"]) == (1, 0)
+    assert summary["2"]["compared_with_below"] == 2
+    assert (summary["3"]["worse_than_below"], summary["3"]["better_than_below"]) == (0, 1)
+    assert summary["3"]["compared_with_below"] == 1
+    assert "worse_than_below" not in summary["1"]
+    assert summary["2"]["median_nodes"] == 40
+    assert summary["2"]["median_nodes_ratio"] == pytest.approx(2.0)
+    assert "| 2 | 2 |" in table
+    assert "| 40 (2.0×) | 1 (50 %) / 0 of 2 |" in table
+
+
+def test_count_nodes_counts_path_commands_points_and_shapes():
+    svg = (
+        '<svg><path d="M0 0L10 10C11 11 12 12 13 13ZM5 5h3v3z"/>'
+        '<polygon points="0,0 1,1 2,2"/><circle r="2"/><rect width="1" height="1"/></svg>'
+    )
+
+    assert count_nodes(svg) == 6 + 3 + 2
+    assert count_nodes('<svg><path d="M0 0 L"/></svg>') is None
 
 
 def test_tracer_references_follow_the_candidate_fields():

@@ -51,7 +51,7 @@ class InlinePool:
 
     def run(self, fn: Callable[..., Any], *args: Any, timeout: float, deadline=None) -> Any:
         self.deadlines.append(deadline)
-        self.refined.append(args[-1])
+        self.refined.append(args[2])
         if self.refuse is not None:
             raise self.refuse()
         return fn(*args)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -18,6 +20,7 @@ from vectorizer.tiers import (
     MEASURE_MS,
     MOVE_TOLERANCE,
     NEAR_EQUAL,
+    REFINE_ITERATIONS,
     SLOW_TRACE_MS,
     TIER1_TRACE_LIMIT_MS,
     TIER2_TRIES,
@@ -30,8 +33,10 @@ from vectorizer.tiers import (
     first_batch,
     make_plan,
     pick_best,
+    rank,
     run_tier,
     shortlist,
+    traced_as,
     worth,
 )
 
@@ -218,9 +223,12 @@ def test_tier3_searches_until_the_deadline_and_not_beyond_one_batch(plan):
     # Every neighbour is worth a try, so only the deadline ends the walk.
     result = run_tier(3, plan, evaluate, budget=budget, workers=2)
 
-    assert len(evaluate.batches[0]) == TIER3_SEED
+    # Tier 2's traces first, then the rest of tier 3's seed, then neighbours.
+    assert evaluate.batches[0] == first_batch(2, plan)
+    assert evaluate.batches[0] + evaluate.batches[1] == first_batch(3, plan)
+    assert len(first_batch(3, plan)) == TIER3_SEED
     assert len(evaluate.batches) > 3  # kept walking to neighbours
-    assert all(len(batch) <= 2 for batch in evaluate.batches[1:])
+    assert all(len(batch) <= 2 for batch in evaluate.batches)
     # Every batch started while one more fitted, and the walk stopped when one more would not.
     assert clock() <= budget.deadline
     assert budget.deadline - evaluate.finished_at[-1] <= delay
@@ -262,7 +270,8 @@ def test_tier3_without_deadline_stops_after_its_seed(plan):
 
     run_tier(3, plan, evaluate, budget=None)
 
-    assert [len(b) for b in evaluate.batches] == [TIER3_SEED]
+    assert [c for batch in evaluate.batches for c in batch] == first_batch(3, plan)
+    assert len(first_batch(3, plan)) == TIER3_SEED
 
 
 def test_evaluator_failures_are_recorded_and_the_rest_used(plan):
@@ -363,9 +372,9 @@ def test_with_a_pace_every_tier_traces_only_what_fits_the_deadline(plan, tier):
 def test_tiers_refine_their_best_only_while_the_deadline_is_not_past(plan):
     refined: list[Attempt] = []
 
-    def refine(best: Attempt) -> Attempt:
+    def refine(best: Attempt, rounds: int) -> Attempt:
         refined.append(best)
-        return dataclasses.replace(best, refined=True)
+        return dataclasses.replace(best, proxy=best.proxy + 0.001, refined=True)
 
     clock = FakeClock()
     slow, slower = FakeEvaluator(delay=0.2, clock=clock), FakeEvaluator(delay=0.4, clock=clock)
@@ -376,3 +385,138 @@ def test_tiers_refine_their_best_only_while_the_deadline_is_not_past(plan):
     assert refined == [pick_best(in_time.attempts[:-1])]
     assert not late.best.refined
     assert not any(a.refined for a in late.attempts)
+    assert "the time budget left no time to refine the outlines" in late.shortfalls
+    assert not in_time.shortfalls
+
+
+def _noise(*parts: object) -> float:
+    """Return a number in [-1, 1) fixed by `parts` (the same on every run)."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**31 - 1
+
+
+class WorldOfNoise:
+    """An image whose traces measure as noise: proxies and sizes fixed per candidate, and a
+    refinement that helps or hurts by up to a point of quality."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def evaluator(self, clock: FakeClock) -> FakeEvaluator:
+        return FakeEvaluator(
+            proxy=lambda c: 0.93 + 0.03 * _noise(self.seed, c),
+            size=lambda c: int(3000 + 2000 * _noise(self.seed, "bytes", c)),
+            delay=0.05,
+            clock=clock,
+        )
+
+    def refine(self, best: Attempt, rounds: int = 4) -> Attempt:
+        change = 0.01 * _noise(self.seed, best.svg, rounds)
+        svg = best.svg.replace("</svg>", f"<!-- refined {rounds} --></svg>")
+        return dataclasses.replace(best, svg=svg, proxy=best.proxy + change, refined=True)
+
+
+@pytest.mark.parametrize("max_bytes", [None, 3000])
+def test_per_image_a_higher_tier_never_ranks_below_the_tier_below(plan, max_bytes):
+    behind = []
+    for seed in range(40):
+        world = WorldOfNoise(seed)
+        best = {}
+        for tier in (1, 2, 3):
+            clock = FakeClock()
+            best[tier] = run_tier(
+                tier,
+                plan,
+                world.evaluator(clock),
+                budget=budget_of(1.0, clock),
+                max_bytes=max_bytes,
+                refine=world.refine,
+            ).best
+        ranks = [rank(best[tier], max_bytes) for tier in (1, 2, 3)]
+        if not ranks[0] <= ranks[1] <= ranks[2]:
+            behind.append((seed, ranks))
+    assert behind == []
+
+
+def test_tier3_goes_on_from_tier2s_refined_result(plan):
+    world = WorldOfNoise(7)
+    rounds = []
+
+    def refine(best: Attempt, more: int = 4) -> Attempt:
+        rounds.append((best.refined, more))
+        return world.refine(best, more)
+
+    clock = FakeClock()
+    result = run_tier(3, plan, world.evaluator(clock), budget=budget_of(0.2, clock), refine=refine)
+
+    tier2 = first_batch(2, plan)
+    assert rounds[0] == (False, REFINE_ITERATIONS[2])
+    # Nothing traced after tier 2's two beat them, so tier 3 refines tier 2's refined result on.
+    if pick_best([a for a in result.attempts if not a.refined]).candidate in tier2:
+        assert rounds[1] == (True, REFINE_ITERATIONS[3] - REFINE_ITERATIONS[2])
+
+
+def test_candidates_that_trace_the_same_are_traced_once(fake_predictor):
+    # At 100 px, 1024 and 2048 px both clamp to an 8× trace.
+    small = make_plan(fake_predictor, VECTOR, 100, 100)
+    a, b = Candidate(long_side=1024), Candidate(long_side=2048)
+    layers = Candidate(tracer="layers", corner_threshold=30)
+    clock = FakeClock()
+    evaluate = FakeEvaluator(delay=0.03, clock=clock)
+
+    run_tier(3, small, evaluate, budget=budget_of(2.0, clock))
+
+    assert traced_as(a, (100, 100)) == traced_as(b, (100, 100))
+    assert traced_as(a, SIZE) != traced_as(b, SIZE)
+    assert traced_as(layers, SIZE) == traced_as(layers.with_changes(corner_threshold=90), SIZE)
+    keys = [traced_as(c, small.size) for c in evaluate.traced]
+    assert len(evaluate.traced) > TIER3_SEED
+    assert len(set(keys)) == len(keys)
+    assert len({traced_as(c, small.size) for c in first_batch(3, small)}) == TIER3_SEED
+
+
+def test_a_budget_too_short_for_more_returns_tier1s_result_saying_so(plan):
+    pace = Pace()
+    clock = FakeClock()
+    tier1 = run_tier(1, plan, FakeEvaluator(clock=clock), budget=budget_of(0.05, clock), pace=pace)
+    evaluate = FakeEvaluator(clock=clock)
+
+    tier2 = run_tier(2, plan, evaluate, budget=budget_of(0.05, clock), pace=pace)
+
+    assert evaluate.traced == [tier1.best.candidate]
+    assert tier2.best == tier1.best
+    assert tier2.shortfalls == [
+        "the time budget left room for 1 of tier 2's 2 first traces",
+        "tier 2's search found nothing better than tier 1's result within 0.0 s",
+    ]
+
+
+def test_tier3_says_when_its_search_found_nothing_better_than_tier2(plan):
+    clock = FakeClock()
+    ours, theirs = first_batch(2, plan)  # tier 1's pick, tier 2's other
+    proxy = {ours: 0.98, theirs: 0.99}
+    evaluate = FakeEvaluator(proxy=lambda c: proxy.get(c, 0.9), delay=0.05, clock=clock)
+
+    result = run_tier(3, plan, evaluate, budget=budget_of(0.5, clock))
+
+    assert len(evaluate.traced) > TIER2_TRIES
+    assert result.best.candidate == theirs
+    (said,) = result.shortfalls
+    assert re.fullmatch(
+        r"tier 3's search found nothing better than tier 2's result within .* s", said
+    )
+
+
+def test_a_refinement_stopped_by_the_budget_keeps_the_trace_saying_so(plan):
+    clock = FakeClock()
+    budget = budget_of(0.3, clock)
+
+    def refine(best: Attempt, rounds: int) -> Exception:
+        clock.advance(budget.left())  # the refinement ran until the deadline stopped it
+        return RuntimeError("the deadline came")
+
+    result = run_tier(2, plan, FakeEvaluator(clock=clock), budget=budget, refine=refine)
+
+    assert not result.best.refined
+    assert result.shortfalls[0] == "the outlines' refinement was stopped by the time budget"
+    assert result.failures == ["refinement: the deadline came"]
