@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vectorizer import pipeline
+from vectorizer import optimise, pipeline
 from vectorizer.budget import Budget
 from vectorizer.candidates import Candidate
 from vectorizer.images import DecodedImage
@@ -92,6 +92,7 @@ def search(
                 # With a client's budget every tier picks only what is predicted to fit in it.
                 pace=pace if budget.binding else None,
                 refine=tracing.refine if tier >= min(REFINE_ITERATIONS) else None,
+                optimise=tracing.optimise if tier >= 3 else None,
             )
     except TierError as exc:
         if tracing.busy:
@@ -159,6 +160,20 @@ class _Tracing:
                 attempt.svg,
                 rounds,
                 CHOOSE_BY_PROXY,
+                timeout=self.timeout,
+                deadline=self.deadline,
+            )
+        except WorkerError as exc:
+            return exc
+        return Attempt.of(attempt.candidate, outcome, refined=True)
+
+    def optimise(self, attempt: Attempt, seconds: float) -> Attempt | Exception:
+        try:
+            outcome = self.pool.run(
+                optimise.optimise_conversion,
+                self.rgba,
+                attempt.svg,
+                seconds,
                 timeout=self.timeout,
                 deadline=self.deadline,
             )

@@ -63,6 +63,15 @@ REFINE_ITERATIONS = {2: 4, 3: 8}
 # Kept (times the pace) for each tier's refinement: tier 2's first traces are chosen to leave
 # it, tier 3's walk stops this long before the deadline.
 REFINE_RESERVE_S = {2: 0.3, 3: 0.6}
+# Tier 3 then optimises the best vector itself (vectorizer/optimise.py: fills, gradient stops and
+# outlines against the input) for up to this long, also kept (times the pace) from its walk. On
+# 15 held-out logos × 3 variants, 1.5 s took tier 2's result from 74.4 % to 78.6 % of vtracer's
+# fidelity error removed (0.6 s: 77.9 %), worse on none (README "Tier 3's optimiser").
+OPTIMISE_S = 1.2
+# What an optimisation may overrun its limit by (its first renders are not bounded).
+OPTIMISE_OVERRUN_S = 0.4
+# Less than this left: the optimiser is not started.
+OPTIMISE_MIN_S = 0.2
 # With a time budget, the traces chosen are predicted (times the pace) to fill at most this
 # share of what remains: predictions are rough and the pace lags a sudden load.
 BUDGET_SHARE = 0.7
@@ -134,6 +143,8 @@ Evaluator = Callable[[Sequence[Candidate]], "list[Attempt | Exception]"]
 # Tiers 2 and 3 end with it: an attempt's outlines refined by this many more rounds (an
 # Exception when it failed), measured as the evaluator measures.
 Refiner = Callable[[Attempt, int], "Attempt | Exception"]
+# Tier 3 ends with it: an attempt's vector optimised for at most this many seconds.
+Optimiser = Callable[[Attempt, float], "Attempt | Exception"]
 
 
 @dataclass
@@ -289,6 +300,7 @@ def run_tier(
     has_alpha: bool = True,
     pace: Pace | None = None,
     refine: Refiner | None = None,
+    optimise: Optimiser | None = None,
 ) -> TierResult:
     """Return the chosen conversion of one image for tier 1, 2 or 3: one anytime search.
 
@@ -301,7 +313,7 @@ def run_tier(
     deadline, less the time kept for the refinement, are traced. Without a budget, tier 3
     traces its seed and does not walk. What cut the search short is said in `shortfalls`.
     """
-    search = _Search(tier, plan, evaluate, refine, max_bytes, budget, pace)
+    search = _Search(tier, plan, evaluate, refine, max_bytes, budget, pace, optimise)
     search.start()
     lower: dict[int, Attempt | None] = {1: search.result.attempts[0]}
     if tier >= 2:
@@ -310,6 +322,7 @@ def run_tier(
         lower[2] = search.result.best
         search.walk(workers=workers, has_alpha=has_alpha)
         search.refine_best(REFINE_ITERATIONS[3])
+        search.optimise_best()
     if tier >= 2:
         search.fell_back(lower)
     return search.result
@@ -326,6 +339,7 @@ class _Search:
     max_bytes: int | None
     budget: Budget | None
     pace: Pace | None
+    optimise: Optimiser | None = None
     result: TierResult = field(init=False)
     traced: set[object] = field(default_factory=set)
     # Per traced key, its refined attempt and how many rounds of refinement it has had.
@@ -354,7 +368,10 @@ class _Search:
 
     def reserve(self, tier: int) -> float:
         """Return the seconds (at pace 1) kept for tier `tier`'s refinement, if it refines."""
-        return REFINE_RESERVE_S[tier] if self.tier >= tier and self.refine is not None else 0.0
+        if self.tier < tier or self.refine is None:
+            return 0.0
+        optimising = tier == 3 and self.optimise is not None
+        return REFINE_RESERVE_S[tier] + (OPTIMISE_S if optimising else 0.0)
 
     def time_limit(self, reserve_s: float) -> float | None:
         """Return the predicted trace time that fits the client's budget, less `reserve_s`."""
@@ -416,6 +433,30 @@ class _Search:
             self.result.shortfalls.append(f"the outlines' refinement was {why}")
             return
         self.refined[key] = (outcome, rounds)
+        self.result.attempts.append(outcome)
+        self.offer(outcome)
+
+    def optimise_best(self) -> None:
+        """Tier 3: optimise the best result's vector in the time left, up to OPTIMISE_S.
+
+        The optimised attempt replaces the result only if it ranks higher.
+        """
+        best = self.result.best
+        if self.optimise is None or best is None:
+            return
+        seconds = OPTIMISE_S
+        if self.budget is not None:
+            pace = self.pace.factor if self.pace is not None else 1.0
+            seconds = min(seconds, self.budget.left(OPTIMISE_OVERRUN_S * pace) / pace)
+        if seconds < OPTIMISE_MIN_S:
+            self.result.shortfalls.append("the time budget left no time to optimise the vector")
+            return
+        outcome = self.optimise(best, seconds)
+        if isinstance(outcome, Exception):
+            self.result.failures.append(f"optimisation: {outcome}")
+            why = "stopped by the time budget" if self.expired() else f"failed ({outcome})"
+            self.result.shortfalls.append(f"the vector's optimisation was {why}")
+            return
         self.result.attempts.append(outcome)
         self.offer(outcome)
 

@@ -20,6 +20,7 @@ from vectorizer.tiers import (
     MEASURE_MS,
     MOVE_TOLERANCE,
     NEAR_EQUAL,
+    OPTIMISE_S,
     REFINE_ITERATIONS,
     SLOW_TRACE_MS,
     TIER1_TRACE_LIMIT_MS,
@@ -520,3 +521,71 @@ def test_a_refinement_stopped_by_the_budget_keeps_the_trace_saying_so(plan):
     assert not result.best.refined
     assert result.shortfalls[0] == "the outlines' refinement was stopped by the time budget"
     assert result.failures == ["refinement: the deadline came"]
+
+
+def _refine_a_little(best: Attempt, rounds: int) -> Attempt:
+    return dataclasses.replace(best, proxy=best.proxy + 0.001, ssim=best.ssim + 0.001, refined=True)
+
+
+@pytest.mark.parametrize("gain", [0.002, -0.002])
+def test_tier3_keeps_its_optimised_vector_only_when_it_ranks_higher(plan, gain):
+    asked: list[float] = []
+
+    def optimise(best: Attempt, seconds: float) -> Attempt:
+        asked.append(seconds)
+        return dataclasses.replace(best, proxy=best.proxy + gain, ssim=best.ssim + gain)
+
+    clock = FakeClock()
+    result = run_tier(
+        3,
+        plan,
+        FakeEvaluator(delay=0.05, clock=clock),
+        budget=budget_of(4.0, clock),
+        refine=_refine_a_little,
+        optimise=optimise,
+    )
+
+    (seconds,) = asked
+    assert 0 < seconds <= OPTIMISE_S
+    optimised = result.attempts[-1]
+    assert (result.best is optimised) == (gain > 0)
+    assert not any("optimis" in s for s in result.shortfalls)
+
+
+def test_tier3_skips_the_optimiser_when_the_budget_is_spent_saying_so(plan):
+    clock = FakeClock()
+    budget = budget_of(0.3, clock)
+
+    def refine(best: Attempt, rounds: int) -> Attempt:
+        clock.advance(budget.left())  # the refinement used what was left
+        return _refine_a_little(best, rounds)
+
+    def optimise(best: Attempt, seconds: float) -> Attempt:
+        raise AssertionError("no time was left to optimise")
+
+    result = run_tier(
+        3, plan, FakeEvaluator(clock=clock), budget=budget, refine=refine, optimise=optimise
+    )
+
+    assert "the time budget left no time to optimise the vector" in result.shortfalls
+
+
+def test_only_tier3_optimises(plan):
+    calls: list[int] = []
+
+    def optimise(best: Attempt, seconds: float) -> Attempt:
+        calls.append(1)
+        return best
+
+    clock = FakeClock()
+    for tier in (1, 2):
+        run_tier(
+            tier,
+            plan,
+            FakeEvaluator(clock=clock),
+            budget=budget_of(4.0, clock),
+            refine=_refine_a_little,
+            optimise=optimise,
+        )
+
+    assert calls == []
