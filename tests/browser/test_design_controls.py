@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 import re
 
-from tests.browser.conftest import MOBILE
-from tests.browser.pages import COMPLEX, SIMPLE, choose, use_manual, wait_for_result
+from tests.browser.conftest import AXE, MOBILE, screenshot
+from tests.browser.pages import (
+    COMPLEX,
+    SIMPLE,
+    choose,
+    drop,
+    run_axe,
+    use_manual,
+    wait_for_result,
+)
 
 FILL = re.compile(r'(?:fill|stop-color)="(#[0-9a-fA-F]{3,6})"')
 
@@ -69,12 +77,38 @@ def test_bad_palette_entry_shows_the_servers_message(live_url, open_page, consol
 
     page.wait_for_selector("#error:not([hidden])")
     assert "must be a colour written #rrggbb" in page.locator("#error").inner_text()
-    # The group fits a 375 px screen.
+    # The group fits a 375 px screen and passes axe with a swatch in the palette.
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= MOBILE["width"]
+    page.locator("#design-options").scroll_into_view_if_needed()
+    screenshot(page, "design-controls-375")
+    assert run_axe(page, AXE.read_text(encoding="utf-8")) == []
 
     # Removing the entry by keyboard converts without a palette.
     page.locator("#palette-list button").first.focus()
     page.keyboard.press("Enter")
     assert page.locator("#palette-list li").count() == 0
     wait_for_result(page)
+
+
+def test_a_batch_dropped_on_the_page_carries_the_options(live_url, open_page):
+    page = open_page(live_url)
+    use_manual(page)
+    page.fill("#max_colors", "2")
+    page.select_option("#group_by", "color")
+    assert page.locator("#design-preset").input_value() == ""  # custom now
+
+    drop(page, SIMPLE, COMPLEX)
+    page.locator("#batch").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#batch-summary').textContent.includes('finished')",
+        timeout=120_000,
+    )
+
+    records = page.evaluate("() => fetch('/api/conversions/').then((r) => r.json())")["results"]
+    batched = [r for r in records if r["filename"] in (SIMPLE.name, COMPLEX.name)]
+    assert len(batched) == 2
+    for record in batched:
+        assert record["max_colors"] == 2
+        assert record["group_by"] == "color"
+        assert record["design"]["colors_after"] <= 2

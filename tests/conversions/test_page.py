@@ -94,7 +94,7 @@ def test_home_offers_colour_and_shape_controls_with_the_apis_ranges(client):
     assert 'min="1"' in colours
     assert f'max="{designer.MAX_COLORS}"' in colours
     assert 'value=""' in colours  # no cap unless asked
-    assert f'max="{float(MAX_AREA_PX)}"' in _input_tag(html, "min_area_px")
+    assert f'max="{MAX_AREA_PX}"' in _input_tag(html, "min_area_px")
     for name, values in (("shape_stacking", designer.STACKINGS), ("group_by", designer.GROUPINGS)):
         menu = re.search(rf'<select id="{name}".*?</select>', html, re.S)
         assert menu
