@@ -37,6 +37,27 @@ def test_max_colors_two_gives_at_most_two_fill_colours(live_url, open_page):
     assert "→ 2 colours" in page.locator("#design-cost").inner_text()
 
 
+def test_what_two_colours_cost_shows_in_the_ai_insights(live_url, open_page):
+    page = open_page(live_url)
+    page.select_option("#tier", "1")
+    page.select_option("#design-preset", "two")
+    assert page.locator("#max_colors").input_value() == "2"
+    choose(page, COMPLEX)
+    wait_for_result(page)
+
+    suggestions = page.locator("#ai-suggestions").inner_text()
+    assert "max_colors 2 cost SSIM" in suggestions
+    assert "max_colors 2 cost SSIM" in page.locator("#design-cost").inner_text()
+
+    # Reopened from the history, the record's problems are in the insights again.
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#history-list button.history-item").first.click()
+    page.wait_for_selector("#insights:not([hidden])")
+    assert "max_colors 2 cost SSIM" in page.locator("#ai-suggestions").inner_text()
+    assert page.locator("#design-preset").input_value() == "two"
+
+
 def test_cut_vinyl_preset_records_cutouts_grouped_by_colour(live_url, open_page):
     page = open_page(live_url)
     responses = []
@@ -85,6 +106,14 @@ def test_bad_palette_entry_shows_the_servers_message(live_url, open_page, consol
     assert run_axe(page, AXE.read_text(encoding="utf-8")) == []
 
     # Removing the entry by keyboard converts without a palette.
+    page.focus("#design-preset")
+    reached = []
+    for _ in range(7):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id || document.activeElement.type"))
+    assert reached == [
+        "max_colors", "min_area_px", "color", "text", "button", "palette-add", "shape_stacking"
+    ]  # fmt: skip
     page.locator("#palette-list button").first.focus()
     page.keyboard.press("Enter")
     assert page.locator("#palette-list li").count() == 0
