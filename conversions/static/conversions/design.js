@@ -143,4 +143,6 @@ export function setupDesign(onChange) {
     setValues(preset, custom);
     onChange();
   });
+  // A reload may bring back values the browser kept: the preset says what is really set.
+  $("design-preset").value = matchingPreset(designSettings());
 }
