@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversions import exports, health, limits, permissions, reports, services
+from conversions.design import DesignRequestSerializer
 from conversions.errors import ApiError
 from conversions.models import Conversion, Upload
 from conversions.parsers import JSONParser
@@ -53,6 +54,7 @@ from conversions.serializers import (
     brief,
     error_responses,
 )
+from vectorizer import designer
 from vectorizer import exports as formats
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.images import ImageError
@@ -404,6 +406,24 @@ def _trace_controls() -> dict[str, list[dict[str, Any]]]:
     return {"trace_selects": selects, "trace_sliders": sliders}
 
 
+# The page's colour and shape controls: (name, label, step, hint); ranges come from the API.
+DESIGN_NUMBERS = (
+    ("max_colors", "Maximum colours", 1, "Empty: as many as the logo needs."),
+    ("min_area_px", "Drop specks under (px²)", 1, "Shapes smaller than this area go; 0 keeps all."),
+)
+
+
+def _design_controls() -> dict[str, Any]:
+    """Return the page's colour and shape numbers and choices as the API validates them."""
+    fields = DesignRequestSerializer().fields
+    numbers = [
+        {"name": name, "label": label, "step": step, "hint": hint, "field": fields[name]}
+        for name, label, step, hint in DESIGN_NUMBERS
+    ]
+    choices = {"shape_stacking": designer.STACKINGS, "group_by": designer.GROUPINGS}
+    return {"design_numbers": numbers, "design_choices": choices}
+
+
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
     """Return the converter page, with the real parameter ranges and limits the API applies."""
@@ -413,6 +433,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "ranges": RANGES,
         "defaults": DEFAULT_PARAMS.as_dict(),
         **_trace_controls(),
+        **_design_controls(),
         "limits": {
             "max_upload_bytes": settings.SVGAI_MAX_UPLOAD_BYTES,
             "max_pixels": settings.SVGAI_MAX_PIXELS,

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 
+from conversions.design import MAX_AREA_PX
+from vectorizer import designer
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 
 PAGE_RANGES = ["filter_speckle", "color_precision", "corner_threshold", "path_precision"]
@@ -82,3 +84,20 @@ def test_home_footer_names_both_tracers_and_tier_labels_claim_no_timings(client)
     assert " s</option>" not in tiers.group(0)  # no "~4 s" beside a hint that says otherwise
     # auto is selected: its empty budget is no limit, not tier 3's search time.
     assert 'placeholder="none"' in _input_tag(html, "time_budget")
+
+
+@pytest.mark.django_db
+def test_home_offers_colour_and_shape_controls_with_the_apis_ranges(client):
+    html = client.get("/").content.decode()
+
+    colours = _input_tag(html, "max_colors")
+    assert 'min="1"' in colours
+    assert f'max="{designer.MAX_COLORS}"' in colours
+    assert 'value=""' in colours  # no cap unless asked
+    assert f'max="{MAX_AREA_PX}"' in _input_tag(html, "min_area_px")
+    for name, values in (("shape_stacking", designer.STACKINGS), ("group_by", designer.GROUPINGS)):
+        menu = re.search(rf'<select id="{name}".*?</select>', html, re.S)
+        assert menu
+        assert re.findall(r'<option value="([^"]+)"', menu.group(0)) == list(values)
+    assert 'id="palette-add"' in html
+    assert '<option value="vinyl">' in html

@@ -4,6 +4,7 @@
 // never inserted as markup, so nothing in it can run on this page.
 
 import { BatchView } from "./batch.js";
+import { designCost, designSettings, restoreDesign, setupDesign } from "./design.js";
 import { batchOutput, setupExports } from "./exports.js";
 import { checkFile, copyText, formatBytes, formatSsim, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
 import { latestPerFile, recallInput, rememberInput, renderHistory } from "./history.js";
@@ -142,7 +143,7 @@ function manualSettings() {
   for (const name of MANUAL_FIELDS.choice) payload[name] = form.elements[name].value;
   for (const name of MANUAL_FIELDS.int) payload[name] = parseInt(form.elements[name].value, 10);
   for (const name of MANUAL_FIELDS.float) payload[name] = parseFloat(form.elements[name].value);
-  return payload;
+  return { ...payload, ...designSettings() };
 }
 
 function aiSettings() {
@@ -156,7 +157,7 @@ function aiSettings() {
   if (Number.isFinite(budget) && budget >= 0.05) request.time_budget = Math.min(60, budget);
   const maxKb = parseFloat($("max_kb").value);
   if (Number.isFinite(maxKb) && maxKb > 0) request.max_bytes = Math.max(256, Math.round(maxKb * 1024));
-  return request;
+  return { ...request, ...designSettings() };
 }
 
 function aiActive() {
@@ -515,6 +516,9 @@ function showResult(result) {
   const download = $("download-svg");
   download.href = state.downloadUrl;
   download.download = stem(state.file ? state.file.name : body.filename) + ".svg";
+  const cost = designCost(body.design);
+  $("design-cost").textContent = cost;
+  $("design-cost").hidden = !cost;
   $("output").hidden = false;
   $("output-status").textContent = "";
   if (meta) renderInsights(meta, body, result.request);
@@ -594,6 +598,7 @@ async function reopen(record, localFile = null) {
     showNotice(`The input of ${full.filename} is not stored in this browser; only its SVG is shown.`);
   }
   const kind = full.kind === "ai" ? "ai" : "manual";
+  restoreDesign(full);
   if (kind === "manual") {
     toggle.checked = false;
     for (const [name, value] of Object.entries(full.parameters || {})) {
@@ -618,6 +623,7 @@ async function reopen(record, localFile = null) {
     processing_time: full.total_ms / 1000,
     conversion_id: full.conversion_id,
     filename: full.filename,
+    design: full.design,
     ai_metadata: kind === "ai" ? metadataFromRecord(full) : undefined,
   };
   showResult({ body, kind, request: full.request || {} });
@@ -692,6 +698,7 @@ $("preset").addEventListener("change", (event) => {
   applyPreset(event.target.value);
   reconvertSoon(0);
 });
+setupDesign(() => reconvertSoon(350));
 $("ai-options").addEventListener("change", () => {
   updateTierHint();
   reconvertSoon(400);

@@ -33,7 +33,7 @@ export function metadataFromRecord(record) {
     parameters: record.parameters || {},
     preparation: record.preparation || {},
     fallback_used: record.fallback_used,
-    problems: problemsOfRecord(routing),
+    problems: [...problemsOfRecord(routing), ...((record.design || {}).problems || [])],
     timings: { ...(record.timings || {}), total: record.total_ms },
     analysis: { attempts: routing.attempts || [] },
   };
