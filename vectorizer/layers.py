@@ -90,15 +90,16 @@ def trace_layers(
     alpha_threshold: int = 128,
     timeout: float = DEFAULT_TIMEOUT,
     slivers: bool = False,
-    tuck: bool = False,
+    tuck: bool = True,
 ) -> str:
     """Return SVG markup of `rgba` traced by potrace, one stacked layer per palette colour.
 
     The viewBox is the upscaled grid (0 0 W·k H·k), width/height the input's size; each layer
     is one `<path fill="#rrggbb">` in absolute coordinates, bottom layer first. `slivers`
     merges the hairlines of a third colour that anti-aliasing leaves between two (slivers.py;
-    off by default: it cost fidelity on some JPEG uploads, README "Clean geometry"); `tuck`
-    keeps each stacked mask under the layers above (_tucked).
+    off by default: it cost fidelity on some JPEG uploads, README "Clean geometry"); `tuck` (on:
+    no image worse on 42 held-out variants, 14 better, +0.5 % bytes) keeps each stacked mask
+    under the layers above (_tucked), so no hairline shows between two layers.
     Raises VectorizeError when potrace is missing, fails or runs past `timeout` seconds.
     """
     rgba = np.asarray(rgba, dtype=np.uint8)
