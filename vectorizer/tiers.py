@@ -66,7 +66,7 @@ REFINE_RESERVE_S = {2: 0.3, 3: 0.6}
 # Tier 3 then optimises the best vector itself (vectorizer/optimise.py: fills, gradient stops and
 # outlines against the input) for up to this long, also kept (times the pace) from its walk. On
 # 15 held-out logos × 3 variants, 1.5 s took tier 2's result from 74.4 % to 78.6 % of vtracer's
-# fidelity error removed (0.6 s: 77.9 %), worse on none (README "Tier 3's optimiser").
+# fidelity error removed (0.6 s: 77.9 %), worse on none (README "Optimising the vector itself").
 OPTIMISE_S = 1.2
 # What an optimisation may overrun its limit by (its first renders are not bounded).
 OPTIMISE_OVERRUN_S = 0.4
