@@ -397,15 +397,12 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
     number = _formatter(precision)
     arc_number = _formatter(precision + _ARC_EXTRA_DECIMALS)
     angle_number = _formatter(_ARC_EXTRA_DECIMALS)
-    arc_scale = 10**_ARC_EXTRA_DECIMALS
     tol2 = tol * tol
     # Per segment: the absolute and relative spellings as (letter, numbers, last has a dot).
     spellings: list[tuple[Spelling, Spelling]] = []
     x = y = start_x = start_y = 0
     cubic: tuple[int, int] | None = None
     quad: tuple[int, int] | None = None
-    points: Sequence[int]
-    relative: Sequence[int]
     for seg in segments:
         verb = seg[0]
         next_cubic = next_quad = None
@@ -413,50 +410,15 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
             spellings.append((_CLOSE, _CLOSE))
             x, y = start_x, start_y
         elif verb == "A":
-            rx, ry, rotation, large, sweep, ex, ey = seg[1:]
-            head = [
-                arc_number(round(rx * arc_scale)),
-                arc_number(round(ry * arc_scale)),
-                angle_number(round(rotation * arc_scale)),
-                str(large),
-                str(sweep),
-            ]
-            arc_absolute = _join([*head, number(ex), number(ey)])
-            arc_relative = _join([*head, number(ex - x), number(ey - y)])
-            spellings.append((("A", *arc_absolute), ("a", *arc_relative)))
-            x, y = ex, ey
+            spellings.append(_arc_spellings(seg, x, y, number, arc_number, angle_number))
+            x, y = seg[6], seg[7]
         else:
-            points = seg[1:]
-            ex, ey = points[-2], points[-1]
-            if verb == "L":
-                if ey == y:
-                    letter, points, relative = "H", (ex,), (ex - x,)
-                elif ex == x:
-                    letter, points, relative = "V", (ey,), (ey - y,)
-                else:
-                    letter, relative = "L", (ex - x, ey - y)
-            elif verb == "C":
-                mx, my = (2 * x - cubic[0], 2 * y - cubic[1]) if cubic else (x, y)
-                dx, dy = points[0] - mx, points[1] - my
-                if dx * dx + dy * dy <= tol2:
-                    letter, points = "S", points[2:]
-                else:
-                    letter = "C"
-                next_cubic = (points[-4], points[-3])
-                relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
-            elif verb == "M":
-                letter, relative = "M", (ex - x, ey - y)
+            ex, ey = seg[-2], seg[-1]
+            if verb == "M":
                 start_x, start_y = ex, ey
-            else:  # Q
-                mx, my = (2 * x - quad[0], 2 * y - quad[1]) if quad else (x, y)
-                dx, dy = points[0] - mx, points[1] - my
-                if dx * dx + dy * dy <= tol2:
-                    letter, points = "T", points[2:]
-                    next_quad = (mx, my)
-                else:
-                    letter = "Q"
-                    next_quad = (points[0], points[1])
-                relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+            letter, points, relative, next_cubic, next_quad = _shortest_form(
+                seg, x, y, cubic, quad, tol2
+            )
             spellings.append(
                 (
                     (letter, *_join([number(p) for p in points])),
@@ -466,6 +428,79 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
             x, y = ex, ey
         cubic, quad = next_cubic, next_quad
     return _shortest(spellings)
+
+
+def _arc_spellings(
+    seg: Segment,
+    x: int,
+    y: int,
+    number: Callable[[int], str],
+    arc_number: Callable[[int], str],
+    angle_number: Callable[[int], str],
+) -> tuple[Spelling, Spelling]:
+    """Return the absolute and relative spellings of an arc that starts at (x, y)."""
+    rx, ry, rotation, large, sweep, ex, ey = seg[1:]
+    arc_scale = 10**_ARC_EXTRA_DECIMALS
+    head = [
+        arc_number(round(rx * arc_scale)),
+        arc_number(round(ry * arc_scale)),
+        angle_number(round(rotation * arc_scale)),
+        str(large),
+        str(sweep),
+    ]
+    arc_absolute = _join([*head, number(ex), number(ey)])
+    arc_relative = _join([*head, number(ex - x), number(ey - y)])
+    return ("A", *arc_absolute), ("a", *arc_relative)
+
+
+def _shortest_form(
+    seg: Segment,
+    x: int,
+    y: int,
+    cubic: tuple[int, int] | None,
+    quad: tuple[int, int] | None,
+    tol2: float,
+) -> tuple[str, Sequence[int], Sequence[int], tuple[int, int] | None, tuple[int, int] | None]:
+    """Return an M, L, C or Q segment's shortest letter, its numbers and what the next reflects.
+
+    From (x, y): the letter (H, V, S or T where they fit), its absolute and relative numbers,
+    and the control points the next segment may reflect (`cubic` and `quad` are the previous
+    segment's).
+    """
+    verb = seg[0]
+    points: Sequence[int] = seg[1:]
+    relative: Sequence[int]
+    ex, ey = points[-2], points[-1]
+    next_cubic = next_quad = None
+    if verb == "L":
+        if ey == y:
+            letter, points, relative = "H", (ex,), (ex - x,)
+        elif ex == x:
+            letter, points, relative = "V", (ey,), (ey - y,)
+        else:
+            letter, relative = "L", (ex - x, ey - y)
+    elif verb == "C":
+        mx, my = (2 * x - cubic[0], 2 * y - cubic[1]) if cubic else (x, y)
+        dx, dy = points[0] - mx, points[1] - my
+        if dx * dx + dy * dy <= tol2:
+            letter, points = "S", points[2:]
+        else:
+            letter = "C"
+        next_cubic = (points[-4], points[-3])
+        relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+    elif verb == "M":
+        letter, relative = "M", (ex - x, ey - y)
+    else:  # Q
+        mx, my = (2 * x - quad[0], 2 * y - quad[1]) if quad else (x, y)
+        dx, dy = points[0] - mx, points[1] - my
+        if dx * dx + dy * dy <= tol2:
+            letter, points = "T", points[2:]
+            next_quad = (mx, my)
+        else:
+            letter = "Q"
+            next_quad = (points[0], points[1])
+        relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+    return letter, points, relative, next_cubic, next_quad
 
 
 def _shortest(spellings: list[tuple[Spelling, Spelling]]) -> str:
