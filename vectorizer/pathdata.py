@@ -251,93 +251,122 @@ def _near_segment(px: int, py: int, ax: int, ay: int, bx: int, by: int, tol2: fl
     return cross * cross <= tol2 * length2
 
 
-def _simplify(segments: list[Segment], tol: float) -> list[Segment]:
-    """Return grid segments with straight curves as lines, lines merged, empty parts dropped."""
-    tol2 = tol * tol
-    out: list[Segment] = []
-    x = y = start_x = start_y = 0
-    subpath = -1  # index in `out` of the current subpath's M
-    run_x = run_y = 0  # where the last line of `out` starts
-    run: list[tuple[int, int]] = []  # points merged away inside that line
+class _Simplifier:
+    """One path's simplified segments so far and where its pen is; `_simplify` feeds it."""
 
-    def line(ex: int, ey: int) -> None:
-        nonlocal x, y, run_x, run_y
+    __slots__ = (
+        "out",
+        "run",
+        "run_x",
+        "run_y",
+        "start_x",
+        "start_y",
+        "subpath",
+        "tol",
+        "tol2",
+        "x",
+        "y",
+    )
+
+    def __init__(self, tol: float) -> None:
+        self.tol, self.tol2 = tol, tol * tol
+        self.out: list[Segment] = []
+        self.x = self.y = self.start_x = self.start_y = 0
+        self.subpath = -1  # index in `out` of the current subpath's M
+        self.run_x = self.run_y = 0  # where the last line of `out` starts
+        self.run: list[tuple[int, int]] = []  # points merged away inside that line
+
+    def line(self, ex: int, ey: int) -> None:
+        x, y, out, run, tol2 = self.x, self.y, self.out, self.run, self.tol2
         if ex == x and ey == y:
             return
         if (
             out[-1][0] == "L"
             and len(run) < _MAX_RUN
-            and _near_segment(x, y, run_x, run_y, ex, ey, tol2)
-            and all(_near_segment(px, py, run_x, run_y, ex, ey, tol2) for px, py in run)
+            and _near_segment(x, y, self.run_x, self.run_y, ex, ey, tol2)
+            and all(_near_segment(px, py, self.run_x, self.run_y, ex, ey, tol2) for px, py in run)
         ):
             run.append((x, y))
             out[-1] = ("L", ex, ey)
         else:
-            run_x, run_y = x, y
+            self.run_x, self.run_y = x, y
             run.clear()
             out.append(("L", ex, ey))
-        x, y = ex, ey
+        self.x, self.y = ex, ey
 
-    def end_subpath() -> None:
-        if subpath >= 0 and len(out) == subpath + 1:
-            del out[subpath]  # a lone M draws nothing
+    def end_subpath(self) -> None:
+        if self.subpath >= 0 and len(self.out) == self.subpath + 1:
+            del self.out[self.subpath]  # a lone M draws nothing
 
-    for seg in segments:
-        verb = seg[0]
-        if verb == "M":
-            end_subpath()
-            subpath = len(out)
-            x, y = start_x, start_y = seg[1], seg[2]
+    def move(self, seg: Segment) -> None:
+        self.end_subpath()
+        self.subpath = len(self.out)
+        self.x, self.y = self.start_x, self.start_y = seg[1], seg[2]
+        self.out.append(seg)
+
+    def cubic(self, seg: Segment) -> None:
+        x, y, tol2 = self.x, self.y, self.tol2
+        _, x1, y1, x2, y2, ex, ey = seg
+        # Most curves are far from their chord's line: that test is cheaper than the next.
+        vx, vy = ex - x, ey - y
+        limit = tol2 * (vx * vx + vy * vy)
+        cross1 = vx * (y1 - y) - vy * (x1 - x)
+        cross2 = vx * (y2 - y) - vy * (x2 - x)
+        if (
+            cross1 * cross1 <= limit
+            and cross2 * cross2 <= limit
+            and _near_segment(x1, y1, x, y, ex, ey, tol2)
+            and _near_segment(x2, y2, x, y, ex, ey, tol2)
+        ):
+            self.line(ex, ey)
+        else:
+            self.out.append(_as_quadratic(x, y, seg, self.tol) or seg)
+            self.x, self.y = ex, ey
+
+    def quadratic(self, seg: Segment) -> None:
+        _, x1, y1, ex, ey = seg
+        if _near_segment(x1, y1, self.x, self.y, ex, ey, self.tol2):
+            self.line(ex, ey)
+        else:
+            self.out.append(seg)
+            self.x, self.y = ex, ey
+
+    def arc(self, seg: Segment) -> None:
+        ex, ey = seg[6], seg[7]
+        if ex == self.x and ey == self.y:
+            return  # the spec omits an arc that ends where it starts
+        if round(seg[1] * 100) == 0 or round(seg[2] * 100) == 0:
+            self.line(ex, ey)  # a zero radius draws a straight line
+        else:
+            self.out.append(seg)
+            self.x, self.y = ex, ey
+
+    def close(self, seg: Segment) -> None:
+        out, start_x, start_y = self.out, self.start_x, self.start_y
+        if self.subpath < 0 or out[-1][0] == "Z":
+            return  # nothing open to close
+        self.line(start_x, start_y)
+        if out[-1][0] == "L" and out[-1][1] == start_x and out[-1][2] == start_y:
+            out.pop()  # Z draws that line itself
+        if len(out) == self.subpath + 1:
+            del out[self.subpath]
+            self.subpath = -1
+        else:
             out.append(seg)
-        elif verb == "L":
-            line(seg[1], seg[2])
-        elif verb == "C":
-            _, x1, y1, x2, y2, ex, ey = seg
-            # Most curves are far from their chord's line: that test is cheaper than the next.
-            vx, vy = ex - x, ey - y
-            limit = tol2 * (vx * vx + vy * vy)
-            cross1 = vx * (y1 - y) - vy * (x1 - x)
-            cross2 = vx * (y2 - y) - vy * (x2 - x)
-            if (
-                cross1 * cross1 <= limit
-                and cross2 * cross2 <= limit
-                and _near_segment(x1, y1, x, y, ex, ey, tol2)
-                and _near_segment(x2, y2, x, y, ex, ey, tol2)
-            ):
-                line(ex, ey)
-            else:
-                out.append(_as_quadratic(x, y, seg, tol) or seg)
-                x, y = ex, ey
-        elif verb == "Q":
-            _, x1, y1, ex, ey = seg
-            if _near_segment(x1, y1, x, y, ex, ey, tol2):
-                line(ex, ey)
-            else:
-                out.append(seg)
-                x, y = ex, ey
-        elif verb == "A":
-            ex, ey = seg[6], seg[7]
-            if ex == x and ey == y:
-                continue  # the spec omits an arc that ends where it starts
-            if round(seg[1] * 100) == 0 or round(seg[2] * 100) == 0:
-                line(ex, ey)  # a zero radius draws a straight line
-            else:
-                out.append(seg)
-                x, y = ex, ey
-        else:  # Z
-            if subpath < 0 or out[-1][0] == "Z":
-                continue  # nothing open to close
-            line(start_x, start_y)
-            if out[-1][0] == "L" and out[-1][1] == start_x and out[-1][2] == start_y:
-                out.pop()  # Z draws that line itself
-            if len(out) == subpath + 1:
-                del out[subpath]
-                subpath = -1
-            else:
-                out.append(seg)
-            x, y = start_x, start_y
-    end_subpath()
-    return out
+        self.x, self.y = start_x, start_y
+
+
+def _simplify(segments: list[Segment], tol: float) -> list[Segment]:
+    """Return grid segments with straight curves as lines, lines merged, empty parts dropped."""
+    path = _Simplifier(tol)
+    steps = {"M": path.move, "C": path.cubic, "Q": path.quadratic, "A": path.arc}
+    for seg in segments:
+        if seg[0] == "L":
+            path.line(seg[1], seg[2])
+        else:
+            steps.get(seg[0], path.close)(seg)
+    path.end_subpath()
+    return path.out
 
 
 def _as_quadratic(x0: int, y0: int, seg: Segment, tol: float) -> Segment | None:
