@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conversions.serializers import StrictKeysMixin
+from conversions.serializers.options import StrictKeysMixin
 
 
 def _subclasses(cls: type) -> set[type]:

@@ -1,64 +1,38 @@
-"""HTTP views of the conversion API and the upload page. Thin: validate, call a service, answer."""
+"""HTTP views of the request path (upload, convert, convert-ai): validate, call a service."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
 
-import django_filters
-from django.conf import settings
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.dateparse import parse_datetime
-from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
-    extend_schema_view,
 )
-from rest_framework import exceptions, mixins, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework import exceptions, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversions import exports, health, limits, permissions, reports, services
-from conversions.design import DesignRequestSerializer
+from conversions import exports, limits, permissions, services
 from conversions.errors import ApiError
+from conversions.fields import brief
 from conversions.models import Conversion, Upload
 from conversions.parsers import JSONParser
-from conversions.serializers import (
+from conversions.serializers.errors import ConversionFailedSerializer, error_responses
+from conversions.serializers.requests import (
     AIConvertRequestSerializer,
-    AIConvertResponseSerializer,
-    AIHealthSerializer,
-    ConversionDetailSerializer,
-    ConversionFailedSerializer,
-    ConversionSerializer,
     ConvertRequestSerializer,
-    ConvertResponseSerializer,
-    DownloadRequestSerializer,
-    ErrorSerializer,
-    ModelStatusSerializer,
-    QualityReportSerializer,
     UploadRequestSerializer,
-    UploadSerializer,
-    brief,
-    error_responses,
 )
-from vectorizer import designer
+from conversions.serializers.responses import (
+    AIConvertResponseSerializer,
+    ConvertResponseSerializer,
+    UploadSerializer,
+)
 from vectorizer import exports as formats
-from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.images import ImageError
-from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 from vectorizer.workers import WorkerBusy
 
 FALLBACK_SUGGESTION = '/api/convert {"file_id": "...", "converter": "vtracer"}'
@@ -213,295 +187,3 @@ class AIConvertView(APIView):
         return conversion_response(
             conversion, AIConvertResponseSerializer, include_analysis=data["include_analysis"]
         )
-
-
-class ConversionFilter(django_filters.FilterSet):
-    date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    upload = django_filters.CharFilter(method="filter_upload", label="file_id of an upload")
-    tier = django_filters.NumberFilter(field_name="tier", decimal_places=0)  # 0.5 is no tier
-
-    class Meta:
-        model = Conversion
-        fields = ["kind", "tier", "status", "logo_type", "upload"]
-
-    def is_valid(self) -> bool:
-        """Refuse empty values of typed filters (`?status=`): the schema allows none of them."""
-        valid = super().is_valid()
-        for name, value in (self.data or {}).items():
-            typed = name in self.filters and not isinstance(
-                self.filters[name], django_filters.CharFilter
-            )
-            if typed and value == "":
-                self.form.add_error(name, "must not be empty; leave the parameter out instead.")
-                valid = False
-        return valid
-
-    def filter_upload(
-        self, queryset: QuerySet[Conversion], name: str, value: str
-    ) -> QuerySet[Conversion]:
-        """Return the conversions of one upload; an id naming no upload has none (no 400)."""
-        try:
-            key = uuid.UUID(value)
-        except ValueError:
-            return queryset.none()
-        return queryset.filter(upload_id=key)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        responses={200: ConversionSerializer(many=True), **error_responses(400, 401, 403, 404, 429)}
-    ),
-    retrieve=extend_schema(
-        responses={200: ConversionDetailSerializer, **error_responses(401, 403, 404, 429)}
-    ),
-)
-class ConversionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Conversion]
-):
-    queryset = Conversion.objects.select_related("upload").defer("svg")
-    filterset_class = ConversionFilter
-
-    def get_serializer_class(self) -> type[ConversionSerializer]:
-        return ConversionDetailSerializer if self.action == "retrieve" else ConversionSerializer
-
-    def get_queryset(self) -> QuerySet[Conversion]:
-        # One record by its unguessable id: anonymous ones too; a list: the caller's own.
-        if self.action in ("retrieve", "svg"):
-            return permissions.visible(
-                Conversion.objects.select_related("upload"), self.request, by_id=True
-            )
-        return permissions.visible(super().get_queryset(), self.request)
-
-    @extend_schema(
-        responses={(200, "image/svg+xml"): bytes, **error_responses(400, 401, 403, 404, 429)}
-    )
-    @action(detail=True, methods=["get"])
-    def svg(self, request: Request, pk: str | None = None) -> HttpResponse:
-        conversion = self.get_object()
-        if not conversion.succeeded:
-            raise exceptions.NotFound(f"Conversion {pk} failed and has no SVG: {conversion.error}")
-        response = HttpResponse(conversion.svg, content_type="image/svg+xml")
-        filename = exports.download_name(conversion, "svg")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        # Served SVG is sanitised already; the CSP is a second fence against script in it.
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-        return response
-
-
-class FormatIsAFileFormat(DefaultContentNegotiation):
-    """`?format=` names the file to download here, not one of DRF's renderers.
-
-    The file is the answer whatever the Accept header says (`Accept: application/pdf` is what
-    Swagger sends); only errors are rendered, always as JSON.
-    """
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        json_renderer = next(r for r in renderers if r.format == "json")
-        return json_renderer, json_renderer.media_type
-
-
-class ConversionDownloadView(APIView):
-    content_negotiation_class = FormatIsAFileFormat
-
-    @extend_schema(
-        parameters=[DownloadRequestSerializer],
-        responses={
-            (200, "image/svg+xml"): OpenApiTypes.BINARY,
-            (200, "application/pdf"): OpenApiTypes.BINARY,
-            (200, "application/postscript"): OpenApiTypes.BINARY,
-            (200, "image/vnd.dxf"): OpenApiTypes.BINARY,
-            (200, "image/png"): OpenApiTypes.BINARY,
-            **error_responses(400, 401, 403, 404, 429),
-            409: OpenApiResponse(ErrorSerializer, description="The conversion is still running."),
-        },
-        description="The conversion's SVG, or a PDF, EPS, DXF or PNG derived from it, sized "
-        "by width/height in unit at dpi (default: the size recorded with the conversion).",
-    )
-    def get(self, request: Request, pk: str) -> HttpResponse:
-        query = DownloadRequestSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        visible = permissions.visible(
-            Conversion.objects.select_related("upload"), request, by_id=True
-        )
-        conversion = visible.filter(pk=pk).first()
-        if conversion is None:
-            raise exceptions.NotFound(f"No such conversion: {pk}.")
-        if conversion.status == Conversion.Status.RUNNING:
-            raise ApiError(
-                f"Conversion {pk} is still running; download it once it has finished.",
-                status_code=status.HTTP_409_CONFLICT,
-            )
-        if not conversion.succeeded:
-            raise exceptions.NotFound(f"Conversion {pk} failed and has no SVG: {conversion.error}")
-        data = query.validated_data
-        try:
-            # A large PNG takes seconds: it holds one of an anonymous address's slots too.
-            with limits.conversion_slot(request):
-                file = exports.download(conversion, data["format"], data["size"], data.get("dpi"))
-        except formats.ExportError as exc:
-            raise exceptions.ValidationError({"format": [str(exc)]}) from exc
-        response = HttpResponse(file.content, content_type=file.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-        return response
-
-
-# The page's vtracer controls: label, and for sliders the step and a hint; ranges, choices and
-# defaults come from vectorizer.tracing, so the page offers exactly what the API accepts.
-TRACE_SELECTS = (
-    ("colormode", "Colour"),
-    ("hierarchical", "Layers"),
-    ("mode", "Curves"),
-)
-TRACE_SLIDERS = (
-    ("filter_speckle", "Filter speckle (px)", 1, "Drop patches smaller than this."),
-    ("color_precision", "Colour precision (bits)", 1, "More bits keep more colours."),
-    (
-        "layer_difference",
-        "Gradient step",
-        1,
-        "Colour difference between layers; smaller keeps more shades.",
-    ),
-    ("corner_threshold", "Corner threshold (degrees)", 1, "Smaller angles become corners."),
-    (
-        "length_threshold",
-        "Segment length (px)",
-        0.5,
-        "Shortest curve segment; larger is smoother and smaller.",
-    ),
-    ("splice_threshold", "Splice threshold (degrees)", 1, "Angle above which a spline is split."),
-    ("max_iterations", "Curve fitting iterations", 1, "How long vtracer refines each curve."),
-    (
-        "path_precision",
-        "Path precision (decimals)",
-        1,
-        "Decimals kept in coordinates; fewer means smaller files.",
-    ),
-)
-
-
-def _trace_controls() -> dict[str, list[dict[str, Any]]]:
-    """Return the page's vtracer selects and sliders with the API's ranges and defaults."""
-    defaults = DEFAULT_PARAMS.as_dict()
-    selects = [
-        {"name": name, "label": label, "values": CHOICES[name], "default": defaults[name]}
-        for name, label in TRACE_SELECTS
-    ]
-    sliders = [
-        {
-            "name": name,
-            "label": label,
-            "step": step,
-            "min": RANGES[name][0],
-            "max": RANGES[name][1],
-            "default": defaults[name],
-            "hint": hint,
-        }
-        for name, label, step, hint in TRACE_SLIDERS
-    ]
-    return {"trace_selects": selects, "trace_sliders": sliders}
-
-
-# The page's colour and shape controls: (name, label, step, hint); ranges come from the API.
-DESIGN_NUMBERS = (
-    ("max_colors", "Maximum colours", 1, "Empty: as many as the logo needs."),
-    ("min_area_px", "Drop specks under (px²)", 1, "Shapes smaller than this area go; 0 keeps all."),
-)
-
-
-def _design_controls() -> dict[str, Any]:
-    """Return the page's colour and shape numbers and choices as the API validates them."""
-    fields = DesignRequestSerializer().fields
-    numbers = [
-        {"name": name, "label": label, "step": step, "hint": hint, "field": fields[name]}
-        for name, label, step, hint in DESIGN_NUMBERS
-    ]
-    choices = {"shape_stacking": designer.STACKINGS, "group_by": designer.GROUPINGS}
-    return {"design_numbers": numbers, "design_choices": choices}
-
-
-@ensure_csrf_cookie
-def home(request: HttpRequest) -> HttpResponse:
-    """Return the converter page, with the real parameter ranges and limits the API applies."""
-    ai_fields = AIConvertRequestSerializer().fields
-    context = {
-        "choices": CHOICES,
-        "ranges": RANGES,
-        "defaults": DEFAULT_PARAMS.as_dict(),
-        **_trace_controls(),
-        **_design_controls(),
-        "limits": {
-            "max_upload_bytes": settings.SVGAI_MAX_UPLOAD_BYTES,
-            "max_pixels": settings.SVGAI_MAX_PIXELS,
-            "target_quality": ai_fields["target_quality"].default,
-            "tier3_budget_s": DEFAULT_TIME_BUDGET_S,
-        },
-    }
-    return render(request, "conversions/home.html", context)
-
-
-class ModelStatusView(APIView):
-    @extend_schema(
-        responses={
-            200: ModelStatusSerializer,
-            503: OpenApiResponse(ModelStatusSerializer, description="A model is not loaded."),
-            **error_responses(401, 403, 429),
-        }
-    )
-    def get(self, request: Request) -> Response:
-        body = health.model_status()
-        code = (
-            status.HTTP_200_OK if body["models_available"] else status.HTTP_503_SERVICE_UNAVAILABLE
-        )
-        return Response(body, status=code)
-
-
-class AIHealthView(APIView):
-    @extend_schema(
-        responses={
-            200: AIHealthSerializer,
-            503: OpenApiResponse(AIHealthSerializer, description="AI conversion cannot run."),
-            **error_responses(401, 403, 429),
-        }
-    )
-    def get(self, request: Request) -> Response:
-        # Performance counts the caller's own conversions; hosts and errors are for staff.
-        user = request.user
-        body, code = health.ai_health(
-            scope=permissions.visible(Conversion.objects.all(), request),
-            details=bool(user and user.is_authenticated and user.is_staff),
-        )
-        return Response(body, status=code)
-
-
-class QualityReportView(APIView):
-    throttle_classes = permissions.REPORT_THROTTLES
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "since", OpenApiTypes.DATETIME, description="Only conversions from this moment."
-            )
-        ],
-        responses={200: QualityReportSerializer, **error_responses(400, 401, 403, 429)},
-    )
-    def get(self, request: Request) -> Response:
-        since = None
-        raw = request.query_params.get("since")
-        if raw is not None:  # an empty value is no date-time either
-            try:
-                since = parse_datetime(raw)
-            except ValueError:  # well formed but impossible, e.g. month 13
-                since = None
-            if since is None:
-                raise exceptions.ValidationError(
-                    {"since": ["must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."]}
-                )
-            since = reports.in_utc(since)
-        # A caller's own conversions (staff: everyone's), like the conversion list.
-        scope = permissions.visible(Conversion.objects.all(), request)
-        return Response({"success": True, **reports.quality_report(since=since, scope=scope)})

@@ -7,14 +7,14 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from conversions import views as conversion_views
+from conversions import pages
 from conversions.errors import allow_methods
 from conversions.metrics import metrics_view
 from svgai_site.health import HealthView
 
 urlpatterns = [
     # Pages serve GET only; other methods meet a JSON 405 (conversions.errors.allow_methods).
-    path("", allow_methods("GET", "HEAD")(conversion_views.home), name="home"),
+    path("", allow_methods("GET", "HEAD")(pages.home), name="home"),
     # Browsers ask for /favicon.ico whatever the page links; the static file answers (its URL
     # is looked up per request: the manifest of hashed names exists only after collectstatic).
     path(

@@ -196,28 +196,14 @@ def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> tuple[dict[str, flo
     centres = centres.astype(np.float32) * 8 + 4
     in_palette = np.isin(codes, palette)
     rare = pixels[~in_palette].astype(np.float32)
-    near = 0.0
-    if len(rare):
-        # Distance of each rare colour to its nearest palette colour; few palette colours, so cheap.
-        sample = rare[:: max(1, len(rare) // 4000)]
-        nearest = np.sqrt(((sample[:, None, :] - centres[None, :, :]) ** 2).sum(-1)).min(axis=1)
-        near = float((nearest < 40).mean()) * len(rare) / n
+    near = _near_duplicate_share(rare, centres, n)
     rare_mask = empty.copy()
     rare_mask[foreground] = ~in_palette
 
     weights = counts[palette].astype(np.float32)
     lum = centres @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
     hue, sat = _hue_saturation(centres / 255.0)
-    hue_weights = weights * sat
-    if hue_weights.sum() > 0:
-        angle = hue * 2 * np.pi
-        vector = (
-            np.hypot((np.cos(angle) * hue_weights).sum(), (np.sin(angle) * hue_weights).sum())
-            / hue_weights.sum()
-        )
-        hue_spread = float(1 - vector)
-    else:
-        hue_spread = 0.0
+    hue_spread = _hue_spread(hue, weights * sat)
     return {
         "palette_size": float(len(palette)),
         "palette_size_coarse": float((coarse >= PALETTE_SHARE).sum()),
@@ -233,6 +219,28 @@ def _color_stats(rgb: np.ndarray, foreground: np.ndarray) -> tuple[dict[str, flo
         "saturation_mean": float((sat * weights).sum() / weights.sum()),
         "hue_spread": hue_spread,
     }, rare_mask
+
+
+def _near_duplicate_share(rare: np.ndarray, centres: np.ndarray, n: int) -> float:
+    """Return the share of the n pixels in a rare colour close to a palette colour."""
+    if not len(rare):
+        return 0.0
+    # Distance of each rare colour to its nearest palette colour; few palette colours, so cheap.
+    sample = rare[:: max(1, len(rare) // 4000)]
+    nearest = np.sqrt(((sample[:, None, :] - centres[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    return float((nearest < 40).mean()) * len(rare) / n
+
+
+def _hue_spread(hue: np.ndarray, hue_weights: np.ndarray) -> float:
+    """Return 1 minus the length of the weighted mean hue vector: 0 for one hue, near 1 for many."""
+    if not hue_weights.sum() > 0:  # NaN weights too
+        return 0.0
+    angle = hue * 2 * np.pi
+    vector = (
+        np.hypot((np.cos(angle) * hue_weights).sum(), (np.sin(angle) * hue_weights).sum())
+        / hue_weights.sum()
+    )
+    return float(1 - vector)
 
 
 def _merge_palette(candidates: np.ndarray, counts: np.ndarray, n: int) -> int:

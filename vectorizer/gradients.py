@@ -13,6 +13,7 @@ Pure numpy/scipy, no tracing here: the tracer only ever sees flat colours.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
@@ -160,10 +161,50 @@ def extract_gradients(
     if big.size == 0:
         return rgba, []
     boxes = find_objects(labels)
+    found, groups = _fit_regions(
+        rgba, labels, boxes, big[np.argsort(sizes[big - 1])[::-1]], max_rms, max_regions
+    )
+    if not found:
+        return rgba, []
+    is_gradient = np.zeros(len(sizes) + 1, dtype=bool)
+    is_gradient[[region for region, _, _ in found]] = True
+    rims = _plan_rims(rgba, labels, loose, boxes, sizes >= min_area, found)
+    # The colours the placeholders must avoid: all the rest, anti-aliasing ramps included
+    # (every other pixel in each direction is census enough).
+    every = (slice(None, None, 2), slice(None, None, 2))
+    rest = (rgba[every][..., 3] >= 128) & ~is_gradient[labels[every]]
+    leaders = sorted(set(groups))
+    around = [rgba[0:0, 0, :3]] * len(found)
+    for rim, group in zip(rims, groups, strict=True):
+        around[group] = np.vstack(
+            [around[group], _neighbour_colours(rgba, labels, is_gradient, rim)]
+        )
+    placeholders = _pick_placeholders(rgba[every][rest, :3], [around[g] for g in leaders], palette)
+    if not placeholders:
+        return rgba, []
+    colour_of = dict(zip(leaders, placeholders, strict=False))
+    out, fills = _paint_regions(rgba, labels, boxes, sizes, found, groups, colour_of)
+    # Rims after every region is painted: a rim between two gradients blends two placeholders.
+    source = out.copy()
+    for rim, group in zip(rims, groups, strict=True):
+        if group in colour_of:
+            _paint_rim(rim, source, out, colour_of[group])
+    return out, fills
+
+
+def _fit_regions(
+    rgba: np.ndarray,
+    labels: np.ndarray,
+    boxes: Sequence[tuple[slice, ...] | None],
+    regions: np.ndarray,
+    max_rms: float,
+    max_regions: int,
+) -> tuple[list[tuple[int, _Fit, float]], list[int]]:
+    """Return the regions a gradient fits (in the order given), and per fit the fit it shares."""
     found: list[tuple[int, _Fit, float]] = []
     groups: list[int] = []  # per found region: the index of the region whose gradient it uses
     samples: list[tuple[np.ndarray, np.ndarray]] = []  # per found region: pixels, colours
-    for region in big[np.argsort(sizes[big - 1])[::-1]]:
+    for region in regions:
         box = boxes[region - 1]
         assert box is not None
         ys, xs = np.nonzero(labels[box] == region)
@@ -181,34 +222,43 @@ def extract_gradients(
         groups.append(_share_gradient(found, groups, samples, max_rms))
         if len(found) >= max_regions:
             break
-    if not found:
-        return rgba, []
-    is_gradient = np.zeros(len(sizes) + 1, dtype=bool)
-    is_gradient[[region for region, _, _ in found]] = True
-    # Each region's rim: which pixels join it, which blend with which neighbour.
-    is_large = np.zeros(len(sizes) + 1, dtype=bool)
-    is_large[1:] = sizes >= min_area
-    claimed = np.zeros((height, width), dtype=bool)
+    return found, groups
+
+
+def _plan_rims(
+    rgba: np.ndarray,
+    labels: np.ndarray,
+    loose: np.ndarray,
+    boxes: Sequence[tuple[slice, ...] | None],
+    large: np.ndarray,
+    found: list[tuple[int, _Fit, float]],
+) -> list[_Rim]:
+    """Return each found region's rim: which pixels join it, which blend with which neighbour.
+
+    `large` says per label (from 1) whether its region is at least `min_area`.
+    """
+    is_large = np.zeros(len(large) + 1, dtype=bool)
+    is_large[1:] = large
+    claimed = np.zeros(rgba.shape[:2], dtype=bool)
     rims = []
     for region, fit, _ in found:
         box = boxes[region - 1]
         assert box is not None
         model = GradientFill((0, 0, 0), fit.kind, fit.geometry, fit.stops)
         rims.append(_plan_rim(rgba, labels, is_large, loose, region, box, model, claimed))
-    # The colours the placeholders must avoid: all the rest, anti-aliasing ramps included
-    # (every other pixel in each direction is census enough).
-    every = (slice(None, None, 2), slice(None, None, 2))
-    rest = (rgba[every][..., 3] >= 128) & ~is_gradient[labels[every]]
-    leaders = sorted(set(groups))
-    around = [rgba[0:0, 0, :3]] * len(found)
-    for rim, group in zip(rims, groups, strict=True):
-        around[group] = np.vstack(
-            [around[group], _neighbour_colours(rgba, labels, is_gradient, rim)]
-        )
-    placeholders = _pick_placeholders(rgba[every][rest, :3], [around[g] for g in leaders], palette)
-    if not placeholders:
-        return rgba, []
-    colour_of = dict(zip(leaders, placeholders, strict=False))
+    return rims
+
+
+def _paint_regions(
+    rgba: np.ndarray,
+    labels: np.ndarray,
+    boxes: Sequence[tuple[slice, ...] | None],
+    sizes: np.ndarray,
+    found: list[tuple[int, _Fit, float]],
+    groups: list[int],
+    colour_of: dict[int, tuple[int, int, int]],
+) -> tuple[np.ndarray, list[GradientFill]]:
+    """Return a copy of the image with each region painted its group's placeholder, and fills."""
     out = rgba.copy()
     fills: list[GradientFill] = []
     for leader, placeholder in colour_of.items():
@@ -228,11 +278,6 @@ def extract_gradients(
                 rms=rms,
             )
         )
-    # Rims after every region is painted: a rim between two gradients blends two placeholders.
-    source = out.copy()
-    for rim, group in zip(rims, groups, strict=True):
-        if group in colour_of:
-            _paint_rim(rim, source, out, colour_of[group])
     return out, fills
 
 

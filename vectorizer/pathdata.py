@@ -251,93 +251,122 @@ def _near_segment(px: int, py: int, ax: int, ay: int, bx: int, by: int, tol2: fl
     return cross * cross <= tol2 * length2
 
 
-def _simplify(segments: list[Segment], tol: float) -> list[Segment]:
-    """Return grid segments with straight curves as lines, lines merged, empty parts dropped."""
-    tol2 = tol * tol
-    out: list[Segment] = []
-    x = y = start_x = start_y = 0
-    subpath = -1  # index in `out` of the current subpath's M
-    run_x = run_y = 0  # where the last line of `out` starts
-    run: list[tuple[int, int]] = []  # points merged away inside that line
+class _Simplifier:
+    """One path's simplified segments so far and where its pen is; `_simplify` feeds it."""
 
-    def line(ex: int, ey: int) -> None:
-        nonlocal x, y, run_x, run_y
+    __slots__ = (
+        "out",
+        "run",
+        "run_x",
+        "run_y",
+        "start_x",
+        "start_y",
+        "subpath",
+        "tol",
+        "tol2",
+        "x",
+        "y",
+    )
+
+    def __init__(self, tol: float) -> None:
+        self.tol, self.tol2 = tol, tol * tol
+        self.out: list[Segment] = []
+        self.x = self.y = self.start_x = self.start_y = 0
+        self.subpath = -1  # index in `out` of the current subpath's M
+        self.run_x = self.run_y = 0  # where the last line of `out` starts
+        self.run: list[tuple[int, int]] = []  # points merged away inside that line
+
+    def line(self, ex: int, ey: int) -> None:
+        x, y, out, run, tol2 = self.x, self.y, self.out, self.run, self.tol2
         if ex == x and ey == y:
             return
         if (
             out[-1][0] == "L"
             and len(run) < _MAX_RUN
-            and _near_segment(x, y, run_x, run_y, ex, ey, tol2)
-            and all(_near_segment(px, py, run_x, run_y, ex, ey, tol2) for px, py in run)
+            and _near_segment(x, y, self.run_x, self.run_y, ex, ey, tol2)
+            and all(_near_segment(px, py, self.run_x, self.run_y, ex, ey, tol2) for px, py in run)
         ):
             run.append((x, y))
             out[-1] = ("L", ex, ey)
         else:
-            run_x, run_y = x, y
+            self.run_x, self.run_y = x, y
             run.clear()
             out.append(("L", ex, ey))
-        x, y = ex, ey
+        self.x, self.y = ex, ey
 
-    def end_subpath() -> None:
-        if subpath >= 0 and len(out) == subpath + 1:
-            del out[subpath]  # a lone M draws nothing
+    def end_subpath(self) -> None:
+        if self.subpath >= 0 and len(self.out) == self.subpath + 1:
+            del self.out[self.subpath]  # a lone M draws nothing
 
-    for seg in segments:
-        verb = seg[0]
-        if verb == "M":
-            end_subpath()
-            subpath = len(out)
-            x, y = start_x, start_y = seg[1], seg[2]
+    def move(self, seg: Segment) -> None:
+        self.end_subpath()
+        self.subpath = len(self.out)
+        self.x, self.y = self.start_x, self.start_y = seg[1], seg[2]
+        self.out.append(seg)
+
+    def cubic(self, seg: Segment) -> None:
+        x, y, tol2 = self.x, self.y, self.tol2
+        _, x1, y1, x2, y2, ex, ey = seg
+        # Most curves are far from their chord's line: that test is cheaper than the next.
+        vx, vy = ex - x, ey - y
+        limit = tol2 * (vx * vx + vy * vy)
+        cross1 = vx * (y1 - y) - vy * (x1 - x)
+        cross2 = vx * (y2 - y) - vy * (x2 - x)
+        if (
+            cross1 * cross1 <= limit
+            and cross2 * cross2 <= limit
+            and _near_segment(x1, y1, x, y, ex, ey, tol2)
+            and _near_segment(x2, y2, x, y, ex, ey, tol2)
+        ):
+            self.line(ex, ey)
+        else:
+            self.out.append(_as_quadratic(x, y, seg, self.tol) or seg)
+            self.x, self.y = ex, ey
+
+    def quadratic(self, seg: Segment) -> None:
+        _, x1, y1, ex, ey = seg
+        if _near_segment(x1, y1, self.x, self.y, ex, ey, self.tol2):
+            self.line(ex, ey)
+        else:
+            self.out.append(seg)
+            self.x, self.y = ex, ey
+
+    def arc(self, seg: Segment) -> None:
+        ex, ey = seg[6], seg[7]
+        if ex == self.x and ey == self.y:
+            return  # the spec omits an arc that ends where it starts
+        if round(seg[1] * 100) == 0 or round(seg[2] * 100) == 0:
+            self.line(ex, ey)  # a zero radius draws a straight line
+        else:
+            self.out.append(seg)
+            self.x, self.y = ex, ey
+
+    def close(self, seg: Segment) -> None:
+        out, start_x, start_y = self.out, self.start_x, self.start_y
+        if self.subpath < 0 or out[-1][0] == "Z":
+            return  # nothing open to close
+        self.line(start_x, start_y)
+        if out[-1][0] == "L" and out[-1][1] == start_x and out[-1][2] == start_y:
+            out.pop()  # Z draws that line itself
+        if len(out) == self.subpath + 1:
+            del out[self.subpath]
+            self.subpath = -1
+        else:
             out.append(seg)
-        elif verb == "L":
-            line(seg[1], seg[2])
-        elif verb == "C":
-            _, x1, y1, x2, y2, ex, ey = seg
-            # Most curves are far from their chord's line: that test is cheaper than the next.
-            vx, vy = ex - x, ey - y
-            limit = tol2 * (vx * vx + vy * vy)
-            cross1 = vx * (y1 - y) - vy * (x1 - x)
-            cross2 = vx * (y2 - y) - vy * (x2 - x)
-            if (
-                cross1 * cross1 <= limit
-                and cross2 * cross2 <= limit
-                and _near_segment(x1, y1, x, y, ex, ey, tol2)
-                and _near_segment(x2, y2, x, y, ex, ey, tol2)
-            ):
-                line(ex, ey)
-            else:
-                out.append(_as_quadratic(x, y, seg, tol) or seg)
-                x, y = ex, ey
-        elif verb == "Q":
-            _, x1, y1, ex, ey = seg
-            if _near_segment(x1, y1, x, y, ex, ey, tol2):
-                line(ex, ey)
-            else:
-                out.append(seg)
-                x, y = ex, ey
-        elif verb == "A":
-            ex, ey = seg[6], seg[7]
-            if ex == x and ey == y:
-                continue  # the spec omits an arc that ends where it starts
-            if round(seg[1] * 100) == 0 or round(seg[2] * 100) == 0:
-                line(ex, ey)  # a zero radius draws a straight line
-            else:
-                out.append(seg)
-                x, y = ex, ey
-        else:  # Z
-            if subpath < 0 or out[-1][0] == "Z":
-                continue  # nothing open to close
-            line(start_x, start_y)
-            if out[-1][0] == "L" and out[-1][1] == start_x and out[-1][2] == start_y:
-                out.pop()  # Z draws that line itself
-            if len(out) == subpath + 1:
-                del out[subpath]
-                subpath = -1
-            else:
-                out.append(seg)
-            x, y = start_x, start_y
-    end_subpath()
-    return out
+        self.x, self.y = start_x, start_y
+
+
+def _simplify(segments: list[Segment], tol: float) -> list[Segment]:
+    """Return grid segments with straight curves as lines, lines merged, empty parts dropped."""
+    path = _Simplifier(tol)
+    steps = {"M": path.move, "C": path.cubic, "Q": path.quadratic, "A": path.arc}
+    for seg in segments:
+        if seg[0] == "L":
+            path.line(seg[1], seg[2])
+        else:
+            steps.get(seg[0], path.close)(seg)
+    path.end_subpath()
+    return path.out
 
 
 def _as_quadratic(x0: int, y0: int, seg: Segment, tol: float) -> Segment | None:
@@ -397,15 +426,12 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
     number = _formatter(precision)
     arc_number = _formatter(precision + _ARC_EXTRA_DECIMALS)
     angle_number = _formatter(_ARC_EXTRA_DECIMALS)
-    arc_scale = 10**_ARC_EXTRA_DECIMALS
     tol2 = tol * tol
     # Per segment: the absolute and relative spellings as (letter, numbers, last has a dot).
     spellings: list[tuple[Spelling, Spelling]] = []
     x = y = start_x = start_y = 0
     cubic: tuple[int, int] | None = None
     quad: tuple[int, int] | None = None
-    points: Sequence[int]
-    relative: Sequence[int]
     for seg in segments:
         verb = seg[0]
         next_cubic = next_quad = None
@@ -413,50 +439,15 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
             spellings.append((_CLOSE, _CLOSE))
             x, y = start_x, start_y
         elif verb == "A":
-            rx, ry, rotation, large, sweep, ex, ey = seg[1:]
-            head = [
-                arc_number(round(rx * arc_scale)),
-                arc_number(round(ry * arc_scale)),
-                angle_number(round(rotation * arc_scale)),
-                str(large),
-                str(sweep),
-            ]
-            arc_absolute = _join([*head, number(ex), number(ey)])
-            arc_relative = _join([*head, number(ex - x), number(ey - y)])
-            spellings.append((("A", *arc_absolute), ("a", *arc_relative)))
-            x, y = ex, ey
+            spellings.append(_arc_spellings(seg, x, y, number, arc_number, angle_number))
+            x, y = seg[6], seg[7]
         else:
-            points = seg[1:]
-            ex, ey = points[-2], points[-1]
-            if verb == "L":
-                if ey == y:
-                    letter, points, relative = "H", (ex,), (ex - x,)
-                elif ex == x:
-                    letter, points, relative = "V", (ey,), (ey - y,)
-                else:
-                    letter, relative = "L", (ex - x, ey - y)
-            elif verb == "C":
-                mx, my = (2 * x - cubic[0], 2 * y - cubic[1]) if cubic else (x, y)
-                dx, dy = points[0] - mx, points[1] - my
-                if dx * dx + dy * dy <= tol2:
-                    letter, points = "S", points[2:]
-                else:
-                    letter = "C"
-                next_cubic = (points[-4], points[-3])
-                relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
-            elif verb == "M":
-                letter, relative = "M", (ex - x, ey - y)
+            ex, ey = seg[-2], seg[-1]
+            if verb == "M":
                 start_x, start_y = ex, ey
-            else:  # Q
-                mx, my = (2 * x - quad[0], 2 * y - quad[1]) if quad else (x, y)
-                dx, dy = points[0] - mx, points[1] - my
-                if dx * dx + dy * dy <= tol2:
-                    letter, points = "T", points[2:]
-                    next_quad = (mx, my)
-                else:
-                    letter = "Q"
-                    next_quad = (points[0], points[1])
-                relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+            letter, points, relative, next_cubic, next_quad = _shortest_form(
+                seg, x, y, cubic, quad, tol2
+            )
             spellings.append(
                 (
                     (letter, *_join([number(p) for p in points])),
@@ -466,6 +457,79 @@ def _write(segments: list[Segment], precision: int, tol: float) -> str:
             x, y = ex, ey
         cubic, quad = next_cubic, next_quad
     return _shortest(spellings)
+
+
+def _arc_spellings(
+    seg: Segment,
+    x: int,
+    y: int,
+    number: Callable[[int], str],
+    arc_number: Callable[[int], str],
+    angle_number: Callable[[int], str],
+) -> tuple[Spelling, Spelling]:
+    """Return the absolute and relative spellings of an arc that starts at (x, y)."""
+    rx, ry, rotation, large, sweep, ex, ey = seg[1:]
+    arc_scale = 10**_ARC_EXTRA_DECIMALS
+    head = [
+        arc_number(round(rx * arc_scale)),
+        arc_number(round(ry * arc_scale)),
+        angle_number(round(rotation * arc_scale)),
+        str(large),
+        str(sweep),
+    ]
+    arc_absolute = _join([*head, number(ex), number(ey)])
+    arc_relative = _join([*head, number(ex - x), number(ey - y)])
+    return ("A", *arc_absolute), ("a", *arc_relative)
+
+
+def _shortest_form(
+    seg: Segment,
+    x: int,
+    y: int,
+    cubic: tuple[int, int] | None,
+    quad: tuple[int, int] | None,
+    tol2: float,
+) -> tuple[str, Sequence[int], Sequence[int], tuple[int, int] | None, tuple[int, int] | None]:
+    """Return an M, L, C or Q segment's shortest letter, its numbers and what the next reflects.
+
+    From (x, y): the letter (H, V, S or T where they fit), its absolute and relative numbers,
+    and the control points the next segment may reflect (`cubic` and `quad` are the previous
+    segment's).
+    """
+    verb = seg[0]
+    points: Sequence[int] = seg[1:]
+    relative: Sequence[int]
+    ex, ey = points[-2], points[-1]
+    next_cubic = next_quad = None
+    if verb == "L":
+        if ey == y:
+            letter, points, relative = "H", (ex,), (ex - x,)
+        elif ex == x:
+            letter, points, relative = "V", (ey,), (ey - y,)
+        else:
+            letter, relative = "L", (ex - x, ey - y)
+    elif verb == "C":
+        mx, my = (2 * x - cubic[0], 2 * y - cubic[1]) if cubic else (x, y)
+        dx, dy = points[0] - mx, points[1] - my
+        if dx * dx + dy * dy <= tol2:
+            letter, points = "S", points[2:]
+        else:
+            letter = "C"
+        next_cubic = (points[-4], points[-3])
+        relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+    elif verb == "M":
+        letter, relative = "M", (ex - x, ey - y)
+    else:  # Q
+        mx, my = (2 * x - quad[0], 2 * y - quad[1]) if quad else (x, y)
+        dx, dy = points[0] - mx, points[1] - my
+        if dx * dx + dy * dy <= tol2:
+            letter, points = "T", points[2:]
+            next_quad = (mx, my)
+        else:
+            letter = "Q"
+            next_quad = (points[0], points[1])
+        relative = [p - (x if k % 2 == 0 else y) for k, p in enumerate(points)]
+    return letter, points, relative, next_cubic, next_quad
 
 
 def _shortest(spellings: list[tuple[Spelling, Spelling]]) -> str:

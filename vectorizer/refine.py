@@ -23,7 +23,7 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 
 from vectorizer.images import composite_on_white
-from vectorizer.pathdata import optimize_path, parse_path
+from vectorizer.pathdata import Segment, optimize_path, parse_path
 from vectorizer.render import render_svg
 
 _PATH = re.compile(r'(<path\b[^>]*?\sd=")([^"]*)(")')
@@ -135,26 +135,11 @@ def _read(datas: list[str]) -> _Outline:
                 run = []
                 current = start
                 continue
-            if verb == "L":
-                end = point(seg[1], seg[2])
-                segments.append(_line(point, x0, y0, seg[1], seg[2], current, end))
-                lines.append(True)
-            elif verb == "C":
-                c1, c2 = point(seg[1], seg[2]), point(seg[3], seg[4])
-                end = point(seg[5], seg[6])
-                segments.append((current, c1, c2, end))
-                lines.append(False)
-            elif verb == "Q":  # the same curve as a cubic
-                qx, qy, x, y = seg[1:5]
-                c1 = point(x0 + 2 / 3 * (qx - x0), y0 + 2 / 3 * (qy - y0))
-                c2 = point(x + 2 / 3 * (qx - x), y + 2 / 3 * (qy - y))
-                end = point(x, y)
-                segments.append((current, c1, c2, end))
-                lines.append(False)
-            else:
-                raise ValueError(f"cannot refine a {verb} segment")
+            segment, straight = _drawn(point, seg, current, x0, y0)
+            segments.append(segment)
+            lines.append(straight)
             run.append(len(segments) - 1)
-            current = end
+            current = segment[3]
         if run:
             subpaths.append(run)
         paths.append(subpaths)
@@ -164,6 +149,28 @@ def _read(datas: list[str]) -> _Outline:
         lines=np.array(lines, dtype=bool),
         paths=paths,
     )
+
+
+def _drawn(
+    point: Callable[[float, float], int], seg: Segment, current: int, x0: float, y0: float
+) -> tuple[tuple[int, int, int, int], bool]:
+    """Return the cubic an L, C or Q command draws from `current` at (x0, y0), and if straight.
+
+    The segment's new points are made with `point`, in the order the outline numbers them.
+    """
+    verb = seg[0]
+    if verb == "L":
+        end = point(seg[1], seg[2])
+        return _line(point, x0, y0, seg[1], seg[2], current, end), True
+    if verb == "C":
+        c1, c2 = point(seg[1], seg[2]), point(seg[3], seg[4])
+        return (current, c1, c2, point(seg[5], seg[6])), False
+    if verb == "Q":  # the same curve as a cubic
+        qx, qy, x, y = seg[1:5]
+        c1 = point(x0 + 2 / 3 * (qx - x0), y0 + 2 / 3 * (qy - y0))
+        c2 = point(x + 2 / 3 * (qx - x), y + 2 / 3 * (qy - y))
+        return (current, c1, c2, point(x, y)), False
+    raise ValueError(f"cannot refine a {verb} segment")
 
 
 def _line(

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
-from typing import TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +308,18 @@ def _ready(worker: _Worker, timeout: float = 60.0) -> bool:
         return False
 
 
+def _warn_late(late: float, waited: float, checkout: float, ran: float) -> None:
+    """Log a job that finished past its deadline, with where its time went (in seconds)."""
+    logger.warning(
+        "job past its deadline by %.0f ms: waited %.0f ms for a worker, "
+        "%.0f ms to check one out, ran %.0f ms",
+        late * 1000,
+        waited * 1000,
+        checkout * 1000,
+        ran * 1000,
+    )
+
+
 def _death_error(code: int | None) -> WorkerCrashed:
     """Return the error for a worker that died with exit status `code` (negative: a signal)."""
     if code is not None and code < 0:
@@ -477,39 +489,13 @@ class WorkerPool:
                 raise WorkerError(type(exc).__name__, f"the job cannot be sent: {exc}") from exc
             started = self.clock()  # the job's clock starts now, not when it was queued
             limit = timeout if deadline is None else max(0.0, min(timeout, deadline - started))
-            try:
-                sent = _send(worker, message, limit)
-                left = max(0.0, limit - (self.clock() - started))
-                if not (sent and worker.inbox.poll(left)):
-                    self._discard(worker, "deadline" if limit < timeout else "timeout")
-                    if limit < timeout:
-                        raise WorkerDeadline(
-                            "Deadline", "the conversion was stopped at its deadline"
-                        )
-                    raise WorkerTimeout(
-                        "Timeout", f"the conversion took longer than {timeout:g} s and was stopped"
-                    )
-                reply = worker.inbox.recv()
-            except (EOFError, OSError) as exc:
-                try:  # the pipe closes as the process exits: its exit code is moments away
-                    code = worker.process.wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    code = None
-                self._discard(worker, "crash")
-                raise _death_error(code) from exc
+            reply = self._exchange(worker, message, started=started, limit=limit, timeout=timeout)
             self._idle.put(worker)
             finished = self.clock()
             with self._lock:
                 self._job_seconds = 0.8 * self._job_seconds + 0.2 * (finished - started)
             if deadline is not None and finished > deadline + 0.02:
-                logger.warning(
-                    "job past its deadline by %.0f ms: waited %.0f ms for a worker, "
-                    "%.0f ms to check one out, ran %.0f ms",
-                    (finished - deadline) * 1000,
-                    (got - asked) * 1000,
-                    (checked_out - got) * 1000,
-                    (finished - started) * 1000,
-                )
+                _warn_late(finished - deadline, got - asked, checked_out - got, finished - started)
         finally:
             with self._lock:
                 self._running -= 1
@@ -518,6 +504,39 @@ class WorkerPool:
             answer: R = reply[1]  # what fn returned, unpickled: fn's signature says its type
             return answer
         raise WorkerError(reply[1], reply[2])
+
+    def _exchange(
+        self,
+        worker: _Worker,
+        message: bytes | memoryview,
+        *,
+        started: float,
+        limit: float,
+        timeout: float,
+    ) -> tuple[Any, ...]:
+        """Return the worker's reply to a job sent at `started`, or discard the worker and raise.
+
+        `limit` is what the job may take (its timeout, or less when a deadline is nearer).
+        """
+        try:
+            sent = _send(worker, message, limit)
+            left = max(0.0, limit - (self.clock() - started))
+            if not (sent and worker.inbox.poll(left)):
+                self._discard(worker, "deadline" if limit < timeout else "timeout")
+                if limit < timeout:
+                    raise WorkerDeadline("Deadline", "the conversion was stopped at its deadline")
+                raise WorkerTimeout(
+                    "Timeout", f"the conversion took longer than {timeout:g} s and was stopped"
+                )
+            reply: tuple[Any, ...] = worker.inbox.recv()
+            return reply
+        except (EOFError, OSError) as exc:
+            try:  # the pipe closes as the process exits: its exit code is moments away
+                code = worker.process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                code = None
+            self._discard(worker, "crash")
+            raise _death_error(code) from exc
 
     def map(
         self,

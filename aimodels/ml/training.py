@@ -251,7 +251,27 @@ def build_training_set(
     records = spread(records, limit, seed)
     if not records:
         raise TrainingError(f"no images with a true SVG in {folder}")
-    rng = np.random.default_rng(seed)
+    jobs = _sweep_jobs(records, variants, candidates, np.random.default_rng(seed))
+    started = time.perf_counter()
+    rows, failures = _sweep(jobs, workers=workers, timeout=timeout, progress=progress)
+    count = write_rows(out, rows)
+    return TrainingSetReport(
+        images=len(records),
+        variants=tuple(variants),
+        candidates=candidates,
+        rows=count,
+        failures=failures,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _sweep_jobs(
+    records: Sequence[LogoRecord],
+    variants: Sequence[str],
+    candidates: int,
+    rng: np.random.Generator,
+) -> list[SweepJob]:
+    """Return one job per image variant: the image, its true SVG and sampled candidates."""
     jobs: list[SweepJob] = []
     for record in records:
         rgba = load_rgba(record.path)
@@ -267,7 +287,13 @@ def build_training_set(
                 "category": record.category,
             }
             jobs.append((image, true_svg, sampled, meta))
-    started = time.perf_counter()
+    return jobs
+
+
+def _sweep(
+    jobs: list[SweepJob], *, workers: int, timeout: float, progress: Progress[list[SweepJob]]
+) -> tuple[list[SweepRow], list[str]]:
+    """Return the measured rows of the jobs run on a worker pool, and a line per failed job."""
     pool = WorkerPool(workers)
     rows: list[SweepRow] = []
     failures: list[str] = []
@@ -283,15 +309,7 @@ def build_training_set(
                     rows.extend(result)
     finally:
         pool.close()
-    count = write_rows(out, rows)
-    return TrainingSetReport(
-        images=len(records),
-        variants=tuple(variants),
-        candidates=candidates,
-        rows=count,
-        failures=failures,
-        seconds=time.perf_counter() - started,
-    )
+    return rows, failures
 
 
 # --- training the models ------------------------------------------------------------------

@@ -69,9 +69,27 @@ def create_batch(
     """
     limits = limits or Limits.from_settings()
     owner = owner or Owner()
+    budget_tier = "legacy" if options.kind == Conversion.Kind.LEGACY else options.tier
+    stored, refused, quota_passed = _store_members(files, limits, owner, quota, budget_tier)
+    if not stored:
+        if quota is not None and quota_passed and set(refused.by_reason) == {"quota"}:
+            raise quota.exceeded(quota_passed)
+        detail = "; ".join(refused.lines()[:5]) or "no files were sent"
+        raise BatchRefused(f"No image in the request can be converted ({detail}).", refused)
+    batch = _save_batch(stored, refused, options, owner=owner, source=source, runner=runner)
+    return Created(batch, refused)
+
+
+def _store_members(
+    files: Iterable[tuple[str, IO[bytes]]],
+    limits: Limits,
+    owner: Owner,
+    quota: UploadQuota | None,
+    budget_tier: int | str,
+) -> tuple[list[tuple[str, Upload]], Refusals, str]:
+    """Return the (name, upload) of each member stored, the refusals, and the quota passed."""
     intake = Intake(limits)
     refused = Refusals()
-    budget_tier = "legacy" if options.kind == Conversion.Kind.LEGACY else options.tier
     stored: list[tuple[str, Upload]] = []
     stored_bytes = files_stored = 0
     quota_passed = ""
@@ -110,11 +128,19 @@ def create_batch(
             refused.add(Refusal(name, str(exc.detail), "pixel_budget"))
             continue
         stored.append((name, upload))
-    if not stored:
-        if quota is not None and quota_passed and set(refused.by_reason) == {"quota"}:
-            raise quota.exceeded(quota_passed)
-        detail = "; ".join(refused.lines()[:5]) or "no files were sent"
-        raise BatchRefused(f"No image in the request can be converted ({detail}).", refused)
+    return stored, refused, quota_passed
+
+
+def _save_batch(
+    stored: list[tuple[str, Upload]],
+    refused: Refusals,
+    options: BatchOptions,
+    *,
+    owner: Owner,
+    source: str,
+    runner: str | None,
+) -> Batch:
+    """Return a new queued batch of the stored uploads, its items in order."""
     with transaction.atomic():
         batch = Batch.objects.create(
             owner=owner.user,
@@ -130,7 +156,7 @@ def create_batch(
             BatchItem(batch=batch, position=i, name=name, upload=upload)
             for i, (name, upload) in enumerate(stored)
         )
-    return Created(batch, refused)
+    return batch
 
 
 def dispatch(batch: Batch) -> None:

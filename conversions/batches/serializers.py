@@ -11,17 +11,17 @@ from rest_framework import serializers
 
 from conversions.batches.options import DEFAULT_FORMATS, BatchOptions
 from conversions.design import DesignOptionsMixin
+from conversions.fields import BriefChoiceField
 from conversions.models import Conversion
-from conversions.serializers import (
-    AIConvertRequestSerializer,
+from conversions.serializers.options import (
     AnyField,
-    BriefChoiceField,
     OutputSizeSerializer,
     StrictKeysMixin,
     anonymous_time_budget,
     output_size,
     trace_param_fields,
 )
+from conversions.serializers.requests import AIConvertRequestSerializer
 from vectorizer.exports import FORMATS
 from vectorizer.tracing import CHOICES, RANGES
 

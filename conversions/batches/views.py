@@ -31,7 +31,7 @@ from conversions.batches.serializers import (
 from conversions.batches.status import batch_status
 from conversions.errors import ApiError
 from conversions.models import Batch, Conversion
-from conversions.serializers import error_responses
+from conversions.serializers.errors import error_responses
 
 # A download spools to disk past this size rather than holding every SVG in memory.
 SPOOL_BYTES = 16 * 1024 * 1024

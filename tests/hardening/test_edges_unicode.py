@@ -11,7 +11,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from conversions.serializers import AIConvertRequestSerializer, ConvertRequestSerializer
+from conversions.serializers.requests import AIConvertRequestSerializer, ConvertRequestSerializer
 
 LONE = "\\ud800"  # as the JSON text spells it: a JSON escape, not a Python character
 SOME_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"  # names no upload
