@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,14 +30,14 @@ class BatchOptions:
     target_quality: float = DEFAULT_TARGET_QUALITY
     time_budget: float | None = None
     max_bytes: int | None = None
-    params: dict[str, Any] = field(default_factory=dict)  # legacy only
+    params: Mapping[str, object] = field(default_factory=dict)  # legacy only
     design: DesignOptions = NO_DESIGN  # either kind
     formats: tuple[str, ...] = DEFAULT_FORMATS
     output_size: OutputSize | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the options as stored on the batch (`design` only when asked for)."""
-        output = {
+        output: dict[str, object] = {
             "formats": list(self.formats),
             "output_size": self.output_size.as_dict() if self.output_size else None,
         }
