@@ -6,7 +6,6 @@ Rows are values until the JSON edge: `TierRow.as_dict` is what results.json stor
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,6 @@ class TierRow:
         """Whether the row has a fidelity and a size (it succeeded and was scored)."""
         return self.ok and self.fidelity is not None and self.bytes_ratio is not None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the row for results.json: the fields this kind of row has (no nulls)."""
         return {key: value for key, value in asdict(self).items() if value is not None}
