@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.db.models import (
     Avg,
@@ -45,9 +45,18 @@ def in_utc(moment: datetime) -> datetime:
         return (datetime.min if early else datetime.max).replace(tzinfo=UTC)
 
 
+class QualityReport(TypedDict):
+    """`quality_report()`: per (tier, logo type) rows, the legacy baseline and failures."""
+
+    since: str | None
+    ai: list[dict[str, object]]
+    legacy: dict[str, object]
+    failures: dict[str, int]
+
+
 def quality_report(
     *, since: datetime | None = None, scope: QuerySet[Conversion] | None = None
-) -> dict[str, Any]:
+) -> QualityReport:
     """Return per-tier and per-logo-type quality of AI conversions, and legacy baselines.
 
     For each (tier, logo type): count, mean predicted and measured SSIM, mean absolute
@@ -105,7 +114,7 @@ def quality_report(
     }
 
 
-def _rounded(row: Mapping[str, object]) -> dict[str, Any]:
+def _rounded(row: Mapping[str, object]) -> dict[str, object]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 

@@ -364,7 +364,7 @@ def fit_logo_type(
     def score(any_model: Any) -> dict[str, float]:
         return {"accuracy": evaluate(any_model, x_test, y_test)["accuracy"]}
 
-    return TrainedModel("logo_type", model, metrics, trained_on, score)
+    return TrainedModel("logo_type", model, dict(metrics), trained_on, score)
 
 
 def fit_quality_predictor(

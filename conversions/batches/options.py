@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from conversions.design import options_from
 from conversions.models import Batch, Conversion
@@ -35,7 +34,7 @@ class BatchOptions:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     output_size: OutputSize | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the options as stored on the batch (`design` only when asked for)."""
         output: dict[str, object] = {
             "formats": list(self.formats),
@@ -56,11 +55,21 @@ class BatchOptions:
         stored = dict(batch.options)
         formats = tuple(stored.pop("formats", None) or DEFAULT_FORMATS)
         size = stored.pop("output_size", None)
-        output: dict[str, Any] = {
-            "formats": formats,
-            "output_size": OutputSize(**size) if size else None,
-            "design": options_from(stored.pop("design", {})),
-        }
+        output_size = OutputSize(**size) if size else None
+        design = options_from(stored.pop("design", {}))
         if batch.kind == Conversion.Kind.LEGACY:
-            return cls(kind=Conversion.Kind.LEGACY, params=stored.get("params", {}), **output)
-        return cls(kind=Conversion.Kind.AI, **stored, **output)
+            params = stored.get("params", {})
+            return cls(
+                kind=Conversion.Kind.LEGACY,
+                params=params,
+                design=design,
+                formats=formats,
+                output_size=output_size,
+            )
+        return cls(
+            kind=Conversion.Kind.AI,
+            **stored,
+            design=design,
+            formats=formats,
+            output_size=output_size,
+        )
