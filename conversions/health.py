@@ -74,6 +74,7 @@ class WorkersHealth(TypedDict):
     crashes: int
 
 
+# batch_health() is the broker's status with its stall fields filled in.
 BatchHealth = BrokerStatus
 
 
