@@ -113,7 +113,7 @@ def api_overhead(
                 trace_bytes(png, params, img_format="png")
                 bare.append(time.perf_counter() - started)
             file_id = client.upload(png, path.name)
-            answer: dict[str, Any] = {}
+            answer: dict[str, object] = {}
             for _ in range(repeat):
                 started = time.perf_counter()
                 answer = client.convert(file_id)
@@ -124,7 +124,7 @@ def api_overhead(
             conversion_id = str(answer["conversion_id"])
             results.created.append((file_id, conversion_id))
             detail = client.request("GET", f"/api/conversions/{conversion_id}/")
-            measure.append(detail["measure_ms"] / 1000)
+            measure.append(float(str(detail["measure_ms"])) / 1000)
         results.sizes.append(
             ApiTiming(
                 size=size,

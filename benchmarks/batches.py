@@ -290,6 +290,6 @@ def findings(runs: list[Run]) -> list[str]:
     return lines
 
 
-def as_dict(run: Run) -> dict[str, Any]:
+def as_dict(run: Run) -> dict[str, object]:
     """Return a run as JSON-ready values."""
     return {**asdict(run), "exactly_once": run.exactly_once}

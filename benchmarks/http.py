@@ -12,8 +12,8 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 # A reset or timed-out connection has no status of its own: it counts as the server's failure.
 NO_ANSWER = 599
@@ -24,7 +24,7 @@ class Reply:
     """One answer: its status and its JSON body ({} when the answer was not JSON)."""
 
     status: int
-    body: dict[str, Any]
+    body: dict[str, object]
 
     @property
     def ok(self) -> bool:
@@ -84,7 +84,7 @@ class ApiClient:
 
     def request(
         self, method: str, path: str, body: bytes | None = None, content_type: str = ""
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """Return the JSON answer of one request; raise RuntimeError on any non-2xx status."""
         reply = self.send(method, path, body, content_type)
         if not reply.ok:
@@ -98,17 +98,17 @@ class ApiClient:
         answer = self.request("POST", "/api/upload", *multipart(filename, data, content_type))
         return str(answer["file_id"])
 
-    def convert(self, file_id: str) -> dict[str, Any]:
+    def convert(self, file_id: str) -> dict[str, object]:
         """Convert an upload with the legacy endpoint's defaults."""
         return self.request("POST", "/api/convert", *json_body({"file_id": file_id}))
 
 
-def json_body(value: dict[str, Any]) -> tuple[bytes, str]:
+def json_body(value: Mapping[str, object]) -> tuple[bytes, str]:
     """Return a JSON request body and its Content-Type."""
     return json.dumps(value).encode(), "application/json"
 
 
-def _json(raw: bytes) -> dict[str, Any]:
+def _json(raw: bytes) -> dict[str, object]:
     try:
         value = json.loads(raw or b"{}")
     except ValueError:

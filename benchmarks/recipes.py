@@ -32,7 +32,7 @@ class Recipe:
     median_bytes_ratio: float  # bytes ÷ true SVG bytes, median over those
     max_median_bytes_ratio: float | None  # the cap it was chosen under (tier 1's), if any
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the recipe as plain values for results.json."""
         return {
             "candidate": self.candidate.as_dict(),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from vectorizer.pathdata import PathDataError, parse_path
 
@@ -67,6 +66,6 @@ class TierRow:
         """Whether the row has a fidelity and a size (it succeeded and was scored)."""
         return self.ok and self.fidelity is not None and self.bytes_ratio is not None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the row for results.json: the fields this kind of row has (no nulls)."""
         return {key: value for key, value in asdict(self).items() if value is not None}

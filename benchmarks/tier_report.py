@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -58,7 +57,7 @@ class Figures:
     bytes_ratio_median_by_group: dict[str, float] = field(default_factory=dict)
     bytes_ratio_mean_by_group: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the figures under results.json's flat keys (optional ones when present)."""
         flat = {
             f.name: getattr(self, f.name)
@@ -82,7 +81,7 @@ class MethodSummary:
     failed: int
     figures: Figures | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the summary as results.json stores it."""
         figures = self.figures.as_dict() if self.figures is not None else {}
         return {"n": self.n, "failed": self.failed, **figures}
@@ -103,9 +102,9 @@ class Summary:
     methods: dict[str, MethodSummary]
     bicubic: Reference | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the summary as results.json stores it (the reference as bicubic_upscale)."""
-        flat: dict[str, Any] = {name: s.as_dict() for name, s in self.methods.items()}
+        flat: dict[str, object] = {name: s.as_dict() for name, s in self.methods.items()}
         if self.bicubic is not None:
             flat["bicubic_upscale"] = asdict(self.bicubic)
         return flat
@@ -435,7 +434,7 @@ def chart(results: Results, path: Path) -> None:
 def write(results: Results, out: Path) -> str:
     """Write results.json, results.md and quality_vs_bytes.png to `out`; return the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
-    payload: dict[str, Any] = {
+    payload: dict[str, object] = {
         "summary": results.summary.as_dict(),
         "rows": [row.as_dict() for row in results.rows],
     }

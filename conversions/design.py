@@ -19,7 +19,7 @@ from rest_framework import serializers
 from conversions.fields import BriefChoiceField, StrictFloatField, StrictIntegerField
 from conversions.models import Conversion
 from vectorizer import designer
-from vectorizer.designer import DesignOptions
+from vectorizer.designer import DesignDict, DesignOptions
 from vectorizer.pipeline import ConversionResult
 from vectorizer.workers import WorkerError, WorkerPool
 
@@ -128,9 +128,9 @@ def options_from(values: dict[str, Any]) -> DesignOptions:
     )
 
 
-def fields(options: DesignOptions) -> dict[str, Any]:
+def fields(options: DesignOptions) -> DesignDict:
     """Return the record's fields holding the options."""
-    return {**options.as_dict(), "palette": list(options.palette)}
+    return options.as_dict()
 
 
 def finish(

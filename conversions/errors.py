@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """An error with a status, a message and extra top-level fields for the body."""
 
-    def __init__(self, detail: str, *, status_code: int, extra: dict[str, Any] | None = None):
+    def __init__(self, detail: str, *, status_code: int, extra: Mapping[str, object] | None = None):
         super().__init__(detail)
         self.status_code = status_code
         self.extra = extra or {}
@@ -115,14 +115,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     detail = response.data
-    body: dict[str, Any] = {"success": False}
+    body: dict[str, object] = {"success": False}
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         body["error"] = str(detail["detail"])
     else:
         body["error"] = " ".join(_flatten(detail)) or "Invalid request."
         body["errors"] = detail
     extra = getattr(exc, "extra", None)
-    if isinstance(extra, dict):
+    if isinstance(extra, Mapping):
         body.update(extra)
     response.data = body
     request = context.get("request")

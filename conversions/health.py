@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import psutil
 from django.conf import settings
@@ -20,7 +21,9 @@ from health_check.exceptions import ServiceUnavailable
 
 from aimodels import registry
 from conversions import batches, reports, services
+from conversions.batches.runner import BrokerStatus
 from conversions.models import Conversion
+from conversions.reports import Performance
 from vectorizer.workers import WorkerPool
 
 RECENT = timedelta(hours=24)
@@ -29,7 +32,67 @@ PREDICTION_WINDOW = timedelta(hours=1)
 PREDICTION_SAMPLE = 20
 
 
-def prediction_health(now: datetime) -> dict[str, Any]:
+class PredictionHealth(TypedDict):
+    status: str
+    recent: int
+    with_problems: int
+    last_problem: str | None
+
+
+class ModelEntry(TypedDict):
+    version: str | None
+    kind: str
+    sha256: str | None
+    loaded: bool
+    load_time_ms: float
+    error: str | None
+    metrics: dict[str, object]
+    trained_on: dict[str, object]
+
+
+class MemoryReport(TypedDict):
+    current_memory_mb: float
+    models_memory_mb: float
+    worker_processes: int
+
+
+class ModelStatus(TypedDict):
+    """`model_status()`: /api/model-status's body."""
+
+    models_available: bool
+    models: dict[str, ModelEntry]
+    memory_report: MemoryReport
+    cache_stats: dict[str, int]
+
+
+class WorkersHealth(TypedDict):
+    status: str
+    size: int
+    restarts: int
+    deadline_stops: int
+    timeouts: int
+    crashes: int
+
+
+# batch_health() is the broker's status with its stall fields filled in.
+BatchHealth = BrokerStatus
+
+
+# A component of /api/ai-health: a model's state, the workers, the batches or the predictions.
+Component = Mapping[str, object]
+
+
+class AIHealth(TypedDict):
+    """`ai_health()`: /api/ai-health's body."""
+
+    overall_status: str
+    components: dict[str, Component]
+    performance_metrics: Performance | dict[str, object]
+    recommendations: list[str]
+    timestamp: str
+
+
+def prediction_health(now: datetime) -> PredictionHealth:
     """Return how the latest AI conversions' model steps fared (their recorded `problems`).
 
     Failing when the latest one fell back on a failed step, or a quarter of the recent ones did:
@@ -64,10 +127,10 @@ def _model_memory_mb(model: Any) -> float:
     return float(sum(p.numel() * p.element_size() for p in net.parameters())) / 2**20
 
 
-def model_status() -> dict[str, Any]:
+def model_status() -> ModelStatus:
     """Return every model's load status plus memory and cache figures."""
     entries = registry.status()
-    models = {
+    models: dict[str, ModelEntry] = {
         name: {
             "version": entry.version or None,
             "kind": entry.kind,
@@ -108,7 +171,7 @@ PUBLIC_COMPONENT_FIELDS = (
 
 def ai_health(
     *, scope: QuerySet[Conversion] | None = None, details: bool = True
-) -> tuple[dict[str, Any], int]:
+) -> tuple[AIHealth, int]:
     """Return the AI health report and its HTTP status (503 when AI cannot convert).
 
     `scope`: the conversions the performance figures count (default: all; a caller's own).
@@ -122,7 +185,7 @@ def ai_health(
         predictions = prediction_health(now)
     except Exception as exc:  # the health endpoint must answer even when a part is broken
         shown = f"health check failed: {exc}" if details else "health check failed; see the logs"
-        body = {
+        body: AIHealth = {
             "overall_status": "error",
             "components": {},
             "performance_metrics": {},
@@ -131,7 +194,7 @@ def ai_health(
         }
         return body, 503
     models = status_body["models"]
-    components: dict[str, dict[str, Any]] = {
+    components: dict[str, Component] = {
         name: {
             "status": "healthy" if m["loaded"] else "unavailable",
             "version": m["version"],
@@ -141,35 +204,34 @@ def ai_health(
     }
     pool = services.worker_pool()
     components["workers"] = workers_health(pool)
-    components["batches"] = batch_health()
+    components["batches"] = batches_body = batch_health()
     predictor_ok = models["quality_predictor"]["loaded"]
     classifier_ok = models["logo_type"]["loaded"]
     components["predictions"] = predictions
     predictions_ok = predictions["status"] == "healthy"
     overall = "healthy" if predictor_ok and classifier_ok and predictions_ok else "degraded"
-    if components["batches"]["status"] in BATCH_TROUBLE:
+    if batches_body["status"] in BATCH_TROUBLE:
         overall = "degraded" if overall == "healthy" else overall
     if not predictor_ok:
         overall = "unhealthy"
     advice = _recommendations(
         predictor_ok, classifier_ok, performance, pool.stops, predictions, details=details
-    ) + _batch_recommendations(components["batches"], details=details)
+    ) + _batch_recommendations(batches_body, details=details)
     if not details:
         components = {
             name: {k: v for k, v in part.items() if k in PUBLIC_COMPONENT_FIELDS}
             for name, part in components.items()
         }
-    body = {
+    return {
         "overall_status": overall,
         "components": components,
         "performance_metrics": performance,
         "recommendations": advice,
         "timestamp": now.isoformat(),
-    }
-    return body, 503 if overall == "unhealthy" else 200
+    }, 503 if overall == "unhealthy" else 200
 
 
-def workers_health(pool: WorkerPool) -> dict[str, Any]:
+def workers_health(pool: WorkerPool) -> WorkersHealth:
     """Return the worker pool's size and how many workers were replaced, by cause."""
     return {
         "status": "healthy",
@@ -185,9 +247,9 @@ def workers_health(pool: WorkerPool) -> dict[str, Any]:
 def _recommendations(
     predictor_ok: bool,
     classifier_ok: bool,
-    performance: dict[str, Any],
+    performance: Performance,
     stops: dict[str, int],
-    predictions: dict[str, Any],
+    predictions: PredictionHealth,
     *,
     details: bool,
 ) -> list[str]:
@@ -252,11 +314,11 @@ def _stops_advice(stops: dict[str, int]) -> str:
 BATCH_TROUBLE = ("unreachable", "stalled")
 
 
-def batch_health() -> dict[str, Any]:
+def batch_health() -> BatchHealth:
     """Return the batch runner's state: the broker, its workers and queue, or the local pool."""
     from conversions import tasks  # Celery loads here, not at import of the health views
 
-    body = dict(tasks.broker_status())
+    body = tasks.broker_status().copy()
     if body["status"] == "no_workers" and body.get("queue_length"):
         body["status"] = "stalled"
         body["stall"] = f"{body['queue_length']} batch items wait and no Celery worker answers"
@@ -272,7 +334,7 @@ def batch_health() -> dict[str, Any]:
     return body
 
 
-def _batch_recommendations(batch_body: dict[str, Any], *, details: bool = True) -> list[str]:
+def _batch_recommendations(batch_body: BatchHealth, *, details: bool = True) -> list[str]:
     if batch_body["status"] == "unreachable":
         cause = f" ({batch_body.get('error')})" if details else ""
         return [

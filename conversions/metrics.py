@@ -72,7 +72,7 @@ def observe(conversion: Conversion) -> None:
     log.info(json.dumps(log_record(conversion, problems), default=str, allow_nan=False))
 
 
-def log_record(conversion: Conversion, problems: list[str]) -> dict[str, Any]:
+def log_record(conversion: Conversion, problems: list[str]) -> dict[str, object]:
     """Return the structured log line of one finished conversion."""
 
     def num(value: Any, digits: int = 1) -> float | None:

@@ -8,13 +8,31 @@ degradation (a rescue trace, a `max_bytes` no trace met, a search cut short).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from aimodels.analysis import Analysis
 from conversions.models import Conversion
 from vectorizer import routing
+from vectorizer.candidates import CandidateDict
 from vectorizer.pipeline import ConversionResult
 from vectorizer.tiers import Attempt, TierResult
+
+
+class AttemptJSON(TypedDict):
+    candidate: CandidateDict
+    refined: bool
+    proxy: float
+    ssim: float
+    svg_bytes: int
+
+
+class RoutingJSON(routing.RouteDict):
+    """`AIOutcome.routing_json()`: the route, then what happened on it."""
+
+    problems: NotRequired[list[str]]
+    rescued: NotRequired[str]
+    degraded: NotRequired[list[str]]
+    attempts: NotRequired[list[AttemptJSON]]
 
 
 @dataclass(frozen=True)
@@ -31,13 +49,18 @@ class AIOutcome:
 
     def routing_json(
         self, max_bytes: int | None = None, predicted_ssim: float | None = None
-    ) -> dict[str, Any]:
+    ) -> RoutingJSON:
         """Return the route taken, the problems met, the rescue, what degraded the result
         (`degraded`: sentences the answer's `problems` shows) and every attempt.
 
         `predicted_ssim`: the prediction for the SVG returned, which the reason then quotes.
         """
-        data = self.route.settled(predicted_ssim).as_dict()
+        route = self.route.settled(predicted_ssim).as_dict()
+        data: RoutingJSON = {
+            "tier": route["tier"],
+            "reason": route["reason"],
+            "estimates": route["estimates"],
+        }
         if self.analysis.problems:
             data["problems"] = list(self.analysis.problems)
         if self.result is not None:

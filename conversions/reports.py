@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from django.db.models import (
     Avg,
@@ -45,9 +45,18 @@ def in_utc(moment: datetime) -> datetime:
         return (datetime.min if early else datetime.max).replace(tzinfo=UTC)
 
 
+class QualityReport(TypedDict):
+    """`quality_report()`: per (tier, logo type) rows, the legacy baseline and failures."""
+
+    since: str | None
+    ai: list[dict[str, object]]
+    legacy: dict[str, object]
+    failures: dict[str, int]
+
+
 def quality_report(
     *, since: datetime | None = None, scope: QuerySet[Conversion] | None = None
-) -> dict[str, Any]:
+) -> QualityReport:
     """Return per-tier and per-logo-type quality of AI conversions, and legacy baselines.
 
     For each (tier, logo type): count, mean predicted and measured SSIM, mean absolute
@@ -105,13 +114,25 @@ def quality_report(
     }
 
 
-def _rounded(row: Mapping[str, object]) -> dict[str, Any]:
+def _rounded(row: Mapping[str, object]) -> dict[str, object]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 
-def recent_performance(
-    since: datetime, scope: QuerySet[Conversion] | None = None
-) -> dict[str, Any]:
+class TierPerformance(TypedDict, total=False):
+    count: int
+    failed: int
+    mean_time_ms: float
+    max_time_ms: float
+
+
+class Performance(TypedDict):
+    """`recent_performance()`: per-tier figures since a moment."""
+
+    since: str
+    tiers: dict[str, TierPerformance]
+
+
+def recent_performance(since: datetime, scope: QuerySet[Conversion] | None = None) -> Performance:
     """Return per-tier counts, mean and max time and failure counts since a moment.
 
     `scope`: the records to count (default: all), e.g. the caller's own.
@@ -123,15 +144,13 @@ def recent_performance(
         .annotate(count=Count("id"), mean_ms=Avg("total_ms"), max_ms=Max("total_ms"))
         .order_by("tier", "status")
     )
-    tiers: dict[str, dict[str, Any]] = {}
+    tiers: dict[str, TierPerformance] = {}
     for row in rows:
         entry = tiers.setdefault(str(row["tier"]), {"count": 0, "failed": 0})
         if row["status"] == Conversion.Status.FAILED:
             entry["failed"] += row["count"]
         elif row["status"] == Conversion.Status.SUCCEEDED:  # running ones are not done yet
-            entry.update(
-                count=row["count"],
-                mean_time_ms=round(row["mean_ms"] or 0.0, 1),
-                max_time_ms=round(row["max_ms"] or 0.0, 1),
-            )
+            entry["count"] = row["count"]
+            entry["mean_time_ms"] = round(row["mean_ms"] or 0.0, 1)
+            entry["max_time_ms"] = round(row["max_ms"] or 0.0, 1)
     return {"since": since.isoformat(), "tiers": tiers}

@@ -11,6 +11,22 @@ from typing import Any
 
 from conversions.serializers.options import StrictKeysMixin
 
+# An OpenAPI document or a part of it: any JSON. Read with `_dict`/`_list`, which see a missing
+# or unexpected part as empty instead of raising in the middle of the schema view.
+JSONDict = dict[str, object]
+
+
+def _dict(value: object) -> JSONDict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _schemas(result: JSONDict) -> JSONDict:
+    return _dict(_dict(result.get("components")).get("schemas"))
+
 
 def _subclasses(cls: type) -> set[type]:
     found = set()
@@ -19,34 +35,35 @@ def _subclasses(cls: type) -> set[type]:
     return found
 
 
-def strict_request_bodies(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+def strict_request_bodies(result: JSONDict, **kwargs: Any) -> JSONDict:
     """Mark the request components of strict serializers `additionalProperties: false`."""
-    schemas = result.get("components", {}).get("schemas", {})
+    schemas = _schemas(result)
     for cls in _subclasses(StrictKeysMixin):
         stem = cls.__name__.removesuffix("Serializer")
         for name in (stem, f"{stem}Request"):  # COMPONENT_SPLIT_REQUEST adds the suffix
-            component = schemas.get(name)
-            if component is not None and component.get("type") == "object":
+            component = _dict(schemas.get(name))
+            if component.get("type") == "object":
                 component["additionalProperties"] = False
     return result
 
 
-def _inline_boolean_enums(result: dict[str, Any]) -> None:
+def _inline_boolean_enums(result: JSONDict) -> None:
     """Put `enum: [false]` back where the enum hook took it out as a component.
 
     drf-spectacular's enum hook makes a component of every enum; `SuccessEnum` with the one
     value false would become a one-member enum type in generated clients, not a boolean.
     """
-    schemas = result.get("components", {}).get("schemas", {})
+    schemas = _schemas(result)
     singles = {
         f"#/components/schemas/{name}": schema
-        for name, schema in schemas.items()
-        if schema.get("type") == "boolean" and len(schema.get("enum", [])) == 1
+        for name, value in schemas.items()
+        if (schema := _dict(value)).get("type") == "boolean" and len(_list(schema.get("enum"))) == 1
     }
     for component in schemas.values():
-        for prop in component.get("properties", {}).values():
-            ref = (prop.get("allOf") or [{}])[0].get("$ref")
-            if ref in singles and len(prop["allOf"]) == 1:
+        for value in _dict(_dict(component).get("properties")).values():
+            prop = _dict(value)
+            ref = _dict((_list(prop.get("allOf")) or [{}])[0]).get("$ref")
+            if isinstance(ref, str) and ref in singles and len(_list(prop["allOf"])) == 1:
                 del prop["allOf"]
                 prop.update({"type": "boolean", "enum": singles[ref]["enum"]})
     for ref in singles:
@@ -63,23 +80,24 @@ EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 FORM_EXAMPLES = {"time_budget": 4.0, "max_bytes": 100_000}
 
 
-def _path_id_examples(result: dict[str, Any]) -> None:
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            for parameter in operation.get("parameters", []):
+def _path_id_examples(result: JSONDict) -> None:
+    for operations in _dict(result.get("paths")).values():
+        for operation in _dict(operations).values():
+            for value in _list(_dict(operation).get("parameters")):
+                parameter = _dict(value)
                 if parameter.get("in") == "path" and parameter.get("name") == "id":
                     parameter.setdefault("example", EXAMPLE_ID)
 
 
-def _form_examples(result: dict[str, Any]) -> None:
-    for component in result.get("components", {}).get("schemas", {}).values():
+def _form_examples(result: JSONDict) -> None:
+    for component in _schemas(result).values():
         for name, value in FORM_EXAMPLES.items():
-            prop = component.get("properties", {}).get(name)
-            if prop is not None and "default" not in prop:
+            prop = _dict(_dict(component).get("properties")).get(name)
+            if isinstance(prop, dict) and "default" not in prop:
                 prop.setdefault("example", value)
 
 
-def try_it_out(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+def try_it_out(result: JSONDict, **kwargs: Any) -> JSONDict:
     """Make every operation's Swagger "Try it out" send, as prefilled, a request the API takes.
 
     Runs after the enum hook. Error bodies say `success` is always false.

@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 from django.conf import settings
@@ -257,6 +257,14 @@ def convert_with_ai(
     return record(conversion, done, started=started)
 
 
+class RequestDict(TypedDict):
+    """`AIRequest.as_dict()`: what a conversion record's `request` holds."""
+
+    target_quality: float
+    time_budget: float | None
+    max_bytes: int | None
+
+
 @dataclass(frozen=True)
 class AIRequest:
     """What the caller asked of an AI conversion, as the record keeps it."""
@@ -266,7 +274,7 @@ class AIRequest:
     time_budget: float | None
     max_bytes: int | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RequestDict:
         """Return the options the record's `request` holds (the tier has a field of its own)."""
         return {
             "target_quality": self.target_quality,

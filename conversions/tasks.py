@@ -22,6 +22,7 @@ from kombu.exceptions import ChannelError
 
 from conversions.batches.runner import (
     RETRIES,
+    BrokerStatus,
     BrokerUnreachable,
     Outcome,
     TransientError,
@@ -91,11 +92,12 @@ class CeleryRunner:
 
 celery_runner = CeleryRunner()
 
-_status_cache: tuple[float, dict[str, Any]] | None = None
+
+_status_cache: tuple[float, BrokerStatus] | None = None
 STATUS_TTL_S = 5.0
 
 
-def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any]:
+def broker_status(*, timeout: float = 1.0, cached: bool = True) -> BrokerStatus:
     """Return the broker's state, the workers answering a ping and the queue's length."""
     global _status_cache
     if not settings.CELERY_BROKER_URL:
@@ -108,14 +110,14 @@ def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any
     now = time.monotonic()
     if cached and _status_cache is not None and now - _status_cache[0] < STATUS_TTL_S:
         return _status_cache[1]
-    body: dict[str, Any] = {"configured": True}
+    body: BrokerStatus = {"configured": True}
     try:
         with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
             body["broker"] = connection.as_uri()  # the password, if any, is masked
             body["queue_length"] = _queue_length(connection)
     except Exception as exc:  # kombu and redis raise many kinds; all mean "unreachable"
-        body.update(status="unreachable", error=f"{type(exc).__name__}: {exc}"[:300])
+        body["status"], body["error"] = "unreachable", f"{type(exc).__name__}: {exc}"[:300]
         _status_cache = (now, body)
         return body
     try:
@@ -125,7 +127,8 @@ def broker_status(*, timeout: float = 1.0, cached: bool = True) -> dict[str, Any
         replies = []
         body["error"] = f"ping failed: {exc}"[:300]
     names = sorted(name for reply in replies for name in reply)
-    body.update(status="healthy" if names else "no_workers", workers=len(names), worker_names=names)
+    body["status"] = "healthy" if names else "no_workers"
+    body["workers"], body["worker_names"] = len(names), names
     _status_cache = (now, body)
     return body
 

@@ -24,22 +24,25 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
+from wsgiref.types import WSGIApplication, WSGIEnvironment
 
+from asgiref.typing import ASGIReceiveCallable, HTTPScope, Scope
 from django.conf import settings
 
 from svgai_site.wsgi import application as django_application
 
 logger = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
+# What this front sends: http.response.* and lifespan.* events (asgiref's TypedDicts would
+# add a "trailers" key to every response start).
+Message = Mapping[str, object]
+Receive = ASGIReceiveCallable
 Send = Callable[[Message], Awaitable[None]]
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+WSGIApp = WSGIApplication
 
 _SPOOL_BYTES = 1024 * 1024  # a body or an answer beyond this waits on disk, not in memory
 _CHUNK = 64 * 1024
@@ -161,7 +164,7 @@ class Front:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> IO[bytes] | None:
+    async def _read_body(self, scope: HTTPScope, receive: Receive) -> IO[bytes] | None:
         """Return the whole request body, spooled; None if the client disconnected."""
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -172,7 +175,7 @@ class Front:
             async with asyncio.timeout(self.body_timeout):
                 while True:
                     message = await receive()
-                    if message["type"] == "http.disconnect":
+                    if message["type"] != "http.request":  # http.disconnect: the client left
                         body.close()
                         return None
                     chunk = message.get("body", b"")
@@ -202,7 +205,7 @@ class Front:
         )
 
     def _run(
-        self, scope: Scope, body: IO[bytes]
+        self, scope: HTTPScope, body: IO[bytes]
     ) -> tuple[int, list[tuple[bytes, bytes]], IO[bytes]]:
         """Run the WSGI application on this thread; return its status, headers and spooled body."""
         environ = _environ(scope, body)
@@ -242,14 +245,14 @@ class Front:
         return status, headers, answer
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _header(scope: HTTPScope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return bytes(value).decode("latin-1").strip()
     return None
 
 
-def _environ(scope: Scope, body: IO[bytes]) -> dict[str, Any]:
+def _environ(scope: HTTPScope, body: IO[bytes]) -> WSGIEnvironment:
     """Return the WSGI environ of a whole ASGI request (PEP 3333)."""
     script_name = scope.get("root_path", "").encode().decode("latin-1")
     path = scope["path"].encode().decode("latin-1")
@@ -259,7 +262,7 @@ def _environ(scope: Scope, body: IO[bytes]) -> dict[str, Any]:
     length = body.tell()
     body.seek(0)
     server = scope.get("server") or ("localhost", 80)
-    environ: dict[str, Any] = {
+    environ: WSGIEnvironment = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path,
@@ -275,9 +278,9 @@ def _environ(scope: Scope, body: IO[bytes]) -> dict[str, Any]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    if scope.get("client"):
-        environ["REMOTE_ADDR"] = scope["client"][0]
-        environ["REMOTE_PORT"] = str(scope["client"][1])
+    if client := scope.get("client"):
+        environ["REMOTE_ADDR"] = client[0]
+        environ["REMOTE_PORT"] = str(client[1])
     for key, value in scope.get("headers", []):
         name = key.decode("latin-1").upper().replace("-", "_")
         if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):

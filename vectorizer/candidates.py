@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -23,6 +23,27 @@ from vectorizer.tracing import TraceParams
 
 MAX_FACTOR = 8
 TRACERS = ("vtracer", "layers")
+
+
+class CandidateDict(TypedDict):
+    """`Candidate.as_dict()`: what is stored, reported and read back by `Candidate(**d)`."""
+
+    long_side: int
+    palette: int
+    max_colors: int
+    denoise: bool
+    speckle: int
+    corner_threshold: int
+    length_threshold: float
+    splice_threshold: int
+    mode: str
+    hierarchical: str
+    path_precision: int
+    alpha_threshold: int
+    tracer: str
+    sigma: float
+    tolerance: float
+    gradients: bool
 
 
 @dataclass(frozen=True)
@@ -133,9 +154,9 @@ class Candidate:
             dtype=np.float32,
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> CandidateDict:
         """Return the candidate as a plain dict."""
-        return asdict(self)
+        return cast(CandidateDict, asdict(self))  # the keys are the fields (a test checks)
 
     def with_changes(self, **changes: Any) -> Candidate:
         """Return a copy with some fields changed."""
@@ -222,7 +243,7 @@ def neighbours(candidate: Candidate, *, has_alpha: bool = True) -> list[Candidat
     thousands of sliver paths (measured: megabyte SVGs that the proxy scored higher and
     fidelity scored far lower). Moves stay inside the ranges the predictor was trained on.
     """
-    moves: list[dict[str, Any]] = [
+    moves: list[dict[str, object]] = [
         {"speckle": max(1, candidate.speckle // 2)},
         {"speckle": min(8, candidate.speckle * 2)},
         {"corner_threshold": max(30, candidate.corner_threshold - 30)},

@@ -10,8 +10,8 @@ and a step that cost more than `NOTICE_SSIM` of SSIM says so in `problems`.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -25,6 +25,26 @@ GROUPINGS = ("none", "color")
 MAX_COLORS = 256
 NOTICE_SSIM = 0.005  # an SSIM loss past this is reported in `problems`
 MAP_LONG_SIDE = 2048  # the label map: twice the input, at most this long
+
+
+class DesignDict(TypedDict):
+    """`DesignOptions.as_dict()`: the options as JSON values."""
+
+    max_colors: int | None
+    palette: list[str]
+    shape_stacking: str
+    group_by: str
+    min_area_px: float
+
+
+class DesignReport(TypedDict):
+    """What `design` measured: colours and SSIM before, colours after, and its time."""
+
+    ssim_before: float
+    svg_bytes_before: int
+    colors_before: int
+    colors_after: NotRequired[int]
+    ms: NotRequired[float]
 
 
 @dataclass(frozen=True)
@@ -42,11 +62,15 @@ class DesignOptions:
         """Return whether these options leave a trace as it is."""
         return self == NO_DESIGN
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> DesignDict:
         """Return the options as JSON values."""
-        data = asdict(self)
-        data["palette"] = list(self.palette)
-        return data
+        return {
+            "max_colors": self.max_colors,
+            "palette": list(self.palette),
+            "shape_stacking": self.shape_stacking,
+            "group_by": self.group_by,
+            "min_area_px": self.min_area_px,
+        }
 
 
 NO_DESIGN = DesignOptions()
@@ -60,8 +84,8 @@ class Designed:
     ssim: float
     svg_bytes: int
     path_count: int
-    problems: tuple[str, ...] = ()
-    report: dict[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...]
+    report: DesignReport
 
 
 def design_bytes(
@@ -78,8 +102,11 @@ def design(rgba: np.ndarray, svg: str, options: DesignOptions) -> Designed:
     doc = parse_document(svg)
     height, width = rgba.shape[:2]
     problems: list[str] = []
-    report: dict[str, Any] = {"ssim_before": before.ssim, "svg_bytes_before": before.svg_bytes}
-    report["colors_before"] = len(doc.colours())
+    report: DesignReport = {
+        "ssim_before": before.ssim,
+        "svg_bytes_before": before.svg_bytes,
+        "colors_before": len(doc.colours()),
+    }
     steps = [
         ("colours", _colour_step),
         ("min_area_px", _speck_step),

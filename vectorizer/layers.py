@@ -16,8 +16,8 @@ import math
 import re
 import subprocess
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, uniform_filter
@@ -50,6 +50,15 @@ _PARAM_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+class LayerKeywords(TypedDict):
+    """`LayerParams.as_dict()`, as stored and reported."""
+
+    sigma: float
+    alphamax: float
+    opttolerance: float
+    turdsize: float
+
+
 @dataclass(frozen=True)
 class LayerParams:
     """Settings of one layered potrace conversion, in input pixels whatever the upscale factor."""
@@ -73,9 +82,14 @@ class LayerParams:
             if not low <= value <= high:
                 raise ParamError(name, f"must be from {low:g} to {high:g}; got {value}.")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> LayerKeywords:
         """Return the parameters as a plain dict (what is stored and reported)."""
-        return asdict(self)
+        return LayerKeywords(
+            sigma=self.sigma,
+            alphamax=self.alphamax,
+            opttolerance=self.opttolerance,
+            turdsize=self.turdsize,
+        )
 
 
 DEFAULT_LAYER_PARAMS = LayerParams()

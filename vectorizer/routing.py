@@ -8,8 +8,8 @@ floors are part of the routing contract existing clients rely on.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TypedDict
 
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S, Budget
 from vectorizer.tiers import MEASURE_MS, Pace, Plan, first_batch
@@ -30,6 +30,21 @@ class TierEstimate:
     quality: float  # predicted measured SSIM
     fidelity: float  # predicted fidelity to the true vector
     time_s: float
+
+
+class EstimateDict(TypedDict):
+    tier: int
+    quality: float
+    fidelity: float
+    time_s: float
+
+
+class RouteDict(TypedDict):
+    """`Route.as_dict()`: the routing decision as the API reports it."""
+
+    tier: int
+    reason: str
+    estimates: dict[str, EstimateDict]
 
 
 @dataclass(frozen=True)
@@ -56,12 +71,20 @@ class Route:
         reason = self.reason.replace(before, f"{after} for the SVG returned", 1)
         return replace(self, reason=reason, quoted=predicted)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RouteDict:
         """Return the routing decision as the API reports it."""
         return {
             "tier": self.tier,
             "reason": self.reason,
-            "estimates": {str(e.tier): asdict(e) for e in self.estimates},
+            "estimates": {
+                str(e.tier): {
+                    "tier": e.tier,
+                    "quality": e.quality,
+                    "fidelity": e.fidelity,
+                    "time_s": e.time_s,
+                }
+                for e in self.estimates
+            },
         }
 
 

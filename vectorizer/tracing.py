@@ -6,6 +6,7 @@ in Rust), so every parameter is checked here against its real range before the c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -77,7 +78,7 @@ class TraceParams:
             if not low <= value <= high:
                 raise ParamError(name, f"must be from {low} to {high}; got {value}.")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, int | float | str]:
         """Return the parameters as a plain dict (what is stored and reported)."""
         return asdict(self)
 
@@ -86,12 +87,12 @@ class TraceParams:
         return replace(self, **changes)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TraceParams:
+    def from_dict(cls, values: Mapping[str, object]) -> TraceParams:
         """Return params from a dict, refusing keys vtracer does not have."""
         unknown = sorted(set(values) - PARAM_NAMES)
         if unknown:
             raise ParamError(unknown[0], f"is not a vtracer parameter; use {sorted(PARAM_NAMES)}.")
-        return cls(**values)
+        return cls(**values)  # type: ignore[arg-type]  # __post_init__ checks every value
 
 
 PARAM_NAMES = frozenset(f.name for f in fields(TraceParams))
@@ -109,7 +110,7 @@ def trace_rgba(rgba: np.ndarray, params: TraceParams = DEFAULT_PARAMS) -> str:
     return trace_bytes(encode_png(rgba, compress_level=0), params.as_dict())
 
 
-def trace_bytes(image: bytes, keywords: dict[str, Any], *, img_format: str = "png") -> str:
+def trace_bytes(image: bytes, keywords: Mapping[str, object], *, img_format: str = "png") -> str:
     """Return vtracer's SVG for encoded image bytes; every failure becomes VectorizeError."""
     fmt = {"jpeg": "jpg"}.get(img_format.lower(), img_format.lower())
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import torch
@@ -139,7 +139,18 @@ def train_logo_type(
     return model
 
 
-def evaluate(model: LogoTypeModel, features: np.ndarray, labels: list[str]) -> dict[str, Any]:
+class ClassifierScores(TypedDict):
+    """`evaluate()`: how well a logo-type model tells the types apart on labelled features."""
+
+    accuracy: float
+    per_class: dict[str, float]
+    confusion: list[list[int]]
+    labels: list[str]
+    n: int
+    per_variant: NotRequired[dict[str, float]]  # training adds accuracy per image variant
+
+
+def evaluate(model: LogoTypeModel, features: np.ndarray, labels: list[str]) -> ClassifierScores:
     """Return accuracy, per-class accuracy and the confusion matrix (rows are true types)."""
     predicted = model.predict_proba(features).argmax(axis=1)
     truth = np.array([LOGO_TYPES.index(label) for label in labels], dtype=np.int64)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -90,7 +89,7 @@ class QualityPredictor:
         )
         return Predictions(**self.predict_rows(rows))
 
-    def predict_rows(self, rows: np.ndarray) -> dict[str, Any]:
+    def predict_rows(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Return finite predictions for rows of [image features, candidate encoding]."""
         rows = np.where(np.isfinite(rows), rows, self.x_mean)  # an unknown value: the mean
         z = np.clip((rows - self.x_mean) / _safe_std(self.x_std), -Z_MAX, Z_MAX)

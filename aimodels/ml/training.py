@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 import numpy as np
 
 from aimodels.ml.inputs import LOGO_TYPE_PREFIX, image_inputs
-from vectorizer.candidates import Candidate, training_sample
+from vectorizer.candidates import Candidate, CandidateDict, training_sample
 from vectorizer.dataset import (
     VARIANTS,
     LogoRecord,
@@ -70,7 +70,7 @@ class Baseline(TypedDict):
 class SweepRow(RowMeta, total=False):
     """One line of a training set: a candidate measured on an image variant, or its error."""
 
-    candidate: dict[str, Any]  # Candidate.as_dict(): Candidate(**row["candidate"]) reads it
+    candidate: CandidateDict  # Candidate.as_dict(): Candidate(**row["candidate"]) reads it
     error: str  # only in a failed row, which has none of the fields below
     width: int
     height: int
@@ -85,7 +85,7 @@ class SweepRow(RowMeta, total=False):
 
 
 # sweep_image's arguments: encoded image, true SVG, candidates to trace, what the rows say of it.
-SweepJob = tuple[bytes, str | None, list[dict[str, Any]], RowMeta]
+SweepJob = tuple[bytes, str | None, list[CandidateDict], RowMeta]
 
 
 class TrainingError(ValueError):
@@ -103,7 +103,7 @@ def fidelity_of(svg: str, truth: np.ndarray) -> float:
 
 
 def sweep_image(
-    image: bytes, true_svg: str | None, candidates: list[dict[str, Any]], meta: RowMeta
+    image: bytes, true_svg: str | None, candidates: list[CandidateDict], meta: RowMeta
 ) -> list[SweepRow]:
     """Return one measured row per candidate (plus the vtracer-defaults baseline in each row)."""
     decoded = decode_image(image)
@@ -382,7 +382,7 @@ def fit_logo_type(
     def score(any_model: Any) -> dict[str, float]:
         return {"accuracy": evaluate(any_model, x_test, y_test)["accuracy"]}
 
-    return TrainedModel("logo_type", model, metrics, trained_on, score)
+    return TrainedModel("logo_type", model, dict(metrics), trained_on, score)
 
 
 def fit_quality_predictor(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from conversions.design import options_from
 from conversions.models import Batch, Conversion
@@ -29,14 +29,14 @@ class BatchOptions:
     target_quality: float = DEFAULT_TARGET_QUALITY
     time_budget: float | None = None
     max_bytes: int | None = None
-    params: dict[str, Any] = field(default_factory=dict)  # legacy only
+    params: Mapping[str, object] = field(default_factory=dict)  # legacy only
     design: DesignOptions = NO_DESIGN  # either kind
     formats: tuple[str, ...] = DEFAULT_FORMATS
     output_size: OutputSize | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Return the options as stored on the batch (`design` only when asked for)."""
-        output = {
+        output: dict[str, object] = {
             "formats": list(self.formats),
             "output_size": self.output_size.as_dict() if self.output_size else None,
         }
@@ -55,11 +55,21 @@ class BatchOptions:
         stored = dict(batch.options)
         formats = tuple(stored.pop("formats", None) or DEFAULT_FORMATS)
         size = stored.pop("output_size", None)
-        output: dict[str, Any] = {
-            "formats": formats,
-            "output_size": OutputSize(**size) if size else None,
-            "design": options_from(stored.pop("design", {})),
-        }
+        output_size = OutputSize(**size) if size else None
+        design = options_from(stored.pop("design", {}))
         if batch.kind == Conversion.Kind.LEGACY:
-            return cls(kind=Conversion.Kind.LEGACY, params=stored.get("params", {}), **output)
-        return cls(kind=Conversion.Kind.AI, **stored, **output)
+            params = stored.get("params", {})
+            return cls(
+                kind=Conversion.Kind.LEGACY,
+                params=params,
+                design=design,
+                formats=formats,
+                output_size=output_size,
+            )
+        return cls(
+            kind=Conversion.Kind.AI,
+            **stored,
+            design=design,
+            formats=formats,
+            output_size=output_size,
+        )

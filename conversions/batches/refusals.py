@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -12,6 +12,31 @@ class Refusal:
     name: str
     reason: str
     code: str  # the kind of reason, for counting: "too_many", "too_large", "quota" ...
+
+    def as_dict(self) -> RefusalDict:
+        return {"name": self.name, "reason": self.reason, "code": self.code}
+
+
+class RefusalDict(TypedDict):
+    name: str
+    reason: str
+    code: str
+
+
+class RefusalsAnswer(TypedDict):
+    """`Refusals.answer()`: the API's fields for the files not taken."""
+
+    refused: list[RefusalDict]
+    refused_total: int
+    refused_by_reason: dict[str, int]
+
+
+class StoredRefusals(TypedDict):
+    """`Refusals.as_dict()`: the refusals as stored on the batch."""
+
+    total: int
+    by_reason: dict[str, int]
+    shown: list[RefusalDict]
 
 
 # How many refused files a batch keeps by name; beyond them only a count by reason is kept.
@@ -55,20 +80,20 @@ class Refusals:
         more = self.more()
         return [f"{r.name}: {r.reason}" for r in self.shown] + ([more] if more else [])
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self) -> RefusalsAnswer:
         """Return the API's fields for them: the first by name, the total, a count by reason."""
         return {
-            "refused": [asdict(r) for r in self.shown],
+            "refused": [r.as_dict() for r in self.shown],
             "refused_total": len(self),
             "refused_by_reason": self.by_reason,
         }
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> StoredRefusals:
         """Return the refusals as stored on the batch."""
         return {
             "total": len(self),
             "by_reason": self.by_reason,
-            "shown": [asdict(r) for r in self.shown],
+            "shown": [r.as_dict() for r in self.shown],
         }
 
     @classmethod

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections, transaction
@@ -36,6 +36,26 @@ from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy
 
 logger = logging.getLogger(__name__)
+
+
+class BrokerStatus(TypedDict, total=False):
+    """The batch runner's state: the broker (or the local pool), then how far batch work
+    stalled; `tasks.broker_status()` and `health.batch_health()` return it."""
+
+    configured: bool
+    status: str
+    detail: str
+    local_threads: int
+    broker: str
+    queue_length: int
+    error: str
+    workers: int
+    worker_names: list[str]
+    # Set by conversions.health.batch_health: how far batch work stalled.
+    stall: str
+    stalled_batches: int
+    stale_items: int
+    last_progress_at: str | None
 
 
 class TransientError(RuntimeError):

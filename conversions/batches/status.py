@@ -5,17 +5,58 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+from uuid import UUID
 
 from django.db.models import Count
 from django.utils import timezone
 
-from conversions.batches.refusals import Refusals
+from conversions.batches.refusals import Refusals, RefusalsAnswer
 from conversions.models import Batch, BatchItem
 from conversions.outcomes import problems_of
 
 
-def item_result(item: BatchItem) -> dict[str, Any]:
+class ItemResult(TypedDict):
+    """One batch item's status and result, as the API answers it."""
+
+    item_id: UUID
+    name: str
+    status: str
+    conversion_id: UUID | None
+    tier: int | None
+    ssim: float | None
+    predicted_ssim: float | None
+    problems: list[str]
+    bytes: int | None
+    time: float | None
+    error: str | None
+    attempts: int
+    svg_url: str | None
+
+
+class BatchStatus(RefusalsAnswer):
+    """`batch_status()`: a batch as the API answers it (`items` when asked for)."""
+
+    success: bool
+    batch_id: UUID
+    status: str
+    kind: str
+    options: dict[str, object]
+    runner: str
+    items_total: int
+    counts: dict[str, int]
+    progress: float
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    throughput: dict[str, float | None]
+    error: str | None
+    status_url: str
+    download_url: str
+    items: NotRequired[list[ItemResult]]
+
+
+def item_result(item: BatchItem) -> ItemResult:
     """Return one item's status and result for the API."""
     conversion = item.conversion
     return {
@@ -70,12 +111,13 @@ def counts(batch: Batch) -> dict[str, int]:
     return {status: found.get(status, 0) for status in BatchItem.Status.values}
 
 
-def batch_status(batch: Batch, *, include_items: bool = True) -> dict[str, Any]:
+def batch_status(batch: Batch, *, include_items: bool = True) -> BatchStatus:
     """Return the batch's status, counts, progress, times, throughput and per-item results."""
     by_status = counts(batch)
     total = batch.item_count or sum(by_status.values())
     finished = sum(by_status[s] for s in BatchItem.FINISHED)
-    body: dict[str, Any] = {
+    refused = Refusals.from_stored(batch.refused).answer()
+    body: BatchStatus = {
         "success": True,
         "batch_id": batch.pk,
         "status": batch.status,
@@ -89,7 +131,9 @@ def batch_status(batch: Batch, *, include_items: bool = True) -> dict[str, Any]:
         "started_at": batch.started_at,
         "finished_at": batch.finished_at,
         "throughput": throughput(batch, by_status),
-        **Refusals.from_stored(batch.refused).answer(),
+        "refused": refused["refused"],
+        "refused_total": refused["refused_total"],
+        "refused_by_reason": refused["refused_by_reason"],
         "error": batch.error or None,
         "status_url": f"/api/batches/{batch.pk}",
         "download_url": f"/api/batches/{batch.pk}/download",

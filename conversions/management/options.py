@@ -76,10 +76,7 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
     Checked before any work, so a typo stops nothing; mixing --set with an AI option is refused
     as the API refuses it.
     """
-    output: dict[str, Any] = {
-        "formats": output_formats(options["formats"]),
-        "output_size": output_size(options),
-    }
+    formats_asked, size = output_formats(options["formats"]), output_size(options)
     if options["trace_settings"]:
         asked = [
             flag
@@ -99,7 +96,8 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
             kind=Conversion.Kind.LEGACY,
             params=params.as_dict(),
             design=design_options(options),
-            **output,
+            formats=formats_asked,
+            output_size=size,
         )
     tier = options["tier"] if options["tier"] == "auto" else int(options["tier"])
     return BatchOptions(
@@ -109,7 +107,8 @@ def conversion_options(options: dict[str, Any]) -> BatchOptions:
         target_quality=options["target_quality"],
         time_budget=options["time_budget"],
         max_bytes=options["max_bytes"],
-        **output,
+        formats=formats_asked,
+        output_size=size,
     )
 
 
@@ -171,7 +170,7 @@ def parse_value(text: str) -> int | float | str:
 
 def parse_settings(pairs: list[str]) -> TraceParams:
     """Return TraceParams from `key=value` texts; CommandError names a bad key or value."""
-    values: dict[str, Any] = {}
+    values: dict[str, int | float | str] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip()

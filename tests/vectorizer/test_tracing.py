@@ -164,3 +164,14 @@ def test_convert_rgba_keeps_real_transparent_logo_transparent(real_logo_png):
 
     assert _corners(render_svg(svg, image.width, image.height)) == [[255, 255, 255]] * 4
     assert _paths_covering_corners(svg) == []
+
+
+def test_candidate_as_dict_keys_are_the_typed_dict_keys() -> None:
+    """`Candidate.as_dict` casts asdict() to its TypedDict: the two must name the same fields."""
+    from dataclasses import fields
+
+    from vectorizer.candidates import Candidate, CandidateDict
+
+    names = [f.name for f in fields(Candidate)]
+    assert list(Candidate().as_dict()) == names
+    assert list(CandidateDict.__annotations__) == names
