@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -246,7 +247,16 @@ def _p95(values: list[float]) -> float | None:
     return float(np.percentile(values, 95)) if values else None
 
 
-def _prediction_figures(ok: list[TierRow]) -> dict[str, Any]:
+class _PredictionFigures(TypedDict):
+    ssim_prediction_mae: float | None
+    fidelity_prediction_mae: float | None
+    p95_features_ms: float | None
+    p95_predict_ms: float | None
+    p95_routing_ms: float | None
+    mean_attempts: float | None
+
+
+def _prediction_figures(ok: list[TierRow]) -> _PredictionFigures:
     """Return prediction errors, step times and attempts of tier rows (fixed rows have none)."""
     return {
         "ssim_prediction_mae": _mean(
