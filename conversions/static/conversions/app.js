@@ -43,7 +43,7 @@ const COMPONENT_NAMES = { quality_predictor: "the quality predictor", logo_type:
 // The progress bar's "~N s expected" until the server's recent means (/api/ai-health) replace
 // it: per tier, the p95 of `manage.py benchmark` (README's tier table) plus at most a second for
 // the upload and the answer; tests/test_readme_numbers.py holds them to the stored results.
-const TYPICAL_SECONDS = { 1: 0.5, 2: 1.2, 3: 4.0, auto: 1.2, manual: 0.3 };
+const TYPICAL_SECONDS = { 1: 1.0, 2: 2.0, 3: 4.0, auto: 2.0, manual: 0.3 };
 
 const $ = (id) => document.getElementById(id);
 const limits = JSON.parse($("page-limits").textContent);
