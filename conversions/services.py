@@ -223,14 +223,11 @@ def convert_with_ai(
     owner: Owner | None = None,
     timeout: float | None = None,
 ) -> Conversion:
-    """Choose a tier and settings for this image, trace, and record prediction and result.
-
-    `design`: the designer's options applied to the chosen trace; `timeout`: the most seconds
-    each trace may run (default SVGAI_CONVERT_TIMEOUT).
-    """
+    """Choose a tier and settings, trace, and record prediction and result (`design`: applied
+    to the chosen trace; `timeout`: per trace, default SVGAI_CONVERT_TIMEOUT)."""
     started, budget = time.perf_counter(), Budget.start(time_budget)
-    asked = AIRequest(tier, target_quality, time_budget, max_bytes)
-    predictor = _quality_predictor()
+    pool, timeout = worker_pool(), timeout or settings.SVGAI_CONVERT_TIMEOUT
+    predictor, asked = _quality_predictor(), AIRequest(tier, target_quality, time_budget, max_bytes)
     conversion = _start_ai(upload, asked, existing, owner, design)
     image, analysis, route = _decide(upload, asked, predictor, budget, conversion.timings)
     try:
@@ -238,9 +235,9 @@ def convert_with_ai(
             image,
             analysis.plan,
             route.tier,
-            pool=worker_pool(),
+            pool=pool,
             budget=budget,
-            timeout=timeout or settings.SVGAI_CONVERT_TIMEOUT,
+            timeout=timeout,
             max_bytes=max_bytes,
             timings=conversion.timings,
         )
@@ -250,7 +247,6 @@ def convert_with_ai(
         return record(AIOutcome(analysis, route).recorded_on(conversion), exc, started=started)
     outcome = AIOutcome(analysis, route, result)
     traced, data = outcome.traced(conversion.timings), read_upload(upload)
-    pool, timeout = worker_pool(), timeout or settings.SVGAI_CONVERT_TIMEOUT
     done = designs.finish(
         outcome.recorded_on(conversion), traced, design, data=data, pool=pool, timeout=timeout
     )
