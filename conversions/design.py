@@ -102,9 +102,17 @@ class DesignOptionsMixin(serializers.Serializer[None]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        if attrs.get("max_colors") is not None and attrs.get("palette"):
+        # A palette fixes the count: with it, max_colors is only accepted when the palette already
+        # keeps to it (Swagger's form fills in both).
+        cap, palette = attrs.get("max_colors"), attrs.get("palette") or []
+        if cap is not None and len(palette) > cap:
             raise serializers.ValidationError(
-                {"palette": ["give a palette or max_colors, not both (a palette fixes the count)."]}
+                {
+                    "palette": [
+                        f"has {len(palette)} colours, more than max_colors {cap}: a palette fixes "
+                        "the count; give fewer colours or leave max_colors out."
+                    ]
+                }
             )
         return attrs
 

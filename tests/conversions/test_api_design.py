@@ -108,7 +108,11 @@ def test_convert_without_design_options_records_the_defaults(api_client, upload_
         ({"palette": ["#12345"]}, "palette", "#rrggbb"),
         ({"palette": ["#000000"] * 257}, "palette", "256"),
         ({"palette": "red"}, "palette", "#rrggbb"),
-        ({"palette": ["#000000"], "max_colors": 2}, "palette", "not both"),
+        (
+            {"palette": ["#000000", "#ffffff", "#ff0000"], "max_colors": 2},
+            "palette",
+            "max_colors 2",
+        ),
         ({"shape_stacking": "cutout"}, "shape_stacking", "stacked or cutouts"),
         ({"group_by": "layer"}, "group_by", "none or color"),
         ({"min_area_px": -1}, "min_area_px", "from 0 to"),
@@ -164,3 +168,15 @@ def test_convert_command_refuses_a_design_option_out_of_range(tmp_path):
 
     with pytest.raises(CommandError, match="--max-colors: must be a whole number from 1 to 256"):
         call_command("convert", str(source), "--max-colors", "0")
+
+
+@pytest.mark.django_db
+def test_a_palette_within_max_colors_is_taken_as_the_palette(api_client, upload_file_id):
+    # Swagger's form fills in both fields; a palette that keeps to the cap is what was asked.
+    body = {"file_id": upload_file_id, "palette": ["#000000", "#ffffff"], "max_colors": 2}
+
+    response = api_client.post("/api/convert", body, format="json")
+
+    assert response.status_code == 200, response.content
+    fills = set(re.findall(r'fill="(#[0-9a-fA-F]{6})"', response.json()["svg"]))
+    assert fills <= {"#000000", "#ffffff"}
