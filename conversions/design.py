@@ -30,21 +30,33 @@ COLORS_MESSAGE = f"must be a whole number from 1 to {designer.MAX_COLORS}."
 AREA_MESSAGE = f"must be a number of input pixels from 0 to {MAX_AREA_PX:,}."
 
 
+class _FormText(str):
+    """The text of a form's one palette field (JSON or comma-separated), as the form sent it."""
+
+
 class PaletteField(serializers.ListField):
     """A list of `#rrggbb` colours; a form may send it as JSON or as `#1f6feb,#ffffff`."""
 
     def __init__(self, **options: Any) -> None:
         child = serializers.RegexField(
-            _HEX, error_messages={"invalid": "must be a colour written #rrggbb, e.g. #1f6feb."}
+            _HEX,
+            error_messages={
+                "invalid": "must be a colour written #rrggbb, e.g. #1f6feb.",
+                "blank": "is empty: write a colour as #rrggbb, e.g. #1f6feb.",
+            },
         )
         super().__init__(child=child, max_length=designer.MAX_COLORS, **options)
 
+    def get_value(self, dictionary: Any) -> Any:
+        if hasattr(dictionary, "getlist") and self.field_name in dictionary:  # a form
+            values = dictionary.getlist(self.field_name)
+            return _FormText(values[0]) if len(values) == 1 else values
+        return super().get_value(dictionary)
+
     def to_internal_value(self, data: Any) -> list[str]:
-        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str):
-            data = data[0]  # a form's single field: JSON text or comma-separated colours
         if isinstance(data, str):
             text = data.strip()
-            if not text:  # a form's empty field (Swagger sends every field): no palette
+            if not text and isinstance(data, _FormText):  # an empty form field: no palette
                 return []
             try:
                 data = json.loads(text) if text.startswith("[") else text.split(",")

@@ -106,6 +106,7 @@ def test_convert_without_design_options_records_the_defaults(api_client, upload_
         ({"max_colors": 257}, "max_colors", "from 1 to 256"),
         ({"max_colors": True}, "max_colors", "valid integer"),
         ({"palette": ["#12345"]}, "palette", "#rrggbb"),
+        ({"palette": [""]}, "palette", "#rrggbb"),
         ({"palette": ["#000000"] * 257}, "palette", "256"),
         ({"palette": "red"}, "palette", "#rrggbb"),
         (
