@@ -156,12 +156,14 @@ def _check_api_answer(newcomer: Newcomer, command: str, status: int, body: str) 
     elif endpoint.path == "/api/reports/quality":  # "and their quality figures"
         assert answer["success"] is True
         assert sum(row["count"] for row in answer["ai"]) == 1, answer
-    elif endpoint.path == "/api/batches":  # "The same logo twice", both taken
-        assert (answer["success"], answer["items"], answer["refused_total"]) == (True, 2, 0)
+    elif endpoint.path == "/api/batches":  # every file sent is taken (logos.zip holds one logo)
+        sent = command.count("files=@")
+        assert (answer["success"], answer["items"], answer["refused_total"]) == (True, sent, 0)
         newcomer.values["batch_id"] = answer["batch_id"]
+        newcomer.values["batch_items"] = str(sent)
     elif endpoint.path == "/api/batches/{id}":  # followed "until it is done"
         assert answer["status"] == "done", answer
-        assert answer["counts"]["done"] == 2, answer
+        assert answer["counts"]["done"] == int(newcomer.values["batch_items"]), answer
 
 
 def _follow(newcomer: Newcomer, command: str) -> tuple[int, str]:
@@ -178,8 +180,12 @@ def _follow(newcomer: Newcomer, command: str) -> tuple[int, str]:
 def _check_download(newcomer: Newcomer, command: str, status: int) -> None:
     assert status == 200, command
     if "/api/batches/" in command:  # "its ZIP: logo.svg, logo-2.svg and report.csv"
-        with zipfile.ZipFile(newcomer.folder / re.search(r" -o (\S+)", command)[1]) as archive:
-            assert sorted(archive.namelist()) == ["logo-2.svg", "logo.svg", "report.csv"]
+        name = re.search(r" -o (\S+)", command)[1]
+        expected = ["logo-2.svg", "logo.svg", "report.csv"]
+        if name == "converted.zip":  # formats svg,pdf,png of logos.zip's icons/logo.png
+            expected = ["icons/logo.pdf", "icons/logo.png", "icons/logo.svg", "report.csv"]
+        with zipfile.ZipFile(newcomer.folder / name) as archive:
+            assert sorted(archive.namelist()) == expected
             header = archive.read("report.csv").decode().splitlines()[0]
         # README: "name, status, tier, measured_ssim, predicted_ssim, bytes, time_s, error, ..."
         assert header.startswith("name,status,tier,measured_ssim,predicted_ssim,bytes,time_s")
@@ -200,6 +206,9 @@ def test_readme_examples_run_in_order_against_make_run(make_run, tmp_path):
     blocks = readme.curl_examples()
     assert len(blocks) >= 2, "README's curl examples went missing"
     shutil.copy(LOGO, tmp_path / "logo.png")
+    # README's batch examples send a folder of the newcomer's logos as `logos.zip`.
+    with zipfile.ZipFile(tmp_path / "logos.zip", "w") as folder:
+        folder.write(LOGO, "icons/logo.png")
     newcomer = Newcomer(url=make_run.url, folder=tmp_path)
 
     for command in (c for block in blocks for c in block):
