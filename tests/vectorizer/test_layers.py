@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from scipy.ndimage import binary_dilation
 
 from vectorizer import layers
 from vectorizer.images import composite_on_white, decode_image
@@ -217,3 +218,26 @@ def test_trace_layers_honours_its_timeout():
 
     with pytest.raises(VectorizeError, match="out of time"):
         trace_layers(rgba, np.array([RED]), scale=1, timeout=0)
+
+
+def tucked_by_definition(rank: np.ndarray, p: int, scale: int) -> np.ndarray:
+    """The tucked mask of position p spelled out: colour by colour, square by square."""
+    if p == 0:
+        return rank >= p
+    tuck, near = max(1, round(0.5 * scale)), max(2, round(1.0 * scale))
+    below = binary_dilation(rank < p, np.ones((2 * tuck + 1,) * 2, dtype=bool))
+    own = binary_dilation(rank == p, np.ones((2 * near + 1,) * 2, dtype=bool))
+    return (rank >= p) & ~((rank > p) & below & ~own)
+
+
+@pytest.mark.parametrize(("positions", "scale"), [(3, 2), (9, 4), (70, 3)])
+def test_tucked_masks_match_their_definition_for_every_position(positions, scale):
+    # Blobs of random positions (holes among them), many more than one bit word when 70.
+    rng = np.random.default_rng(positions)
+    coarse = rng.integers(-1, positions, size=(12, 16)).astype(np.int16)
+    rank = np.kron(coarse, np.ones((5, 5), dtype=np.int16))
+
+    tucked = layers._Tuck(rank, scale)
+
+    for p in range(positions):
+        np.testing.assert_array_equal(tucked.mask(p), tucked_by_definition(rank, p, scale))

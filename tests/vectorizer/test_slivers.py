@@ -78,7 +78,7 @@ def test_tucked_mask_stops_inside_an_upper_layer_where_it_borders_a_lower_colour
     rank[5:25, 5:30] = 1  # white
     rank[5:25, 30:55] = 2  # light blue on top, beside the white
 
-    mask = layers._tucked(rank, 1, scale=2)
+    mask = layers._Tuck(rank, scale=2).mask(1)
 
     assert mask[5:25, 5:30].all()  # white's own pixels
     assert mask[10:20, 30:32].all()  # under light blue next to white: no seam
@@ -87,7 +87,7 @@ def test_tucked_mask_stops_inside_an_upper_layer_where_it_borders_a_lower_colour
     assert mask[10:20, 53].all()
     assert not mask[5, 40]  # light blue's top edge
     assert not mask[24, 40]  # and its bottom edge
-    np.testing.assert_array_equal(layers._tucked(rank, 0, scale=2), rank >= 0)
+    np.testing.assert_array_equal(layers._Tuck(rank, scale=2).mask(0), rank >= 0)
 
 
 @pytest.mark.skipif(shutil.which("potrace") is None, reason="potrace not installed")
