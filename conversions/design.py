@@ -16,7 +16,14 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from conversions.fields import BriefChoiceField, StrictFloatField, StrictIntegerField
+from conversions.fields import (
+    BriefChoiceField,
+    FormListField,
+    FormValues,
+    StrictFloatField,
+    StrictIntegerField,
+    comma_items,
+)
 from conversions.models import Conversion
 from vectorizer import designer
 from vectorizer.designer import DesignDict, DesignOptions
@@ -30,11 +37,7 @@ COLORS_MESSAGE = f"must be a whole number from 1 to {designer.MAX_COLORS}."
 AREA_MESSAGE = f"must be a number of input pixels from 0 to {MAX_AREA_PX:,}."
 
 
-class _FormText(str):
-    """The text of a form's one palette field (JSON or comma-separated), as the form sent it."""
-
-
-class PaletteField(serializers.ListField):
+class PaletteField(FormListField):
     """A list of `#rrggbb` colours; a form may send it as JSON or as `#1f6feb,#ffffff`."""
 
     def __init__(self, **options: Any) -> None:
@@ -47,19 +50,19 @@ class PaletteField(serializers.ListField):
         )
         super().__init__(child=child, max_length=designer.MAX_COLORS, **options)
 
-    def get_value(self, dictionary: Any) -> Any:
-        if hasattr(dictionary, "getlist") and self.field_name in dictionary:  # a form
-            values = dictionary.getlist(self.field_name)
-            return _FormText(values[0]) if len(values) == 1 else values
-        return super().get_value(dictionary)
-
     def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, FormValues) and len(data) == 1:  # a form's one field: JSON or text
+            data = str(data[0])
+            if not data.strip():  # an empty form field (Swagger sends every one): no palette
+                return []
         if isinstance(data, str):
             text = data.strip()
-            if not text and isinstance(data, _FormText):  # an empty form field: no palette
-                return []
-            try:
-                data = json.loads(text) if text.startswith("[") else text.split(",")
+            try:  # an empty colour ("#000000,,#ffffff") stays, for the child field to refuse
+                data = (
+                    json.loads(text)
+                    if text.startswith("[")
+                    else comma_items([text], keep_empty=True)
+                )
             except ValueError:
                 data = None
             data = [c.strip() if isinstance(c, str) else c for c in data or []]

@@ -1,7 +1,9 @@
-"""Serializer fields that refuse what DRF would coerce, and quote little of a bad value."""
+"""Serializer fields that refuse what DRF would coerce, quote little of a bad value, or read a
+list from a form."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import serializers
@@ -61,3 +63,30 @@ class BriefChoiceField(serializers.ChoiceField):
             if key in self.choice_strings_to_values:
                 return self.choice_strings_to_values[key]
         self.fail("invalid_choice", input=brief(data))
+
+
+class FormValues(list[Any]):
+    """A form's values of one field: one, or several where the form repeated the field."""
+
+
+class FormListField(serializers.ListField):
+    """A list a form sends as the field repeated or as one comma-separated field (`a,b`).
+
+    A JSON body sends a list as it is. A form has no lists: its values reach
+    `to_internal_value` as FormValues, so a subclass tells them from a JSON string, and
+    `comma_items` splits their text.
+    """
+
+    def get_value(self, dictionary: Any) -> Any:
+        if hasattr(dictionary, "getlist") and self.field_name in dictionary:  # a form
+            return FormValues(dictionary.getlist(self.field_name))
+        return super().get_value(dictionary)
+
+
+def comma_items(texts: Iterable[str], *, keep_empty: bool = False) -> list[str]:
+    """Return the stripped items of comma-separated texts: ["svg, pdf", "png"] → svg, pdf, png.
+
+    `keep_empty` keeps the empty items of "a,,b", for a field that refuses them.
+    """
+    items = [part.strip() for text in texts for part in text.split(",")]
+    return items if keep_empty else [item for item in items if item]

@@ -10,8 +10,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from conversions.design import DesignRequestSerializer
+from conversions.serializers.options import output_format_field, size_fields
 from conversions.serializers.requests import AIConvertRequestSerializer
-from vectorizer import designer
+from vectorizer import designer, exports
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 
@@ -89,6 +90,20 @@ def _design_controls() -> dict[str, Any]:
     return {"design_numbers": numbers, "design_choices": choices}
 
 
+def _output_controls() -> dict[str, Any]:
+    """Return the Download menu's formats and the size's unit and dpi as the API validates them."""
+    size = size_fields()
+    return {
+        "output_controls": {
+            "format": output_format_field(),
+            "side": size["width"],
+            "unit": size["unit"],
+            "dpi": size["dpi"],
+            "default_dpi": exports.DEFAULT_DPI,
+        }
+    }
+
+
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
     """Return the converter page, with the real parameter ranges and limits the API applies."""
@@ -99,6 +114,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "defaults": DEFAULT_PARAMS.as_dict(),
         **_trace_controls(),
         **_design_controls(),
+        **_output_controls(),
         "limits": {
             "max_upload_bytes": settings.SVGAI_MAX_UPLOAD_BYTES,
             "max_pixels": settings.SVGAI_MAX_PIXELS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -181,6 +182,26 @@ def upload_file_id(api_client, png_upload) -> str:
     response = api_client.post("/api/upload", {"file": png_upload}, format="multipart")
     assert response.status_code == 200, response.content
     return response.json()["file_id"]
+
+
+@pytest.fixture
+def upload_real_logo(api_client) -> Callable[[str], str]:
+    """Return a function uploading the real logo of a kind ("complex", ...): its file_id."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def upload(kind: str) -> str:
+        name = f"{REAL_LOGOS[kind]}.png"
+        file = SimpleUploadedFile(name, (DATA / name).read_bytes(), content_type="image/png")
+        response = api_client.post("/api/upload", {"file": file}, format="multipart")
+        assert response.status_code == 200, response.content
+        return response.json()["file_id"]
+
+    return upload
+
+
+def drawn_colours(svg: str) -> set[str]:
+    """Return every colour the markup paints with: fills and gradient stops, lower-case."""
+    return {c.lower() for c in re.findall(r'(?:fill|stop-color)="(#[0-9a-fA-F]{6})"', svg)}
 
 
 @pytest.fixture(params=sorted(REAL_LOGOS))

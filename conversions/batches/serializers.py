@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from conversions.batches.options import DEFAULT_FORMATS, BatchOptions
 from conversions.design import DesignOptionsMixin
-from conversions.fields import BriefChoiceField
+from conversions.fields import BriefChoiceField, FormListField, comma_items
 from conversions.models import Conversion
 from conversions.serializers.options import (
     AnyField,
@@ -29,7 +29,7 @@ AI_OPTIONS = ("tier", "target_quality", "time_budget", "max_bytes")
 TRACE_PARAMS = frozenset(CHOICES) | frozenset(RANGES)
 
 
-class FormatsField(serializers.ListField):
+class FormatsField(FormListField):
     """The formats of each item in the ZIP: `svg,pdf,png` in one field, or the field repeated."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -41,15 +41,10 @@ class FormatsField(serializers.ListField):
         )
         super().__init__(child=child, allow_empty=False, **kwargs)
 
-    def get_value(self, dictionary: Any) -> Any:
-        if hasattr(dictionary, "getlist") and self.field_name in dictionary:
-            return dictionary.getlist(self.field_name)
-        return super().get_value(dictionary)
-
     def to_internal_value(self, data: Any) -> list[str]:
         texts = [data] if isinstance(data, str) else data
         if isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts):
-            data = [part.strip() for text in texts for part in text.split(",") if part.strip()]
+            data = comma_items(texts)
         values = super().to_internal_value(data)
         return list(dict.fromkeys(values))  # each format once, in the order asked
 

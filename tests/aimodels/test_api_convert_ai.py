@@ -13,7 +13,6 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aimodels import registry
 from aimodels.ml.classifier import LOGO_TYPES
@@ -380,12 +379,8 @@ def real_models(registry_snapshot):
 
 
 @pytest.fixture
-def wordmark_file_id(api_client) -> str:
-    name = f"{REAL_LOGOS['text']}.png"
-    upload = SimpleUploadedFile(name, (DATA / name).read_bytes(), content_type="image/png")
-    response = api_client.post("/api/upload", {"file": upload}, format="multipart")
-    assert response.status_code == 200, response.content
-    return response.json()["file_id"]
+def wordmark_file_id(upload_real_logo) -> str:
+    return upload_real_logo("text")
 
 
 @pytest.mark.django_db

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conversions.models import Conversion
-from tests.conftest import DATA, REAL_LOGOS
-
-
-def drawn_colours(svg: str) -> set[str]:
-    """Return every colour the markup paints with: fills and gradient stops."""
-    return {c.lower() for c in re.findall(r'(?:fill|stop-color)="(#[0-9a-fA-F]{6})"', svg)}
-
-
-def upload(api_client, kind: str) -> str:
-    name = f"{REAL_LOGOS[kind]}.png"
-    file = SimpleUploadedFile(name, (DATA / name).read_bytes(), content_type="image/png")
-    response = api_client.post("/api/upload", {"file": file}, format="multipart")
-    assert response.status_code == 200, response.content
-    return response.json()["file_id"]
+from tests.conftest import drawn_colours
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("tier", [1, 2, 3])
-def test_convert_ai_max_colors_holds_on_every_tier(api_client, ai_models, tier):
-    file_id = upload(api_client, "gradient")  # gradients: their stops count as colours
+def test_convert_ai_max_colors_holds_on_every_tier(api_client, upload_real_logo, ai_models, tier):
+    file_id = upload_real_logo("gradient")  # gradients: their stops count as colours
     payload = {"file_id": file_id, "tier": tier, "max_colors": 2}
 
     response = api_client.post("/api/convert-ai", payload, format="json")
@@ -45,8 +29,10 @@ def test_convert_ai_max_colors_holds_on_every_tier(api_client, ai_models, tier):
 
 
 @pytest.mark.django_db
-def test_convert_ai_cutouts_and_palette_are_applied_and_recorded(api_client, ai_models):
-    file_id = upload(api_client, "complex")
+def test_convert_ai_cutouts_and_palette_are_applied_and_recorded(
+    api_client, upload_real_logo, ai_models
+):
+    file_id = upload_real_logo("complex")
     palette = ["#000000", "#ffffff", "#ffcc00", "#dd2e44"]
     payload = {"file_id": file_id, "tier": 1, "palette": palette, "shape_stacking": "cutouts"}
 

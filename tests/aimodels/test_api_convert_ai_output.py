@@ -8,31 +8,20 @@ import subprocess
 
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from conversions.models import Conversion
-from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.quality import ssim_rgb
 from vectorizer.render import render_svg
-
-
-@pytest.fixture
-def gradient_file_id(api_client) -> str:
-    name = f"{REAL_LOGOS['gradient']}.png"
-    upload = SimpleUploadedFile(name, (DATA / name).read_bytes(), content_type="image/png")
-    response = api_client.post("/api/upload", {"file": upload}, format="multipart")
-    assert response.status_code == 200, response.content
-    return response.json()["file_id"]
 
 
 @pytest.mark.django_db
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils: make system")
 def test_convert_ai_pdf_download_renders_like_its_svg(
-    api_client, gradient_file_id, ai_models, tmp_path
+    api_client, upload_real_logo, ai_models, tmp_path
 ):
     payload = {
-        "file_id": gradient_file_id,
+        "file_id": upload_real_logo("gradient"),
         "tier": 2,
         "output_format": "pdf",
         "output_size": {"width": 4, "unit": "in", "dpi": 300},

@@ -93,7 +93,7 @@ def test_overlay_zoom_pan_background_and_differences(live_url, open_page):
     screenshot(page, "compare-overlay-800")
 
 
-def test_download_copy_and_png_export(live_url, open_page, tmp_path):
+def test_download_copy_and_a_png_of_a_width_in_pixels(live_url, open_page, tmp_path):
     page = open_page(live_url, permissions=["clipboard-read", "clipboard-write"])
     use_manual(page)
     choose(page, SIMPLE)
@@ -117,17 +117,20 @@ def test_download_copy_and_png_export(live_url, open_page, tmp_path):
     )
     assert page.evaluate("navigator.clipboard.readText()") == svg
 
-    page.fill("#png-width", "300")
+    # A PNG so many pixels wide is the menu's PNG at a width in px (the unit it starts with).
+    assert page.locator("#export-png").count() == 0  # no second PNG button beside the menu
+    page.select_option("#download-format", "png")
+    page.fill("#size-width", "300")
     with page.expect_download() as png_download:
-        page.click("#export-png")
-    assert png_download.value.suggested_filename == "si-mdx-300.png"
+        page.click("#download-svg")
+    assert png_download.value.suggested_filename == "si-mdx.png"
     png = tmp_path / "out.png"
     png_download.value.save_as(png)
     header = png.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", header[16:24])
     assert (width, height) == (300, 300)
-    assert "PNG exported at 300 px" in page.locator("#output-status").inner_text()
+    assert "Downloaded si-mdx.png" in page.locator("#output-status").inner_text()
 
 
 def test_favicon_is_served(live_url, open_page):

@@ -5,30 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from conversions.models import Conversion
-from tests.conftest import DATA, REAL_LOGOS
-
-
-def drawn_colours(svg: str) -> set[str]:
-    """Return every colour the markup paints with: fills and gradient stops."""
-    return {c.lower() for c in re.findall(r'(?:fill|stop-color)="(#[0-9a-fA-F]{6})"', svg)}
-
-
-@pytest.fixture
-def complex_file_id(api_client) -> str:
-    name = f"{REAL_LOGOS['complex']}.png"
-    upload = SimpleUploadedFile(name, (DATA / name).read_bytes(), content_type="image/png")
-    response = api_client.post("/api/upload", {"file": upload}, format="multipart")
-    assert response.status_code == 200, response.content
-    return response.json()["file_id"]
+from tests.conftest import DATA, REAL_LOGOS, drawn_colours
 
 
 @pytest.mark.django_db
-def test_convert_max_colors_caps_the_colours_and_is_recorded(api_client, complex_file_id):
+def test_convert_max_colors_caps_the_colours_and_is_recorded(api_client, upload_real_logo):
+    complex_file_id = upload_real_logo("complex")
     plain = api_client.post("/api/convert", {"file_id": complex_file_id}, format="json").json()
     assert len(drawn_colours(plain["svg"])) > 3
 
@@ -51,9 +37,9 @@ def test_convert_max_colors_caps_the_colours_and_is_recorded(api_client, complex
 
 
 @pytest.mark.django_db
-def test_convert_palette_uses_only_the_given_colours(api_client, complex_file_id):
-    palette = ["#000000", "#FFFFFF", "#d03030"]
-    payload = {"file_id": complex_file_id, "palette": palette, "shape_stacking": "cutouts"}
+def test_convert_palette_uses_only_the_given_colours(api_client, upload_real_logo):
+    file_id, palette = upload_real_logo("complex"), ["#000000", "#FFFFFF", "#d03030"]
+    payload = {"file_id": file_id, "palette": palette, "shape_stacking": "cutouts"}
 
     response = api_client.post("/api/convert", payload, format="json")
 

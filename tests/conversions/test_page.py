@@ -9,7 +9,7 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from conversions.design import MAX_AREA_PX
-from vectorizer import designer
+from vectorizer import designer, exports
 from vectorizer.tracing import CHOICES, DEFAULT_PARAMS, RANGES
 
 PAGE_RANGES = ["filter_speckle", "color_precision", "corner_threshold", "path_precision"]
@@ -101,3 +101,19 @@ def test_home_offers_colour_and_shape_controls_with_the_apis_ranges(client):
         assert re.findall(r'<option value="([^"]+)"', menu.group(0)) == list(values)
     assert 'id="palette-add"' in html
     assert '<option value="vinyl">' in html
+
+
+@pytest.mark.django_db
+def test_home_download_menu_and_size_offer_what_the_download_api_accepts(client):
+    html = client.get("/").content.decode()
+
+    for menu_id, values in (("download-format", exports.FORMATS), ("size-unit", exports.UNITS)):
+        menu = re.search(rf'<select id="{menu_id}".*?</select>', html, re.S)
+        assert menu
+        assert re.findall(r'<option value="([^"]+)"', menu.group(0)) == list(values)
+        assert f'<option value="{values[0]}" selected>' in menu.group(0)
+    dpi = re.search(r'<input[^>]*id="size-dpi"[^>]*>', html)
+    assert dpi
+    assert f'value="{exports.DEFAULT_DPI:g}"' in dpi.group(0)
+    assert f'min="{exports.MIN_DPI:g}" max="{exports.MAX_DPI:g}"' in dpi.group(0)
+    assert 'id="export-png"' not in html  # the menu's PNG, at a width in px, is the one PNG

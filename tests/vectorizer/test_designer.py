@@ -11,6 +11,7 @@ import resvg_py
 from PIL import Image
 from scipy import ndimage
 
+from tests.conftest import drawn_colours
 from vectorizer.designer import DesignOptions, design, reduce_palette, snap
 
 SIZE = 64
@@ -38,12 +39,6 @@ def rgba_of(svg: str, scale: int = 1) -> np.ndarray:
         svg_string=svg, width=SIZE * scale, height=SIZE * scale, skip_system_fonts=True
     )
     return np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGBA"))
-
-
-def drawn_colours(svg: str) -> set[str]:
-    """Return every colour the markup paints with: fills and gradient stops."""
-    found = re.findall(r'(?:fill|stop-color)="(#[0-9a-fA-F]{6})"', svg)
-    return {c.lower() for c in found}
 
 
 def shapes_alone(svg: str) -> list[str]:

@@ -6,7 +6,7 @@
 import { BatchView } from "./batch.js";
 import { designCost, designSettings, restoreDesign, setupDesign } from "./design.js";
 import { batchOutput, setupExports } from "./exports.js";
-import { checkFile, copyText, formatBytes, formatSsim, inspectImage, saveBlob, stem, svgToPng } from "./files.js";
+import { checkFile, copyText, formatBytes, formatSsim, inspectImage, stem } from "./files.js";
 import { latestPerFile, recallInput, rememberInput, renderHistory } from "./history.js";
 import { formatMs, metadataFromRecord, renderInsights } from "./insights.js";
 import { CompareViewer } from "./viewer.js";
@@ -773,17 +773,6 @@ $("copy-svg").addEventListener("click", async () => {
   const svg = state.result.body.svg;
   const ok = await copyText(svg);
   $("output-status").textContent = ok ? `Copied ${formatBytes(new Blob([svg]).size)} of SVG code.` : "Copying was refused by the browser.";
-});
-$("export-png").addEventListener("click", async () => {
-  if (!state.result) return;
-  const width = Math.min(8192, Math.max(16, parseInt($("png-width").value, 10) || 1024));
-  try {
-    const blob = await svgToPng(state.svgUrl, state.input.width / state.input.height, width);
-    saveBlob(blob, `${stem(state.file ? state.file.name : state.result.body.filename)}-${width}.png`);
-    $("output-status").textContent = `PNG exported at ${width} px wide (${formatBytes(blob.size)}).`;
-  } catch (error) {
-    $("output-status").textContent = error.message;
-  }
 });
 setupExports(() =>
   state.result ? { result: state.result, name: state.file ? state.file.name : state.result.body.filename } : null,

@@ -4,7 +4,8 @@
 import { saveBlob, stem } from "./files.js";
 
 const $ = (id) => document.getElementById(id);
-const DEFAULT_DPI = 96;
+// The page renders the dpi input with the API's default: a dpi left at it is not sent.
+const defaultDpi = () => Number($("size-dpi").defaultValue);
 
 /** Return the download's query: the format, and the size when a side is given. */
 export function downloadQuery() {
@@ -15,7 +16,7 @@ export function downloadQuery() {
   if (width) query.set("width", width);
   if (height) query.set("height", height);
   if (width || height) query.set("unit", $("size-unit").value);
-  if (dpi && Number(dpi) !== DEFAULT_DPI) query.set("dpi", dpi);
+  if (dpi && Number(dpi) !== defaultDpi()) query.set("dpi", dpi);
   return query;
 }
 
@@ -27,7 +28,7 @@ export function batchOutput() {
   const query = downloadQuery();
   const fields = { formats: [...new Set(["svg", query.get("format")])].join(",") };
   if (query.has("width") || query.has("height")) {
-    const size = { unit: query.get("unit"), dpi: Number(query.get("dpi") || DEFAULT_DPI) };
+    const size = { unit: query.get("unit"), dpi: Number(query.get("dpi") || defaultDpi()) };
     if (query.has("width")) size.width = Number(query.get("width"));
     if (query.has("height")) size.height = Number(query.get("height"));
     fields.output_size = JSON.stringify(size);

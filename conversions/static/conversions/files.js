@@ -129,18 +129,6 @@ export function loadImage(url) {
   });
 }
 
-/** Render an SVG image at `width` px wide (height by its aspect ratio) and return a PNG blob. */
-export async function svgToPng(svgUrl, aspect, width) {
-  const image = await loadImage(svgUrl);
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = Math.max(1, Math.round(width / aspect));
-  canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
-  return new Promise((resolve, reject) => {
-    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("PNG export failed."))), "image/png");
-  });
-}
-
 // ZIP writing (stored, no compression: SVGs are small and a ZIP tool reads it everywhere).
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
