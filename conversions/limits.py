@@ -27,7 +27,15 @@ from vectorizer.workers import WorkerBusy
 QUOTA_WINDOW = timedelta(hours=24)
 
 
-class ServerBusy(exceptions.APIException):
+class RetryLater(exceptions.APIException):
+    """A refusal that says when to ask again: DRF's handler turns `wait` into Retry-After."""
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(detail)
+        self.wait = wait
+
+
+class ServerBusy(RetryLater):
     """503 with Retry-After: every conversion worker is busy and the queue is full."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -35,9 +43,9 @@ class ServerBusy(exceptions.APIException):
 
     def __init__(self, busy: WorkerBusy) -> None:
         super().__init__(
-            f"The server is busy: {busy}. Retry after {busy.retry_after} s (see Retry-After)."
+            f"The server is busy: {busy}. Retry after {busy.retry_after} s (see Retry-After).",
+            busy.retry_after,
         )
-        self.wait = busy.retry_after  # DRF's handler turns `wait` into a Retry-After header
 
 
 class OverPixelBudget(exceptions.APIException):
@@ -45,24 +53,18 @@ class OverPixelBudget(exceptions.APIException):
     default_code = "over_pixel_budget"
 
 
-class TooManyAtOnce(exceptions.APIException):
+class TooManyAtOnce(RetryLater):
     """429 with Retry-After: this anonymous caller already has its conversions running."""
 
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "too_many_at_once"
 
-    def __init__(self, detail: str, wait: int) -> None:
-        super().__init__(detail)
-        self.wait = wait
 
+class QuotaExceeded(RetryLater):
+    """429 with Retry-After: the caller has stored its upload quota for the next 24 h."""
 
-class QuotaExceeded(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "quota_exceeded"
-
-    def __init__(self, detail: str, wait: int) -> None:
-        super().__init__(detail)
-        self.wait = wait
 
 
 def pixel_budget(tier: int | str) -> int:

@@ -4,7 +4,7 @@ Both take the AI options (`--tier`, `--target-quality`, `--time-budget`, `--max-
 `--set key=value`, explicit vtracer parameters, as the API does, the design options
 (`--max-colors`, `--palette`, `--shape-stacking`, `--group-by`, `--min-area-px`) and the output
 formats (`--format svg,pdf`) and size (`--width`, `--height`, `--unit`, `--dpi`) with either;
-both keep the per-conversion JSON log lines off the terminal.
+both keep the per-conversion JSON log lines off the terminal (ConversionCommand).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conversions.batches import BatchOptions
 from conversions.design import DesignRequestSerializer
@@ -234,3 +234,22 @@ def conversion_log_off_terminal(verbosity: int, log_file: Path | None) -> Iterat
         if file_handler is not None:
             logger.removeHandler(file_handler)
             file_handler.close()
+
+
+class ConversionCommand(BaseCommand):
+    """A command that converts: the conversion and log options, the JSON log off the terminal.
+
+    A subclass adds its own arguments before calling `super().add_arguments(parser)` and does
+    its work in `convert(**options)`.
+    """
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_conversion_arguments(parser)
+        add_log_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with conversion_log_off_terminal(options["verbosity"], options["log_file"]):
+            self.convert(**options)
+
+    def convert(self, **options: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define convert(**options)")

@@ -18,6 +18,7 @@ from tests.browser.pages import (
     zoom_at,
     zoom_percent,
 )
+from vectorizer.tracing import DEFAULT_PARAMS
 
 
 def test_page_ai_on_by_default_converts_with_insights(live_url, open_page):
@@ -113,20 +114,9 @@ def test_manual_mode_hides_ai_panel_and_reconverts_when_a_slider_moves(live_url,
     wait_for_result(page)
     assert not page.locator("#insights").is_visible()
 
-    # All 11 vtracer parameters are on the page.
-    for name in (
-        "colormode",
-        "hierarchical",
-        "mode",
-        "filter_speckle",
-        "color_precision",
-        "layer_difference",
-        "corner_threshold",
-        "length_threshold",
-        "max_iterations",
-        "splice_threshold",
-        "path_precision",
-    ):
+    # Every vtracer parameter the API takes (all 11) is on the page.
+    assert len(DEFAULT_PARAMS.as_dict()) == 11
+    for name in DEFAULT_PARAMS.as_dict():
         assert page.locator(f"#{name}").count() == 1, name
 
     # Moving a slider twice quickly sends one conversion with the final value.

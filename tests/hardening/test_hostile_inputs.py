@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS, draw_logo, encode, huge_header_png
+from vectorizer.tracing import RANGES
 
 CONVERT_ENDPOINTS = ["/api/convert", "/api/convert-ai"]
 
@@ -301,16 +302,7 @@ def test_convert_refuses_non_finite_strings(client, path, file_id, text):
 
 
 NUMERIC_FIELDS = {
-    "/api/convert": [
-        "filter_speckle",
-        "color_precision",
-        "layer_difference",
-        "corner_threshold",
-        "length_threshold",
-        "max_iterations",
-        "splice_threshold",
-        "path_precision",
-    ],
+    "/api/convert": list(RANGES),  # every numeric vtracer parameter
     "/api/convert-ai": ["tier", "target_quality", "time_budget", "max_bytes"],
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import lifecycle_jobs
 import pytest
@@ -132,10 +133,9 @@ def test_pixel_budget_lets_small_images_through(settings, upload_file_id):
     assert response.status_code == 200
 
 
-@pytest.fixture
-def busy_pool(monkeypatch):
-    """A one-worker pool with no queue, held by a long job until the test ends."""
-    pool = WorkerPool(1, max_queue=0, queue_wait=0.2)
+@contextlib.contextmanager
+def services_pool_held(monkeypatch, pool: WorkerPool) -> Iterator[WorkerPool]:
+    """Serve the conversions from `pool`, its one worker held by a 60 s job until the end."""
     pool.warm_up()
     monkeypatch.setattr(services, "worker_pool", lambda: pool)
 
@@ -145,10 +145,19 @@ def busy_pool(monkeypatch):
 
     blocker = threading.Thread(target=hold)
     blocker.start()
-    assert _wait_for(lambda: pool.running() == 1)
-    yield pool
-    pool.close()
-    blocker.join()
+    try:
+        assert _wait_for(lambda: pool.running() == 1)
+        yield pool
+    finally:
+        pool.close()
+        blocker.join()
+
+
+@pytest.fixture
+def busy_pool(monkeypatch):
+    """A one-worker pool with no queue, held by a long job until the test ends."""
+    with services_pool_held(monkeypatch, WorkerPool(1, max_queue=0, queue_wait=0.2)) as pool:
+        yield pool
 
 
 def _wait_for(predicate, seconds: float = 10.0) -> bool:
@@ -181,20 +190,9 @@ def held_pool(monkeypatch):
     Only the expected wait (a second, the pool's first guess of a job's time, per job ahead)
     can refuse a job here: the queue is nowhere near full.
     """
-    pool = WorkerPool(1, max_queue=32, queue_wait=30.0, expected_wait=0.5)
-    pool.warm_up()
-    monkeypatch.setattr(services, "worker_pool", lambda: pool)
-
-    def hold() -> None:
-        with contextlib.suppress(WorkerError):
-            pool.run(lifecycle_jobs.sleep, 60.0, timeout=90)
-
-    blocker = threading.Thread(target=hold)
-    blocker.start()
-    assert _wait_for(lambda: pool.running() == 1)
-    yield pool
-    pool.close()
-    blocker.join()
+    held = WorkerPool(1, max_queue=32, queue_wait=30.0, expected_wait=0.5)
+    with services_pool_held(monkeypatch, held) as pool:
+        yield pool
 
 
 @pytest.mark.django_db

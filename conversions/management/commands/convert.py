@@ -11,24 +11,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from conversions import exports, services
 from conversions.batches import BatchOptions
-from conversions.management.options import (
-    add_conversion_arguments,
-    add_log_arguments,
-    conversion_log_off_terminal,
-    conversion_options,
-)
+from conversions.management.options import ConversionCommand, conversion_options
 from conversions.models import Conversion, Upload
 from vectorizer.exports import ExportError, resolve_box
 from vectorizer.images import ImageError
 from vectorizer.tracing import TraceParams
 
 
-class Command(BaseCommand):
+class Command(ConversionCommand):
     help = "Convert image files to SVG (AI tiers, or vtracer with --set), recording each."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,14 +34,9 @@ class Command(BaseCommand):
             type=Path,
             help="folder for the output files (created if missing); default: beside each input",
         )
-        add_conversion_arguments(parser)
-        add_log_arguments(parser)
+        super().add_arguments(parser)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with conversion_log_off_terminal(options["verbosity"], options["log_file"]):
-            self._handle(**options)
-
-    def _handle(self, **options: Any) -> None:
+    def convert(self, **options: Any) -> None:
         asked = conversion_options(options)  # before any work: a typo stops nothing
         output_dir: Path | None = options["output_dir"]
         if output_dir is not None:

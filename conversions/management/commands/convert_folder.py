@@ -11,20 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from conversions import batches
-from conversions.management.options import (
-    add_conversion_arguments,
-    add_log_arguments,
-    conversion_log_off_terminal,
-    conversion_options,
-)
+from conversions.management.options import ConversionCommand, conversion_options
 from conversions.models import BatchItem
 
 
-class Command(BaseCommand):
+class Command(ConversionCommand):
     help = "Convert every image of a folder as one batch (Celery with a broker, else local)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,14 +29,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("-r", "--recursive", action="store_true", help="sub-folders too")
         parser.add_argument("--limit", type=int, help="only the first N images (by name)")
-        add_conversion_arguments(parser)
-        add_log_arguments(parser)
+        super().add_arguments(parser)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with conversion_log_off_terminal(options["verbosity"], options["log_file"]):
-            self._handle(**options)
-
-    def _handle(self, **options: Any) -> None:
+    def convert(self, **options: Any) -> None:
         folder: Path = options["folder"]
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")
