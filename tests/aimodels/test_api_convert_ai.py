@@ -419,7 +419,7 @@ def test_convert_ai_tiers_really_differ_with_real_models(api_client, wordmark_fi
     tried = {t: sum(not a["refined"] for a in meta[t]["analysis"]["attempts"]) for t in (1, 2, 3)}
     assert tried[1] == 1
     assert tried[2] == TIER2_TRIES
-    assert TIER3_SEED > tried[2]
+    assert tried[2] < TIER3_SEED
     # The default budget (4 s) bounds tier 3 too: on a loaded machine it may not trace its whole
     # seed, and then the answer says so rather than pass tier 2's search off as tier 3's.
     cut_short = [p for p in meta[3]["problems"] if "cut tier 3's search short" in p]
