@@ -63,9 +63,13 @@ class PaletteField(FormListField):
                     if text.startswith("[")
                     else comma_items([text], keep_empty=True)
                 )
-            except ValueError:
-                data = None
-            data = [c.strip() if isinstance(c, str) else c for c in data or []]
+            except ValueError as exc:
+                raise serializers.ValidationError(
+                    f'starts like a JSON list but is not one ({exc}): send e.g. ["#1f6feb"] '
+                    "or #1f6feb,#ffffff."
+                ) from None
+            if isinstance(data, list):
+                data = [c.strip() if isinstance(c, str) else c for c in data]
         if not isinstance(data, list):
             raise serializers.ValidationError('must be a list of colours, e.g. ["#1f6feb"].')
         if len(data) > designer.MAX_COLORS:

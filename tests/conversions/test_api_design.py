@@ -167,3 +167,17 @@ def test_a_palette_within_max_colors_is_taken_as_the_palette(api_client, upload_
     assert response.status_code == 200, response.content
     fills = set(re.findall(r'fill="(#[0-9a-fA-F]{6})"', response.json()["svg"]))
     assert fills <= {"#000000", "#ffffff"}
+
+
+@pytest.mark.django_db
+def test_a_form_palette_that_is_broken_json_is_refused_not_dropped(api_client, upload_file_id):
+    payload = {"file_id": upload_file_id, "palette": '["#000000", "#ffffff"'}
+
+    response = api_client.post("/api/convert", payload, format="multipart")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["success"] is False
+    assert "palette" in body["error"]
+    assert "JSON list" in body["error"]
+    assert not Conversion.objects.exists()
