@@ -14,6 +14,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from benchmarks.goals import goals_table
 from benchmarks.methods import TIER_NAMES, label
 from benchmarks.recipes import Recipe
 from benchmarks.rows import TierRow
@@ -332,6 +333,7 @@ def markdown(results: Results) -> str:
         )
     if results.recipe_note:
         lines += ["", results.recipe_note + "."]
+    lines += goals_table({m: f for m in methods if (f := summary.figures(m)) is not None})
     lines += _by_group_table(summary, methods, of_bytes=False)
     lines += _by_group_table(summary, methods, of_bytes=True)
     auto = summary.figures("auto")

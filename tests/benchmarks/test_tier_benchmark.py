@@ -217,3 +217,30 @@ def test_spread_keeps_split_proportion_and_every_category():
     assert picked == spread(records, 30, seed=1)
     assert picked != spread(records, 30, seed=2)
     assert spread(records, 0) == records
+
+
+def test_markdown_holds_each_tier_to_issue_19s_goals():
+    rows = [
+        *ROWS,
+        benchmark_row("2", "a", "simple", 0.9505, 1000),
+        benchmark_row("2", "b", "text", 0.85, 1000),
+    ]
+    methods = ("default", "1", "2")
+
+    table = tier_report.markdown(
+        Results(
+            rows=rows,
+            summary=tier_report.summarise(rows, methods),
+            images=2,
+            variants=("alpha",),
+            methods=methods,
+        )
+    )
+
+    goals = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
+    # Tier 1 removes 50 % of the error (goal 75 %); tier 2 is worse than tier 1 on b.
+    assert "| 50.0 % (≥ 75.0 %): not met |" in goals["| error removed vs vtracer's defaults"]
+    worse = goals["| images worse than the tier below (fidelity, > 0.001)"]
+    assert worse.endswith("| – | 50.0 % (≤ 3.0 %): not met | – |")
+    median = goals["| bytes ÷ true SVG, median"]
+    assert "| 3.50× (≤ 1.50×): not met | 1.00× (≤ 1.50×): **met** | – |" in median
