@@ -16,6 +16,8 @@ import math
 import re
 import subprocess
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -34,6 +36,8 @@ DEFAULT_TIMEOUT = 60.0
 # Stacked masks stop this far (input px) inside an upper layer's border with a lower colour,
 # unless within _NEAR_OWN_PX of their own colour (see _Tuck.mask).
 _WORD_BITS = 64  # drawing positions per word of _Tuck's bit sets
+# Colour layers blurred and traced at once (see _trace_masks): the machine's two cores.
+_TRACE_THREADS = 2
 _TUCK_PX = 0.5
 _NEAR_OWN_PX = 1.0
 _GAUSS_TRUNCATE = 4.0  # scipy's default support of the gaussian, in σ
@@ -140,9 +144,9 @@ def trace_layers(
         position[order] = np.arange(len(order), dtype=np.int16)
         rank = position[labels]  # labels -1 (transparent) index the trailing -1
         tucked = _Tuck(rank, k) if tuck else None
-        for p, colour_index in enumerate(order):
-            mask = tucked.mask(p) if tucked is not None else rank >= p
-            d = _trace_mask(mask, params, scale=k, deadline=deadline)
+        masks = (tucked.mask(p) if tucked is not None else rank >= p for p in range(len(order)))
+        outlines = _trace_masks(masks, params, scale=k, deadline=deadline)
+        for colour_index, d in zip(order, outlines, strict=True):
             if d:
                 r, g, b = (int(c) for c in colours[colour_index])
                 paths.append(f'<path fill="#{r:02x}{g:02x}{b:02x}" d="{d}"/>')
@@ -150,6 +154,25 @@ def trace_layers(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width * k} {height * k}" '
         f'width="{width}" height="{height}">{"".join(paths)}</svg>\n'
     )
+
+
+def _trace_masks(
+    masks: Iterator[np.ndarray], params: LayerParams, *, scale: int, deadline: float
+) -> list[str]:
+    """Return `_trace_mask` of every mask, in order, `_TRACE_THREADS` at a time.
+
+    Each mask's blur (scipy releases the GIL) and potrace run (another process) leave the
+    interpreter free: with two threads one layer is blurred while another is traced, and the
+    next masks are made meanwhile.
+    """
+    pool = ThreadPoolExecutor(max_workers=_TRACE_THREADS, thread_name_prefix="svgai-layers")
+    try:
+        jobs = [
+            pool.submit(_trace_mask, mask, params, scale=scale, deadline=deadline) for mask in masks
+        ]
+        return [job.result() for job in jobs]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Tuck:
