@@ -194,8 +194,10 @@ def estimate_palette(
             continue
         chosen.append(colour)
     palette = np.array(chosen, dtype=np.float64)
-    # One refinement step: each colour becomes the mean of the flat pixels nearest to it.
-    nearest = _nearest(pixels.astype(np.float64), palette)
+    # One refinement step: each colour becomes the mean of the flat pixels nearest to it
+    # (found per distinct colour: a logo has far fewer colours than pixels).
+    distinct, inverse = np.unique(_keys24(pixels), return_inverse=True)
+    nearest = _nearest(_pixels_of(distinct), palette)[inverse]
     for i in range(len(palette)):
         members = pixels[nearest == i]
         if len(members):
@@ -227,6 +229,17 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Return the index of the nearest palette row for every point (squared RGB distance)."""
     d = (points * points).sum(1)[:, None] - 2 * points @ palette.T + (palette * palette).sum(1)
     return np.asarray(d.argmin(axis=1))
+
+
+def _keys24(pixels: np.ndarray) -> np.ndarray:
+    """Return each (n, 3) RGB row packed into one int (r·2¹⁶ + g·2⁸ + b)."""
+    packed: np.ndarray = pixels[:, 0] << 16 | pixels[:, 1] << 8 | pixels[:, 2]
+    return packed
+
+
+def _pixels_of(keys: np.ndarray) -> np.ndarray:
+    """Return the (n, 3) float RGB rows of packed keys (_keys24's inverse)."""
+    return np.stack([keys >> 16, (keys >> 8) & 0xFF, keys & 0xFF], axis=1).astype(np.float64)
 
 
 def _as_rgba(image: np.ndarray) -> np.ndarray:
