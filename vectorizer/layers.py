@@ -35,7 +35,6 @@ UNIT = 10
 DEFAULT_TIMEOUT = 60.0
 # Stacked masks stop this far (input px) inside an upper layer's border with a lower colour,
 # unless within _NEAR_OWN_PX of their own colour (see _Tuck.mask).
-_WORD_BITS = 64  # drawing positions per word of _Tuck's bit sets
 # Colour layers blurred and traced at once (see _trace_masks): the machine's two cores.
 _TRACE_THREADS = 2
 _TUCK_PX = 0.5
@@ -199,10 +198,15 @@ class _Tuck:
         y0, x0 = max(0, int(ys.min()) - near), max(0, int(xs.min()) - near)
         box = rank[y0 : int(ys.max()) + 1 + near, x0 : int(xs.max()) + 1 + near]
         inside = (ys - y0) * box.shape[1] + (xs - x0)
-        for first in range(0, int(rank.max()) + 1, _WORD_BITS):
-            shift = (box - first).clip(0, _WORD_BITS - 1).astype(np.uint64)
-            inword = (box >= first) & (box < first + _WORD_BITS)
-            word = np.where(inword, np.left_shift(np.uint64(1), shift), np.uint64(0))
+        positions = int(rank.max()) + 1
+        # Words as narrow as the positions allow (the OR passes move less memory), 64 at most.
+        self.bits = next(b for b in (8, 16, 32, 64) if b >= min(positions, 64))
+        dtype = np.dtype(f"uint{self.bits}")
+        for first in range(0, positions, self.bits):
+            bit = np.arange(-1, positions) - first  # indexed by rank + 1 (holes: -1)
+            inword = (bit >= 0) & (bit < self.bits)
+            lookup = np.where(inword, np.left_shift(1, bit.clip(0, self.bits - 1)), 0)
+            word = lookup.astype(dtype)[box + 1]
             self.own.append(_window_or(word, near).ravel()[inside])
 
     def mask(self, p: int) -> np.ndarray:
@@ -218,8 +222,8 @@ class _Tuck:
         stacked = self.rank >= p
         if p == 0 or not self.own:
             return stacked
-        word, bit = divmod(p, _WORD_BITS)
-        own = (self.own[word] >> np.uint64(bit)) & np.uint64(1)
+        word, bit = divmod(p, self.bits)
+        own = (self.own[word] >> bit) & 1
         drop = (self.at_rank > p) & (self.at_lowest < p) & (own == 0)
         stacked.reshape(-1)[self.pixels[drop]] = False
         return stacked
@@ -227,20 +231,27 @@ class _Tuck:
 
 def _window_or(words: np.ndarray, radius: int) -> np.ndarray:
     """Return the OR of the words in the (2·radius + 1)² square around each (none outside)."""
-    for axis in (0, 1):
-        words = np.moveaxis(_run_or(np.moveaxis(words, axis, 0), radius), 0, axis)
-    return words
+    return _run_or(_run_or(words, radius, axis=0), radius, axis=1)
 
 
-def _run_or(words: np.ndarray, radius: int) -> np.ndarray:
-    """Return the OR of each run of 2·radius + 1 rows centred on a row (by doubling spans)."""
-    n, width = words.shape[0], 2 * radius + 1
-    spans = np.pad(words, ((radius, radius), (0, 0)))
+def _run_or(words: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Return the OR of each run of 2·radius + 1 words along `axis` centred on each word.
+
+    By doubling: after each pass spans[i] is the OR of the padded words i … i + span - 1.
+    """
+
+    def cut(a: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return a[start:stop] if axis == 0 else a[:, start:stop]
+
+    n, width = words.shape[axis], 2 * radius + 1
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (radius, radius)
+    spans = np.pad(words, pad)
     span = 1
-    while span * 2 <= width:  # spans[i] = OR of padded rows i … i + span - 1
-        spans = spans[:-span] | spans[span:]
+    while span * 2 <= width:
+        spans = cut(spans, 0, spans.shape[axis] - span) | cut(spans, span, spans.shape[axis])
         span *= 2
-    ored: np.ndarray = spans[:n] | spans[width - span : width - span + n]
+    ored: np.ndarray = cut(spans, 0, n) | cut(spans, width - span, width - span + n)
     return ored
 
 
