@@ -32,6 +32,7 @@ POTRACE = "potrace"
 # potrace writes coordinates rounded to 1/UNIT of a traced pixel; the path optimiser rounds
 # further (to whole traced pixels at precision 0), so one decimal loses nothing it would keep.
 UNIT = 10
+_DECIMALS = max(0, math.ceil(math.log10(UNIT)))  # what 1/UNIT px needs
 DEFAULT_TIMEOUT = 60.0
 # Stacked masks stop this far (input px) inside an upper layer's border with a lower colour,
 # unless within _NEAR_OWN_PX of their own colour (see _Tuck.mask).
@@ -298,7 +299,7 @@ def _trace_mask(mask: np.ndarray, params: LayerParams, *, scale: int, deadline: 
     y0, y1 = max(0, rows[0] - margin), min(mask.shape[0], rows[-1] + 1 + margin)
     x0, x1 = max(0, cols[0] - margin), min(mask.shape[1], cols[-1] + 1 + margin)
     box = mask[y0:y1, x0:x1]
-    if sigma_px > 0:
+    if sigma_px > 0 and not box.all():  # a full box (an opaque bottom layer) blurs to itself
         box = gaussian_filter(box.astype(np.float32), sigma_px, mode="nearest") >= 0.5
         if not box.any():
             return ""
@@ -389,8 +390,7 @@ def _absolute_path(svg: str, *, offset: tuple[int, int]) -> str:
 
 def _number(value: float) -> str:
     """Return a coordinate rounded to 1/UNIT px in its shortest text."""
-    decimals = max(0, math.ceil(math.log10(UNIT)))
-    text = f"{value:.{decimals}f}"
+    text = f"{value:.{_DECIMALS}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
