@@ -187,10 +187,13 @@ class _Tuck:
 
     def __init__(self, rank: np.ndarray, scale: int) -> None:
         self.rank = rank
+        self.own: list[np.ndarray] = []
+        positions = int(rank.max()) + 1
+        if positions < 3:  # a pixel drops out only between two positions below its own
+            return
         tuck, near = max(1, round(_TUCK_PX * scale)), max(2, round(_NEAR_OWN_PX * scale))
         lowest = minimum_filter(rank, size=2 * tuck + 1, mode="nearest")
         self.pixels = np.flatnonzero(rank > lowest.astype(np.int32) + 1)
-        self.own: list[np.ndarray] = []
         if self.pixels.size == 0:
             return
         self.at_rank, self.at_lowest = rank.ravel()[self.pixels], lowest.ravel()[self.pixels]
@@ -199,7 +202,6 @@ class _Tuck:
         y0, x0 = max(0, int(ys.min()) - near), max(0, int(xs.min()) - near)
         box = rank[y0 : int(ys.max()) + 1 + near, x0 : int(xs.max()) + 1 + near]
         inside = (ys - y0) * box.shape[1] + (xs - x0)
-        positions = int(rank.max()) + 1
         # Words as narrow as the positions allow (the OR passes move less memory), 64 at most.
         self.bits = next(b for b in (8, 16, 32, 64) if b >= min(positions, 64))
         dtype = np.dtype(f"uint{self.bits}")
