@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import maximum_filter, median_filter, minimum_filter
+from scipy.ndimage import median_filter
 
 from vectorizer.tracing import binarize_alpha
 
@@ -142,11 +142,20 @@ def denoise(rgba: np.ndarray) -> np.ndarray:
 
 def flat_mask(rgb: np.ndarray, tolerance: int) -> np.ndarray:
     """Return True where the pixel's 3x3 neighbourhood varies by at most `tolerance`."""
-    size = (3, 3, 1)
-    spread = maximum_filter(rgb, size=size, mode="nearest").astype(np.int16) - minimum_filter(
-        rgb, size=size, mode="nearest"
-    )
+    spread = _spread3(rgb, np.maximum).astype(np.int16) - _spread3(rgb, np.minimum)
     return np.asarray(spread.max(axis=2) <= tolerance)
+
+
+def _spread3(rgb: np.ndarray, pick: np.ufunc) -> np.ndarray:
+    """Return the max (or min: `pick`) of each pixel's 3x3 neighbourhood, per channel.
+
+    Edges extended, as scipy's maximum_filter(size=(3, 3, 1), mode="nearest"), but ~3× faster
+    on uint8: four elementwise passes over shifted views.
+    """
+    padded = np.pad(rgb, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = pick(pick(padded[:-2], padded[1:-1]), padded[2:])
+    out: np.ndarray = pick(pick(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+    return out
 
 
 def estimate_palette(
