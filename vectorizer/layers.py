@@ -16,6 +16,8 @@ import math
 import re
 import subprocess
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -30,10 +32,12 @@ POTRACE = "potrace"
 # potrace writes coordinates rounded to 1/UNIT of a traced pixel; the path optimiser rounds
 # further (to whole traced pixels at precision 0), so one decimal loses nothing it would keep.
 UNIT = 10
+_DECIMALS = max(0, math.ceil(math.log10(UNIT)))  # what 1/UNIT px needs
 DEFAULT_TIMEOUT = 60.0
 # Stacked masks stop this far (input px) inside an upper layer's border with a lower colour,
 # unless within _NEAR_OWN_PX of their own colour (see _Tuck.mask).
-_WORD_BITS = 64  # drawing positions per word of _Tuck's bit sets
+# Colour layers blurred and traced at once (see _trace_masks): the machine's two cores.
+_TRACE_THREADS = 2
 _TUCK_PX = 0.5
 _NEAR_OWN_PX = 1.0
 _GAUSS_TRUNCATE = 4.0  # scipy's default support of the gaussian, in σ
@@ -140,9 +144,9 @@ def trace_layers(
         position[order] = np.arange(len(order), dtype=np.int16)
         rank = position[labels]  # labels -1 (transparent) index the trailing -1
         tucked = _Tuck(rank, k) if tuck else None
-        for p, colour_index in enumerate(order):
-            mask = tucked.mask(p) if tucked is not None else rank >= p
-            d = _trace_mask(mask, params, scale=k, deadline=deadline)
+        masks = (tucked.mask(p) if tucked is not None else rank >= p for p in range(len(order)))
+        outlines = _trace_masks(masks, params, scale=k, deadline=deadline)
+        for colour_index, d in zip(order, outlines, strict=True):
             if d:
                 r, g, b = (int(c) for c in colours[colour_index])
                 paths.append(f'<path fill="#{r:02x}{g:02x}{b:02x}" d="{d}"/>')
@@ -150,6 +154,25 @@ def trace_layers(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width * k} {height * k}" '
         f'width="{width}" height="{height}">{"".join(paths)}</svg>\n'
     )
+
+
+def _trace_masks(
+    masks: Iterator[np.ndarray], params: LayerParams, *, scale: int, deadline: float
+) -> list[str]:
+    """Return `_trace_mask` of every mask, in order, `_TRACE_THREADS` at a time.
+
+    Each mask's blur (scipy releases the GIL) and potrace run (another process) leave the
+    interpreter free: with two threads one layer is blurred while another is traced, and the
+    next masks are made meanwhile.
+    """
+    pool = ThreadPoolExecutor(max_workers=_TRACE_THREADS, thread_name_prefix="svgai-layers")
+    try:
+        jobs = [
+            pool.submit(_trace_mask, mask, params, scale=scale, deadline=deadline) for mask in masks
+        ]
+        return [job.result() for job in jobs]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Tuck:
@@ -164,10 +187,13 @@ class _Tuck:
 
     def __init__(self, rank: np.ndarray, scale: int) -> None:
         self.rank = rank
+        self.own: list[np.ndarray] = []
+        positions = int(rank.max()) + 1
+        if positions < 3:  # a pixel drops out only between two positions below its own
+            return
         tuck, near = max(1, round(_TUCK_PX * scale)), max(2, round(_NEAR_OWN_PX * scale))
         lowest = minimum_filter(rank, size=2 * tuck + 1, mode="nearest")
         self.pixels = np.flatnonzero(rank > lowest.astype(np.int32) + 1)
-        self.own: list[np.ndarray] = []
         if self.pixels.size == 0:
             return
         self.at_rank, self.at_lowest = rank.ravel()[self.pixels], lowest.ravel()[self.pixels]
@@ -176,10 +202,14 @@ class _Tuck:
         y0, x0 = max(0, int(ys.min()) - near), max(0, int(xs.min()) - near)
         box = rank[y0 : int(ys.max()) + 1 + near, x0 : int(xs.max()) + 1 + near]
         inside = (ys - y0) * box.shape[1] + (xs - x0)
-        for first in range(0, int(rank.max()) + 1, _WORD_BITS):
-            shift = (box - first).clip(0, _WORD_BITS - 1).astype(np.uint64)
-            inword = (box >= first) & (box < first + _WORD_BITS)
-            word = np.where(inword, np.left_shift(np.uint64(1), shift), np.uint64(0))
+        # Words as narrow as the positions allow (the OR passes move less memory), 64 at most.
+        self.bits = next(b for b in (8, 16, 32, 64) if b >= min(positions, 64))
+        dtype = np.dtype(f"uint{self.bits}")
+        for first in range(0, positions, self.bits):
+            bit = np.arange(-1, positions) - first  # indexed by rank + 1 (holes: -1)
+            inword = (bit >= 0) & (bit < self.bits)
+            lookup = np.where(inword, np.left_shift(1, bit.clip(0, self.bits - 1)), 0)
+            word = lookup.astype(dtype)[box + 1]
             self.own.append(_window_or(word, near).ravel()[inside])
 
     def mask(self, p: int) -> np.ndarray:
@@ -195,8 +225,8 @@ class _Tuck:
         stacked = self.rank >= p
         if p == 0 or not self.own:
             return stacked
-        word, bit = divmod(p, _WORD_BITS)
-        own = (self.own[word] >> np.uint64(bit)) & np.uint64(1)
+        word, bit = divmod(p, self.bits)
+        own = (self.own[word] >> bit) & 1
         drop = (self.at_rank > p) & (self.at_lowest < p) & (own == 0)
         stacked.reshape(-1)[self.pixels[drop]] = False
         return stacked
@@ -204,20 +234,27 @@ class _Tuck:
 
 def _window_or(words: np.ndarray, radius: int) -> np.ndarray:
     """Return the OR of the words in the (2·radius + 1)² square around each (none outside)."""
-    for axis in (0, 1):
-        words = np.moveaxis(_run_or(np.moveaxis(words, axis, 0), radius), 0, axis)
-    return words
+    return _run_or(_run_or(words, radius, axis=0), radius, axis=1)
 
 
-def _run_or(words: np.ndarray, radius: int) -> np.ndarray:
-    """Return the OR of each run of 2·radius + 1 rows centred on a row (by doubling spans)."""
-    n, width = words.shape[0], 2 * radius + 1
-    spans = np.pad(words, ((radius, radius), (0, 0)))
+def _run_or(words: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """Return the OR of each run of 2·radius + 1 words along `axis` centred on each word.
+
+    By doubling: after each pass spans[i] is the OR of the padded words i … i + span - 1.
+    """
+
+    def cut(a: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return a[start:stop] if axis == 0 else a[:, start:stop]
+
+    n, width = words.shape[axis], 2 * radius + 1
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (radius, radius)
+    spans = np.pad(words, pad)
     span = 1
-    while span * 2 <= width:  # spans[i] = OR of padded rows i … i + span - 1
-        spans = spans[:-span] | spans[span:]
+    while span * 2 <= width:
+        spans = cut(spans, 0, spans.shape[axis] - span) | cut(spans, span, spans.shape[axis])
         span *= 2
-    ored: np.ndarray = spans[:n] | spans[width - span : width - span + n]
+    ored: np.ndarray = cut(spans, 0, n) | cut(spans, width - span, width - span + n)
     return ored
 
 
@@ -264,7 +301,7 @@ def _trace_mask(mask: np.ndarray, params: LayerParams, *, scale: int, deadline: 
     y0, y1 = max(0, rows[0] - margin), min(mask.shape[0], rows[-1] + 1 + margin)
     x0, x1 = max(0, cols[0] - margin), min(mask.shape[1], cols[-1] + 1 + margin)
     box = mask[y0:y1, x0:x1]
-    if sigma_px > 0:
+    if sigma_px > 0 and not box.all():  # a full box (an opaque bottom layer) blurs to itself
         box = gaussian_filter(box.astype(np.float32), sigma_px, mode="nearest") >= 0.5
         if not box.any():
             return ""
@@ -355,8 +392,7 @@ def _absolute_path(svg: str, *, offset: tuple[int, int]) -> str:
 
 def _number(value: float) -> str:
     """Return a coordinate rounded to 1/UNIT px in its shortest text."""
-    decimals = max(0, math.ceil(math.log10(UNIT)))
-    text = f"{value:.{decimals}f}"
+    text = f"{value:.{_DECIMALS}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

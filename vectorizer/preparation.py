@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import maximum_filter, median_filter, minimum_filter
+from scipy.ndimage import median_filter
 
 from vectorizer.tracing import binarize_alpha
 
@@ -142,11 +142,20 @@ def denoise(rgba: np.ndarray) -> np.ndarray:
 
 def flat_mask(rgb: np.ndarray, tolerance: int) -> np.ndarray:
     """Return True where the pixel's 3x3 neighbourhood varies by at most `tolerance`."""
-    size = (3, 3, 1)
-    spread = maximum_filter(rgb, size=size, mode="nearest").astype(np.int16) - minimum_filter(
-        rgb, size=size, mode="nearest"
-    )
+    spread = _spread3(rgb, np.maximum).astype(np.int16) - _spread3(rgb, np.minimum)
     return np.asarray(spread.max(axis=2) <= tolerance)
+
+
+def _spread3(rgb: np.ndarray, pick: np.ufunc) -> np.ndarray:
+    """Return the max (or min: `pick`) of each pixel's 3x3 neighbourhood, per channel.
+
+    Edges extended, as scipy's maximum_filter(size=(3, 3, 1), mode="nearest"), but ~3× faster
+    on uint8: four elementwise passes over shifted views.
+    """
+    padded = np.pad(rgb, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = pick(pick(padded[:-2], padded[1:-1]), padded[2:])
+    out: np.ndarray = pick(pick(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+    return out
 
 
 def estimate_palette(
@@ -194,8 +203,10 @@ def estimate_palette(
             continue
         chosen.append(colour)
     palette = np.array(chosen, dtype=np.float64)
-    # One refinement step: each colour becomes the mean of the flat pixels nearest to it.
-    nearest = _nearest(pixels.astype(np.float64), palette)
+    # One refinement step: each colour becomes the mean of the flat pixels nearest to it
+    # (found per distinct colour: a logo has far fewer colours than pixels).
+    distinct, inverse = np.unique(_keys24(pixels), return_inverse=True)
+    nearest = _nearest(_pixels_of(distinct), palette)[inverse]
     for i in range(len(palette)):
         members = pixels[nearest == i]
         if len(members):
@@ -227,6 +238,17 @@ def _nearest(points: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Return the index of the nearest palette row for every point (squared RGB distance)."""
     d = (points * points).sum(1)[:, None] - 2 * points @ palette.T + (palette * palette).sum(1)
     return np.asarray(d.argmin(axis=1))
+
+
+def _keys24(pixels: np.ndarray) -> np.ndarray:
+    """Return each (n, 3) RGB row packed into one int (r·2¹⁶ + g·2⁸ + b)."""
+    packed: np.ndarray = pixels[:, 0] << 16 | pixels[:, 1] << 8 | pixels[:, 2]
+    return packed
+
+
+def _pixels_of(keys: np.ndarray) -> np.ndarray:
+    """Return the (n, 3) float RGB rows of packed keys (_keys24's inverse)."""
+    return np.stack([keys >> 16, (keys >> 8) & 0xFF, keys & 0xFF], axis=1).astype(np.float64)
 
 
 def _as_rgba(image: np.ndarray) -> np.ndarray:

@@ -63,13 +63,14 @@ def fit_path(d: str, *, tol: float, unit: float = 1.0) -> str | None:
 
     `tol` is in path units, `unit` the path units per input px.
     """
-    out: list[str] = []
-    changed = False
-    for subpath in _subpaths(parse_path(d)):
-        drawn = _fit_subpath(subpath, tol, unit)
-        changed = changed or drawn is not None
-        out.append(drawn if drawn is not None else _text(subpath))
-    return "".join(out) if changed else None
+    subpaths = _subpaths(parse_path(d))
+    drawn = [_fit_subpath(subpath, tol, unit) for subpath in subpaths]
+    if all(shape is None for shape in drawn):
+        return None  # most paths: nothing to write
+    return "".join(
+        shape if shape is not None else _text(subpath)
+        for shape, subpath in zip(drawn, subpaths, strict=True)
+    )
 
 
 def _subpaths(segments: list[Segment]) -> list[list[Segment]]:
@@ -88,29 +89,38 @@ def _text(subpath: list[Segment]) -> str:
 
 
 def sample(subpath: list[Segment]) -> np.ndarray | None:
-    """Return points along a closed subpath of M/L/C/Q/Z, None for anything else (arcs, open)."""
+    """Return points along a closed subpath of M/L/C/Q/Z, None for anything else (arcs, open).
+
+    SAMPLES_PER_SEGMENT per segment from its start, segment after segment; each kind of
+    segment is evaluated for all of its segments at once (a traced emoji has thousands).
+    """
     if len(subpath) < 3 or subpath[0][0] != "M" or subpath[-1][0] != "Z":
         return None
+    body = [*subpath[1:-1], ("L", *subpath[0][1:3])]
+    kinds = np.array([seg[0] for seg in body])
+    if not np.isin(kinds, ("L", "C", "Q")).all():
+        return None
+    ends = np.array([seg[-2:] for seg in body], dtype=float)
+    starts = np.vstack([np.array(subpath[0][1:3], dtype=float), ends[:-1]])[:, None, :]
+    ends = ends[:, None, :]
     t = np.arange(SAMPLES_PER_SEGMENT)[:, None] / SAMPLES_PER_SEGMENT
-    points: list[np.ndarray] = []
-    x, y = subpath[0][1], subpath[0][2]
-    start = (x, y)
-    for seg in [*subpath[1:-1], ("L", *start)]:
-        p0 = np.array([x, y])
-        if seg[0] == "L":
-            p3 = np.array(seg[1:3])
-            points.append(p0 + t * (p3 - p0))
-        elif seg[0] == "C":
-            p1, p2, p3 = np.array(seg[1:3]), np.array(seg[3:5]), np.array(seg[5:7])
-            s = 1 - t
-            points.append(s**3 * p0 + 3 * s * s * t * p1 + 3 * s * t * t * p2 + t**3 * p3)
-        elif seg[0] == "Q":
-            p1, p3 = np.array(seg[1:3]), np.array(seg[3:5])
-            points.append((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t * t * p3)
+    points = np.empty((len(body), SAMPLES_PER_SEGMENT, 2))
+    for kind in ("L", "C", "Q"):
+        which = np.flatnonzero(kinds == kind)
+        if which.size == 0:
+            continue
+        p0, p3 = starts[which], ends[which]
+        if kind == "L":
+            points[which] = p0 + t * (p3 - p0)
+            continue
+        controls = np.array([body[i][1:-2] for i in which], dtype=float)[:, None, :]
+        p1 = controls[..., 0:2]
+        if kind == "C":
+            p2, s = controls[..., 2:4], 1 - t
+            points[which] = s**3 * p0 + 3 * s * s * t * p1 + 3 * s * t * t * p2 + t**3 * p3
         else:
-            return None
-        x, y = float(p3[0]), float(p3[1])
-    return np.concatenate(points)
+            points[which] = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t * t * p3
+    return points.reshape(-1, 2)
 
 
 def _fit_subpath(subpath: list[Segment], tol: float, unit: float) -> str | None:
@@ -227,21 +237,30 @@ def _rounded_rect(points: np.ndarray, tol: float, clockwise: bool, unit: float) 
     centre, half = (low + high) / 2, (high - low) / 2
     q0 = np.abs(points - centre)
     radii = np.unique(np.concatenate([np.linspace(0, half.min(), 41), [SHARP_RADIUS_PX * unit]]))
-    worst = {float(r): _rounded_rect_distance(q0, half, float(r)) for r in radii}
-    radius = min(worst, key=worst.__getitem__)
-    if worst[radius] > tol:
+    # Every 4th point first: farther than tol at every radius there, it is farther in full.
+    if _rounded_rect_distances(q0[::4], half, radii).min() > tol:
         return None
-    if radius < SHARP_RADIUS_PX * unit and worst[0.0] <= SHARP_TOLERANCE_PX * unit:
+    worst = _rounded_rect_distances(q0, half, radii)
+    best = int(np.argmin(worst))  # the smallest radius of the best fit
+    if worst[best] > tol:
+        return None
+    radius = float(radii[best])
+    if radius < SHARP_RADIUS_PX * unit and worst[0] <= SHARP_TOLERANCE_PX * unit:
         radius = 0.0
     return _rounded_rect_path(low, high, radius, clockwise)
 
 
-def _rounded_rect_distance(q0: np.ndarray, half: np.ndarray, radius: float) -> float:
-    """Return the farthest of the points (|p − centre|) from a rounded rectangle's outline."""
-    q = q0 - (half - radius)
-    outside = np.hypot(np.maximum(q[:, 0], 0), np.maximum(q[:, 1], 0))
-    distance = np.abs(outside + np.minimum(np.maximum(q[:, 0], q[:, 1]), 0) - radius)
-    return float(distance.max())
+def _rounded_rect_distances(q0: np.ndarray, half: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Return, per radius, the farthest of the points (|p − centre|) from a rounded rectangle.
+
+    All radii at once (one array per point and radius): the rectangle is tried at 42 radii.
+    """
+    r = radii[:, None]
+    q = q0[None, :, :] - (half[None, :] - r)[:, None, :]
+    outside = np.hypot(np.maximum(q[..., 0], 0), np.maximum(q[..., 1], 0))
+    distance = np.abs(outside + np.minimum(np.maximum(q[..., 0], q[..., 1]), 0) - r)
+    worst: np.ndarray = distance.max(axis=1)
+    return worst
 
 
 def _rounded_rect_path(low: np.ndarray, high: np.ndarray, r: float, clockwise: bool) -> str:

@@ -129,10 +129,29 @@ def test_optimize_path_keeps_a_line_that_turns_back():
 
 
 def test_optimize_path_merges_within_tolerance_only():
+    # A run of lines drops a point only within 0.7 of the tolerance (straight edges show).
     d = "M0 0 L10 .4 L20 0"
 
     assert optimize_path(d, precision=1) == "M0 0 10 .4 20 0"
-    assert optimize_path(d, precision=1, tolerance=0.5) == "m0 0h20"
+    assert optimize_path(d, precision=1, tolerance=0.5) == "M0 0 10 .4 20 0"
+    assert optimize_path(d, precision=1, tolerance=0.6) == "m0 0h20"
+
+
+def test_optimize_path_judges_a_straight_curve_by_how_far_the_curve_bends():
+    # Control points .6 off the chord bend the curve at most 3/4 of that: .45.
+    d = "M0 0 C10 .6 20 .6 30 0"
+
+    assert optimize_path(d, precision=1, tolerance=0.5) == "m0 0h30"
+    assert optimize_path(d, precision=1, tolerance=0.4) == "m0 0q15 .9 30 0"  # a quadratic
+
+
+def test_optimize_path_mirrors_a_cubic_whose_curve_moves_within_tolerance():
+    # The mirror of (10, 10) about (10, 0) is (10, -10): the first control point is 1 off,
+    # which moves the curve at most 4/9 of that.
+    d = "M0 0 C0 10 10 10 10 0 C11 -10 20 -10 20 0"
+
+    assert optimize_path(d, tolerance=0.5) == "m0 0c0 10 10 10 10 0s10-10 10 0"
+    assert optimize_path(d, tolerance=0.4) == "m0 0c0 10 10 10 10 0 1-10 10-10 10 0"
 
 
 def test_optimize_path_drops_the_line_that_z_draws():
