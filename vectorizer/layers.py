@@ -17,7 +17,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -163,13 +163,17 @@ def _trace_masks(
 
     Each mask's blur (scipy releases the GIL) and potrace run (another process) leave the
     interpreter free: with two threads one layer is blurred while another is traced, and the
-    next masks are made meanwhile.
+    next masks are made meanwhile, never more than twice the threads ahead (a 2048² grid's
+    mask is 4 MB, and a trace may have 40 colours).
     """
     pool = ThreadPoolExecutor(max_workers=_TRACE_THREADS, thread_name_prefix="svgai-layers")
+    ahead = 2 * _TRACE_THREADS
+    jobs: list[Future[str]] = []
     try:
-        jobs = [
-            pool.submit(_trace_mask, mask, params, scale=scale, deadline=deadline) for mask in masks
-        ]
+        for mask in masks:
+            if len(jobs) >= ahead:
+                jobs[-ahead].result()
+            jobs.append(pool.submit(_trace_mask, mask, params, scale=scale, deadline=deadline))
         return [job.result() for job in jobs]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

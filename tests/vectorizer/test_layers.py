@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -241,3 +242,17 @@ def test_tucked_masks_match_their_definition_for_every_position(positions, scale
 
     for p in range(positions):
         np.testing.assert_array_equal(tucked.mask(p), tucked_by_definition(rank, p, scale))
+
+
+@needs_potrace
+def test_trace_masks_returns_each_outline_in_the_order_of_its_mask():
+    masks = []
+    for i in range(7):  # more masks than are ever traced at once
+        mask = np.zeros((20, 80), dtype=bool)
+        mask[5:15, 10 * i : 10 * i + 8] = True
+        masks.append(mask)
+
+    outlines = layers._trace_masks(iter(masks), SHARP, scale=1, deadline=time.monotonic() + 60)
+
+    lefts = [path_points(d)[:, 0].min() for d in outlines]
+    assert lefts == [10.0 * i for i in range(7)]
