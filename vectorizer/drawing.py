@@ -22,7 +22,7 @@ from vectorizer.render import RenderError, render_svg
 # How the input's pixels may have been made: drawn at its size (1), or at 2× and scaled down.
 # Tier 2's SVGs of 15 held-out logos, error drawn at 2× ÷ error drawn at 1×: 0.23–1.0 on the
 # 256 px uploads, 1.01–9.5 on PNGs drawn at their size, 0.99–1.75 on JPEGs; the true SVGs'
-# 0.001–0.1 on the 256 px uploads.
+# 0–0.09 on the 256 px uploads.
 OVERSAMPLES = (1, 2)
 # A costlier drawing is taken only if it brings the SVG this much closer to the input.
 OVERSAMPLE_GAIN = 0.9
