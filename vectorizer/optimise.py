@@ -1,9 +1,9 @@
 """Optimise a traced SVG itself against the input (tier 3): outlines, fills and gradient stops.
 
-The input's pixels were anti-aliased by area coverage: a pixel an edge crosses holds the colours
-on either side in proportion to their areas, and resvg renders an SVG the same way. So the
-render of the SVG at the input's own size is compared with the input (over white), and the
-vector is moved to close the difference, within a time limit:
+The input's pixels were anti-aliased by area coverage (drawn at its size) or were then scaled
+down (vectorizer/drawing.py tells which): the SVG is drawn as the input was most likely made,
+compared with the input (over white), and the vector is moved to close the difference, within
+a time limit, in rounds that alternate:
 
 - **Fills and gradient stops**, from the shapes' interiors. With the geometry fixed, every pixel
   of the render is linear in every colour of the SVG (source-over compositing of opaque fills),
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import minimum_filter
 
+from vectorizer.drawing import Drawing, likeliest_drawing
 from vectorizer.images import composite_on_white
 from vectorizer.pathdata import optimize_path
 from vectorizer.pipeline import ConversionResult, _measured
@@ -45,14 +46,15 @@ from vectorizer.refine import (
     _straighten,
     _write,
 )
-from vectorizer.render import RenderError, render_svg
+from vectorizer.render import RenderError
 
 # Every 1 % more bytes must buy at least this many % less squared error (and so on down).
 BYTES_EXPONENT = 0.3
 GRID = 4  # units of the written path data per input px (whole numbers: see refine.py)
 FIRST_STEP_PX = 0.35  # the first outline step cap, in input px; halved when a step fails
-LAST_STEP_PX = 0.04
-WALK = True  # below this the outlines have settled
+LAST_STEP_PX = 0.04  # below this the outlines have settled
+# Another round of colours and outlines starts only after one that gained this share.
+MIN_ROUND_GAIN = 0.002
 # Simplification tolerances tried for fewer nodes, in input px.
 # Measured on 4 held-out logos × 3 variants, 0.25 and 0.5 px cut bytes but cost fidelity on
 # text (0.8725 → 0.849 on one small upload) though the objective improved: off until tuned.
@@ -97,11 +99,8 @@ def optimise_svg(svg: str, rgba: np.ndarray, *, seconds: float = 1.5) -> tuple[s
     """
     deadline = time.perf_counter() + seconds
     height, width = rgba.shape[:2]
-    target = composite_on_white(rgba).astype(np.float32)
-    rendered = time.perf_counter()
-    first_render = render_svg(svg, width, height).astype(np.float32)
-    render_s = time.perf_counter() - rendered  # what one more render costs, here and now
-    first = _error(first_render, target)
+    pixels = composite_on_white(rgba).astype(np.float32)
+    target, first, render_s = likeliest_drawing(svg, pixels, _error)
     box = _VIEW_BOX.search(svg)
     matches = list(_PATH.finditer(svg))
     if box is None or not matches or float(box.group(3)) <= 0:
@@ -113,7 +112,8 @@ def optimise_svg(svg: str, rgba: np.ndarray, *, seconds: float = 1.5) -> tuple[s
     factor = GRID * width / float(box.group(3))
     frame = _regrid(svg, factor, (width * GRID, height * GRID))
     outline.points *= factor
-    start = _state(_write(frame, list(_PATH.finditer(frame)), outline, 1.0), target, len(svg))
+    written = _write(frame, list(_PATH.finditer(frame)), outline, 1.0)
+    start = _state(written, target, len(svg), outline)
     if start is None:
         return svg, first, first
     best = _search(start, target, len(svg), _Clock(deadline, render_s))
@@ -133,19 +133,21 @@ class _Clock:
         return time.perf_counter() + renders * self.render_s < self.deadline
 
 
-def _search(state: _State, target: np.ndarray, first_size: int, clock: _Clock) -> _State:
-    """Return the best state met: colours, then outlines until they settle, then fewer nodes.
+def _search(state: _State, target: Drawing, first_size: int, clock: _Clock) -> _State:
+    """Return the best state met: rounds of colours, then outlines, then fewer nodes.
 
-    Each round refits the colours, walks the outlines and tries a looser simplification; a
-    simplification that is kept starts another round. A step starts only if it fits in time.
+    Colours fitted with the outlines where they were leave an edge's error to the next walk,
+    and outlines walked under the old colours leave interiors to the next fit: so the rounds
+    alternate while a round still gains MIN_ROUND_GAIN of the objective and a step fits in time.
     """
     while clock.fits(len(state.colours) / 3 + 3):
+        before = state.objective
         state = _fit_colours(state, target, first_size) or state
         state = _walk_outlines(state, target, first_size, clock)
         simpler = _simplified(state, target, first_size) if clock.fits(2) else None
-        if simpler is None:
+        state = simpler or state
+        if simpler is None and state.objective > before * (1 - MIN_ROUND_GAIN):
             break
-        state = simpler
     return state
 
 
@@ -162,14 +164,21 @@ def _objective(error: float, size: int, first_size: int) -> float:
     return float(error * (size / first_size) ** BYTES_EXPONENT)
 
 
-def _state(svg: str, target: np.ndarray, first_size: int) -> _State | None:
-    """Return the state of a grid SVG (None when it does not render or parse)."""
+def _state(
+    svg: str, target: Drawing, first_size: int, outline: _Outline | None = None
+) -> _State | None:
+    """Return the state of a grid SVG (None when it does not render or parse).
+
+    `outline` is the SVG's geometry before it was rounded to the grid, when known: steps
+    smaller than the grid then add up instead of being rounded away one by one.
+    """
     try:
-        render = render_svg(svg, target.shape[1], target.shape[0]).astype(np.float32)
-        outline = _read([m.group(2) for m in _PATH.finditer(svg)])
+        render = target.draw(svg)
+        if outline is None:
+            outline = _read([m.group(2) for m in _PATH.finditer(svg)])
     except (RenderError, ValueError):
         return None
-    error = _error(render, target)
+    error = _error(render, target.pixels)
     return _State(
         svg=svg,
         outline=outline,
@@ -180,15 +189,15 @@ def _state(svg: str, target: np.ndarray, first_size: int) -> _State | None:
     )
 
 
-def _better(state: _State, svg: str, target: np.ndarray, first_size: int) -> _State | None:
-    """Return the state of `svg` if it is better than `state` on the objective."""
-    candidate = _state(svg, target, first_size)
+def _better(state: _State, svg: str, target: Drawing, first_size: int) -> _State | None:
+    """Return the state of `svg`, with the same outlines, if better than `state`."""
+    candidate = _state(svg, target, first_size, state.outline)
     if candidate is None or candidate.objective >= state.objective:
         return None
     return candidate
 
 
-def _walk_outlines(state: _State, target: np.ndarray, first_size: int, clock: _Clock) -> _State:
+def _walk_outlines(state: _State, target: Drawing, first_size: int, clock: _Clock) -> _State:
     """Return the best state met stepping the outlines from `state`, as refine.py walks.
 
     Each Newton step starts from the last one, better or not (a step that is worse on the
@@ -204,11 +213,11 @@ def _walk_outlines(state: _State, target: np.ndarray, first_size: int, clock: _C
             state = moved
         else:
             step /= 2
-        current = moved if WALK else state
+        current = moved
     return state
 
 
-def _outline_step(state: _State, target: np.ndarray, first_size: int, step: float) -> _State | None:
+def _outline_step(state: _State, target: Drawing, first_size: int, step: float) -> _State | None:
     """Return the state after one Newton step of every outline (capped at `step` px)."""
     outline = _Outline(
         points=state.outline.points.copy(),
@@ -216,21 +225,20 @@ def _outline_step(state: _State, target: np.ndarray, first_size: int, step: floa
         lines=state.outline.lines,
         paths=state.outline.paths,
     )
-    outline.points += _moves(outline, state.render, state.render - target, GRID, step)
+    outline.points += _moves(outline, state.render, state.render - target.pixels, GRID, step)
     _straighten(outline)
-    return _state(
-        _write(state.svg, list(_PATH.finditer(state.svg)), outline, 1.0), target, first_size
-    )
+    svg = _write(state.svg, list(_PATH.finditer(state.svg)), outline, 1.0)
+    return _state(svg, target, first_size, outline)
 
 
-def _simplified(state: _State, target: np.ndarray, first_size: int) -> _State | None:
+def _simplified(state: _State, target: Drawing, first_size: int) -> _State | None:
     """Return the state with fewer nodes (looser simplification) if better on the objective."""
     for tolerance in SIMPLIFY_PX:
         svg = _simplify_paths(state.svg, tolerance * GRID)
         if len(svg) < len(state.svg):
-            better = _better(state, svg, target, first_size)
-            if better is not None:
-                return better
+            simpler = _state(svg, target, first_size)  # new geometry: its outlines read anew
+            if simpler is not None and simpler.objective < state.objective:
+                return simpler
     return None
 
 
@@ -274,7 +282,7 @@ def _hex(colour: list[int]) -> str:
     return "#" + text
 
 
-def _fit_colours(state: _State, target: np.ndarray, first_size: int) -> _State | None:
+def _fit_colours(state: _State, target: Drawing, first_size: int) -> _State | None:
     """Return the state with its colours refitted to the input's interiors, if better.
 
     Only pixels inside a shape (its fill or gradient covers them and their neighbours fully)
@@ -284,22 +292,23 @@ def _fit_colours(state: _State, target: np.ndarray, first_size: int) -> _State |
     solved jointly by least squares.
     """
     count = len(state.colours)
-    coverage = _coverage(state.svg, state.colours, target.shape[1], target.shape[0])
+    coverage = _coverage(state.svg, state.colours, target)
     if coverage is None:
         return None
     owners = _owners(state.svg)
-    inside = np.zeros(target.shape[:2], dtype=bool)
+    pixels = target.pixels
+    inside = np.zeros(pixels.shape[:2], dtype=bool)
     solid: dict[int, np.ndarray] = {}
     for owner in set(owners):
         members = [i for i in range(count) if owners[i] == owner]
         full = minimum_filter(coverage[members].sum(axis=0), size=3) >= INTERIOR
         inside |= full
         if len(members) == 1 and full.sum() >= MIN_INTERIOR_PX:
-            solid[members[0]] = np.median(target[full], axis=0)
+            solid[members[0]] = np.median(pixels[full], axis=0)
     weights = coverage[:, inside].T.astype(np.float64)  # (pixels, colours)
     gram = weights.T @ weights
     ridge = COLOUR_RIDGE * max(float(np.trace(gram)) / count, 1e-9)
-    rhs = weights.T @ target[inside].astype(np.float64) + ridge * state.colours
+    rhs = weights.T @ pixels[inside].astype(np.float64) + ridge * state.colours
     colours = np.linalg.solve(gram + ridge * np.eye(count), rhs)
     for index, colour in solid.items():
         colours[index] = colour
@@ -310,7 +319,7 @@ def _fit_colours(state: _State, target: np.ndarray, first_size: int) -> _State |
     return snapped or (fitted if fitted is not state else None)
 
 
-def _coverage(svg: str, colours: np.ndarray, width: int, height: int) -> np.ndarray | None:
+def _coverage(svg: str, colours: np.ndarray, target: Drawing) -> np.ndarray | None:
     """Return each colour's visible coverage of every pixel, (v, h, w) in 0..1.
 
     With every colour black, what remains is the white canvas showing through; each colour
@@ -319,14 +328,14 @@ def _coverage(svg: str, colours: np.ndarray, width: int, height: int) -> np.ndar
     count = len(colours)
     black = np.zeros_like(colours)
     try:
-        base = render_svg(_with_colours(svg, black), width, height).astype(np.float32)
-        coverage = np.zeros((count, height, width), dtype=np.float32)
+        base = target.draw(_with_colours(svg, black))
+        coverage = np.zeros((count, *base.shape[:2]), dtype=np.float32)
         for group in range(0, count, 3):
             probe = black.copy()
             members = range(group, min(group + 3, count))
             for channel, index in enumerate(members):
                 probe[index, channel] = 255
-            render = render_svg(_with_colours(svg, probe), width, height)
+            render = target.draw(_with_colours(svg, probe))
             for channel, index in enumerate(members):
                 coverage[index] = (render[..., channel] - base[..., channel]) / 255.0
     except RenderError:

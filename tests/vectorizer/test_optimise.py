@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from vectorizer.images import composite_on_white
 from vectorizer.optimise import _colours, _error, _objective, optimise_conversion, optimise_svg
@@ -73,6 +74,25 @@ def test_a_displaced_outline_moves_back_to_the_input():
 
     assert after < before / 4
     assert objective_of(optimised, rgba, traced) == pytest.approx(after)
+
+
+def test_an_input_saved_smaller_than_it_was_drawn_is_fitted_as_it_was_made(monkeypatch):
+    # The input is the circle drawn at 128 px and saved at 64 px with Lanczos, as the 256 px
+    # uploads are made; the trace sits 0.1 px off. Drawn at 64 px, the SVG would have to bend
+    # its outline to imitate Lanczos's ringing; drawn as the input was made, it need not.
+    true = circle_svg(32.4, 30.3, 20.5)
+    large = Image.fromarray(render_svg(true, SIZE * 2, SIZE * 2)).convert("RGBA")
+    rgba = np.asarray(large.resize((SIZE, SIZE), Image.Resampling.LANCZOS))
+    traced = circle_svg(32.3, 30.2, 20.4)
+    off: dict[int, float] = {}
+    for oversamples in [(1,), (1, 2)]:
+        monkeypatch.setattr("vectorizer.drawing.OVERSAMPLES", oversamples)
+        optimised, before, after = optimise_svg(traced, rgba, seconds=5.0)
+        assert after < before
+        drawn = render_svg(optimised, 256, 256).astype(np.float64)
+        off[len(oversamples)] = float(np.mean((drawn - render_svg(true, 256, 256)) ** 2))
+
+    assert off[2] < off[1] / 2  # closer to the true circle, seen at 4× the input's size
 
 
 def test_fill_colours_are_fitted_to_the_input():
