@@ -91,13 +91,17 @@ def optimise_conversion(rgba: np.ndarray, svg: str, seconds: float = 1.5) -> Con
     return _measured(rgba, optimised, False, {"refine": (time.perf_counter() - started) * 1000})
 
 
-def optimise_svg(svg: str, rgba: np.ndarray, *, seconds: float = 1.5) -> tuple[str, float, float]:
+def optimise_svg(
+    svg: str, rgba: np.ndarray, *, seconds: float = 1.5, renders: float | None = None
+) -> tuple[str, float, float]:
     """Return (optimised SVG, objective before, after) against the input over white.
 
     The SVG must be one this project wrote (a viewBox, path data in `d`); anything else comes
-    back unchanged. The optimised SVG's viewBox is the input's size times GRID.
+    back unchanged. The optimised SVG's viewBox is the input's size times GRID. `renders`,
+    when given, replaces `seconds`: the search stops after about that many renders, so a test
+    or a benchmark does the same work on a busy machine as on a quiet one.
     """
-    deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + (seconds if renders is None else float("inf"))
     height, width = rgba.shape[:2]
     pixels = composite_on_white(rgba).astype(np.float32)
     target, first, render_s = likeliest_drawing(svg, pixels, _error)
@@ -116,21 +120,30 @@ def optimise_svg(svg: str, rgba: np.ndarray, *, seconds: float = 1.5) -> tuple[s
     start = _state(written, target, len(svg), outline)
     if start is None:
         return svg, first, first
-    best = _search(start, target, len(svg), _Clock(deadline, render_s))
+    best = _search(start, target, len(svg), _Clock(deadline, render_s, renders))
     if best.objective >= first:
         return svg, first, first
     return best.svg, first, best.objective
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Clock:
-    """The time limit, and what one render costs: a step starts only if its renders fit."""
+    """The time limit, and what one render costs: a step starts only if its renders fit.
+
+    With a count of `renders` instead, each step that starts spends the renders it foresaw.
+    """
 
     deadline: float
     render_s: float
+    renders: float | None = None
 
     def fits(self, renders: float) -> bool:
-        return time.perf_counter() + renders * self.render_s < self.deadline
+        if self.renders is None:
+            return time.perf_counter() + renders * self.render_s < self.deadline
+        if renders > self.renders:
+            return False
+        self.renders -= renders
+        return True
 
 
 def _search(state: _State, target: Drawing, first_size: int, clock: _Clock) -> _State:

@@ -275,7 +275,9 @@ def _write(svg: str, matches: list[re.Match[str]], outline: _Outline, factor: fl
                     "C" + " ".join(f"{_n(pts[j, 0])} {_n(pts[j, 1])}" for j in (c1, c2, end))
                 )
             parts.append("Z")
-        d = optimize_path("".join(parts), precision=0) if parts else ""
+        # A quarter grid step: pathdata's simplifications may move a curve up to their
+        # tolerance, and these points were placed to a fraction of a step on purpose.
+        d = optimize_path("".join(parts), precision=0, tolerance=0.25) if parts else ""
         out.append(svg[last : match.start(2)])
         out.append(d)
         last = match.end(2)
