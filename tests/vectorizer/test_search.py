@@ -142,6 +142,7 @@ def test_a_tight_budget_starts_the_rescue_beside_the_traces(image, plan, pace, m
         return stopped()
 
     monkeypatch.setattr(search, "rescue", watched)
+    pace.factor = 0.1  # a machine fast enough for the fastest trace to fit the tight budget
     tight = Budget.start(search.EARLY_RESCUE_S / 2, clock=FakeClock())
 
     result = run(image, plan, 2, InlinePool(stopped_after_the_rescue_started), tight)
@@ -173,11 +174,42 @@ def test_a_roomy_budget_starts_the_rescue_only_when_every_trace_was_stopped(
 
 
 def test_the_pace_binds_only_a_clients_budget(image, plan, pace):
-    pace.factor = 20.0  # a machine so loaded that nothing is predicted to fit in a second
+    # Every fake candidate is predicted at 2.56 s: three seconds fit one trace, not two.
     unbudgeted, budgeted = InlinePool(), InlinePool()
 
     run(image, plan, 2, unbudgeted, Budget.start(None, clock=FakeClock()))
-    run(image, plan, 2, budgeted, Budget.start(1.0, clock=FakeClock()))
+    pace.factor = 1.0
+    run(image, plan, 2, budgeted, Budget.start(3.0, clock=FakeClock()))
 
     assert unbudgeted.traced == [TIER2_TRIES]
     assert budgeted.traced == [1]  # the fastest candidate alone
+
+
+def test_a_budget_too_short_for_the_fastest_trace_starts_none_and_returns_the_rescue(
+    image, plan, pace
+):
+    pace.factor = 20.0  # a machine so loaded that nothing is predicted to fit in a second
+    pool = InlinePool()
+    timings: dict[str, float] = {}
+
+    result = run(image, plan, 2, pool, Budget.start(1.0, clock=FakeClock()), timings)
+
+    assert pool.traced == []
+    assert pool.refined == []
+    assert result.best.candidate == RESCUE_CANDIDATE
+    assert result.rescued.startswith("no trace was started: the fastest would be stopped by")
+    assert f"at most {search.RESCUE_LONG_SIDE} px" in result.rescued
+    assert {"search", "rescue"} <= set(timings)
+
+
+def test_the_rescue_traces_a_reduced_copy_and_shows_it_at_the_inputs_size():
+    big = decode_image(draw_logo(search.RESCUE_LONG_SIDE * 2))
+
+    result = search.rescue(big.rgba)
+
+    svg = result.best.svg
+    side = search.RESCUE_LONG_SIDE
+    assert f'viewBox="0 0 {side} {side}"' in svg
+    assert f'width="{side * 2}"' in svg
+    assert f'height="{side * 2}"' in svg
+    assert result.best.ssim > 0.9
