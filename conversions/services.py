@@ -323,6 +323,10 @@ def _decide(
     with timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
     early = search.start_rescue(image.rgba, budget)
+    skipped = search.rescue_only(budget) if early is not None else ""
+    if skipped:  # the rescue alone fits: analysing beside it would only slow it
+        tier = 1 if asked.tier == "auto" else int(asked.tier)
+        return image, early, Analysis(), routing.Route(tier, f"analysis skipped: {skipped}")
     analysis = analyse(image.rgba, upload.sha256, predictor, timings)
     with timed(timings, "routing"):
         route = routing.route(

@@ -54,6 +54,11 @@ RESCUE_LONG_SIDE = 256
 # ...started as soon as the image is decoded when less than this (times the pace) is left:
 # under load the analysis alone may take most of a tight budget.
 EARLY_RESCUE_S = 1.0
+# The least a tier's own result takes on a quiet machine (times the pace): the analysis
+# (features and prediction, about 0.1 s on a 512 px logo) and the fastest candidate traced
+# and measured. With less left, the analysis is skipped and the rescue alone returned: under
+# load, analysing beside the rescue slowed both past a 0.5 s budget.
+TIER_FLOOR_S = 0.35
 
 # The measure every tier chooses by (`Attempt.proxy`, ranked by `tiers.rank`): the 2× proxy
 # (`quality.proxy_quality`) when True, else colour SSIM at the input's own size. Measured on 18
@@ -274,13 +279,29 @@ def start_rescue(rgba: np.ndarray, budget: Budget) -> Future[TierResult | None] 
     return None
 
 
+def rescue_only(budget: Budget) -> str:
+    """Return why only the rescue trace fits `budget` (empty when a tier's own result may).
+
+    Then the caller skips the analysis too (`TIER_FLOOR_S`): nothing it says could be used.
+    """
+    need, left = TIER_FLOOR_S * max(1.0, pace.factor), budget.left()
+    if not budget.binding or left >= need:
+        return ""
+    return (
+        f"no trace was started: the analysis and the fastest trace would be stopped by the "
+        f"budget ({need:.2f} s at this machine's pace, {max(0.0, left):.2f} s left)"
+    )
+
+
 def _no_room(plan: Plan | None, budget: Budget) -> str:
     """Return why no trace is worth starting (empty when one may fit the time left).
 
     When even the fastest candidate is predicted (times the pace) to outlast what is left, its
     trace would be stopped at the deadline, and its worker restarted, for nothing.
     """
-    if plan is None or not budget.binding:
+    if plan is None:
+        return rescue_only(budget)
+    if not budget.binding:
         return ""
     fastest = pace.seconds(float(np.min(plan.predicted.time_ms)))
     left = budget.left()
