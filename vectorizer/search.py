@@ -71,8 +71,11 @@ TIER_FLOOR_S = 0.35
 CHOOSE_BY_PROXY = False
 # Observed ÷ predicted trace time in this process, so time budgets hold under load.
 pace = Pace()
-# Rescue traces run here, beside the worker processes (each is mostly numpy and potrace).
+# Rescues are sent to a worker from these threads (and traced in one when no worker is free).
 _rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
+# A rescue in a worker may run this long past the budget's deadline before it is stopped and
+# traced in this process instead.
+RESCUE_GRACE_S = 0.5
 
 
 def search(
@@ -96,7 +99,7 @@ def search(
     TierError when nothing could be traced and no rescue applies.
     """
     timings = {} if timings is None else timings
-    early = early if early is not None else start_rescue(image.rgba, budget)
+    early = early if early is not None else start_rescue(image.rgba, budget, pool)
     hopeless = _no_room(plan, budget) if early is not None else ""
     if hopeless:  # a trace stopped at the deadline would only cost a worker and its restart
         timings["search"] = 0.0
@@ -217,16 +220,41 @@ def rescue(rgba: np.ndarray) -> TierResult | None:
     starts as soon as the image is decoded (`start_rescue`), so it is ready at the deadline.
     """
     try:
-        outcome = _trace_reduced(rgba, RESCUE_LONG_SIDE)
+        outcome = trace_reduced(rgba, RESCUE_LONG_SIDE)
     except Exception:
         logger.exception("the rescue trace failed")
         return None
+    return _rescue_result(outcome)
+
+
+def _rescue_result(outcome: ConversionResult) -> TierResult:
     attempt = Attempt.of(RESCUE_CANDIDATE, outcome)
     return TierResult(tier=1, attempts=[attempt], best=attempt)
 
 
-def _trace_reduced(rgba: np.ndarray, long_side: int) -> ConversionResult:
-    """Return RESCUE_CANDIDATE's trace of `rgba` reduced to `long_side` px, shown at its size."""
+def _rescue_in_worker(pool: WorkerPool, rgba: np.ndarray, budget: Budget) -> TierResult | None:
+    """Return the rescue traced in a worker process, else (none free in time) in this thread.
+
+    Under load, a rescue traced in the web process fought its other requests' analyses for the
+    GIL: 0.4-1.5 s for 0.1 s of work. A budgeted job may take the pool's express worker.
+    """
+    try:
+        outcome = pool.run(
+            trace_reduced,
+            rgba,
+            RESCUE_LONG_SIDE,
+            timeout=budget.seconds or RESCUE_GRACE_S,
+            deadline=budget.deadline + RESCUE_GRACE_S,
+        )
+    except WorkerError as exc:
+        logger.info("the rescue trace ran in this process: %s", exc)
+        return rescue(rgba)
+    return _rescue_result(outcome)
+
+
+def trace_reduced(rgba: np.ndarray, long_side: int) -> ConversionResult:
+    """Return RESCUE_CANDIDATE's trace of `rgba` reduced to `long_side` px, shown at its size
+    (a worker job)."""
     started = time.perf_counter()
     height, width = rgba.shape[:2]
     small = _reduced(rgba, long_side)
@@ -268,14 +296,16 @@ def _reduced(rgba: np.ndarray, long_side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgba, "RGBA").resize(size, Image.Resampling.BOX))
 
 
-def start_rescue(rgba: np.ndarray, budget: Budget) -> Future[TierResult | None] | None:
+def start_rescue(
+    rgba: np.ndarray, budget: Budget, pool: WorkerPool
+) -> Future[TierResult | None] | None:
     """Start the rescue trace now if the budget is so tight it may stop every chosen trace.
 
     The caller starts it as soon as the image is decoded, beside the analysis, and hands it to
-    `search`; it runs in one of this process's rescue threads.
+    `search`; it is traced in a worker of `pool` (`_rescue_in_worker`).
     """
     if budget.binding and budget.left() < EARLY_RESCUE_S * max(1.0, pace.factor):
-        return _rescuers.submit(rescue, rgba)
+        return _rescuers.submit(_rescue_in_worker, pool, rgba, budget)
     return None
 
 

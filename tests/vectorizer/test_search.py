@@ -38,6 +38,7 @@ class InlinePool:
         self.traced: list[int] = []  # jobs per map() call
         self.deadlines: list[float | None] = []
         self.refined: list[int] = []  # iterations per refinement
+        self.rescues: list[float | None] = []  # the deadline of each rescue sent to a worker
 
     def map(
         self, fn: Callable[..., Any], items: Iterable[tuple], *, timeout: float, deadline=None
@@ -50,8 +51,12 @@ class InlinePool:
         return [fn(*item) for item in items]
 
     def run(self, fn: Callable[..., Any], *args: Any, timeout: float, deadline=None) -> Any:
-        self.deadlines.append(deadline)
-        self.refined.append(args[2])
+        if fn is search.trace_reduced:  # a rescue: never refused here
+            self.rescues.append(deadline)
+            return fn(*args)
+        else:
+            self.deadlines.append(deadline)
+            self.refined.append(args[2])
         if self.refuse is not None:
             raise self.refuse()
         return fn(*args)
@@ -131,17 +136,17 @@ def test_search_raises_worker_busy_when_no_worker_was_free(image, plan, pace):
 
 def test_a_tight_budget_starts_the_rescue_beside_the_traces(image, plan, pace, monkeypatch):
     started = threading.Event()
-    real = search.rescue
+    real = search.trace_reduced
 
-    def watched(rgba: np.ndarray):
+    def watched(rgba: np.ndarray, long_side: int):
         started.set()
-        return real(rgba)
+        return real(rgba, long_side)
 
     def stopped_after_the_rescue_started() -> Exception:
         assert started.wait(timeout=60), "the rescue was not started beside the traces"
         return stopped()
 
-    monkeypatch.setattr(search, "rescue", watched)
+    monkeypatch.setattr(search, "trace_reduced", watched)
     pace.factor = 0.1  # a machine fast enough for the fastest trace to fit the tight budget
     tight = Budget.start(search.EARLY_RESCUE_S / 2, clock=FakeClock())
 
@@ -192,10 +197,13 @@ def test_a_budget_too_short_for_the_fastest_trace_starts_none_and_returns_the_re
     pool = InlinePool()
     timings: dict[str, float] = {}
 
-    result = run(image, plan, 2, pool, Budget.start(1.0, clock=FakeClock()), timings)
+    budget = Budget.start(1.0, clock=FakeClock())
+    result = run(image, plan, 2, pool, budget, timings)
 
     assert pool.traced == []
     assert pool.refined == []
+    # The rescue itself went to a worker (its own GIL), allowed a grace past the deadline.
+    assert pool.rescues == [budget.deadline + search.RESCUE_GRACE_S]
     assert result.best.candidate == RESCUE_CANDIDATE
     assert result.rescued.startswith("no trace was started: the fastest would be stopped by")
     assert f"at most {search.RESCUE_LONG_SIDE} px" in result.rescued
