@@ -74,8 +74,9 @@ pace = Pace()
 # Rescues are sent to a worker from these threads (and traced in one when no worker is free).
 _rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
 # A rescue in a worker may run this long past the budget's deadline before it is stopped and
-# traced in this process instead.
-RESCUE_GRACE_S = 0.5
+# traced in this process instead. Never shorter: a stopped worker is restarted, and under load
+# the restart kept the express worker from the next rescues.
+RESCUE_GRACE_S = 1.0
 
 
 def search(
@@ -99,7 +100,7 @@ def search(
     TierError when nothing could be traced and no rescue applies.
     """
     timings = {} if timings is None else timings
-    early = early if early is not None else start_rescue(image.rgba, budget, pool)
+    early = early if early is not None else start_rescue(image.rgba, budget, pool, timeout)
     hopeless = _no_room(plan, budget) if early is not None else ""
     if hopeless:  # a trace stopped at the deadline would only cost a worker and its restart
         timings["search"] = 0.0
@@ -232,7 +233,9 @@ def _rescue_result(outcome: ConversionResult) -> TierResult:
     return TierResult(tier=1, attempts=[attempt], best=attempt)
 
 
-def _rescue_in_worker(pool: WorkerPool, rgba: np.ndarray, budget: Budget) -> TierResult | None:
+def _rescue_in_worker(
+    pool: WorkerPool, rgba: np.ndarray, budget: Budget, timeout: float
+) -> TierResult | None:
     """Return the rescue traced in a worker process, else (none free in time) in this thread.
 
     Under load, a rescue traced in the web process fought its other requests' analyses for the
@@ -243,7 +246,7 @@ def _rescue_in_worker(pool: WorkerPool, rgba: np.ndarray, budget: Budget) -> Tie
             trace_reduced,
             rgba,
             RESCUE_LONG_SIDE,
-            timeout=budget.seconds or RESCUE_GRACE_S,
+            timeout=timeout,
             deadline=budget.deadline + RESCUE_GRACE_S,
         )
     except WorkerError as exc:
@@ -297,7 +300,7 @@ def _reduced(rgba: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def start_rescue(
-    rgba: np.ndarray, budget: Budget, pool: WorkerPool
+    rgba: np.ndarray, budget: Budget, pool: WorkerPool, timeout: float
 ) -> Future[TierResult | None] | None:
     """Start the rescue trace now if the budget is so tight it may stop every chosen trace.
 
@@ -305,7 +308,7 @@ def start_rescue(
     `search`; it is traced in a worker of `pool` (`_rescue_in_worker`).
     """
     if budget.binding and budget.left() < EARLY_RESCUE_S * max(1.0, pace.factor):
-        return _rescuers.submit(_rescue_in_worker, pool, rgba, budget)
+        return _rescuers.submit(_rescue_in_worker, pool, rgba, budget, timeout)
     return None
 
 
