@@ -11,6 +11,7 @@ a task or a benchmark calls `search`; nothing here calls back into them.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -106,6 +107,7 @@ def search(
         timings["search"] = 0.0
         return _rescued(hopeless, image.rgba, early, timings)
     tracing = _Tracing(pool, image.rgba, tier, budget.trace_deadline, timeout)
+    late = _LateRescue(image.rgba, budget, tracing) if early is None and budget.binding else None
     try:
         with timed(timings, "search"):
             result = run_tier(
@@ -127,9 +129,11 @@ def search(
         if not budget.binding:
             raise
         reason = f"every chosen trace was stopped by the budget: {exc}"
+        early = early or (late.stop() if late is not None else None)
         result = _rescued(reason, image.rgba, early, timings, stopped=exc)
-    if early is not None:
-        early.cancel()  # not started yet: the rescue was not needed
+    for unneeded in (early, late.stop() if late is not None else None):
+        if unneeded is not None:
+            unneeded.cancel()  # not started yet: the rescue was not needed
     _keep_pace(plan, result)
     return result
 
@@ -168,6 +172,7 @@ class _Tracing:
     deadline: float | None  # when running traces are stopped (a client's budget only)
     timeout: float
     busy: list[WorkerBusy] = field(default_factory=list)  # traces no worker was free for
+    traced: bool = False  # whether a trace has come back (then no rescue is needed)
 
     def evaluate(self, candidates: Sequence[Candidate]) -> list[Attempt | Exception]:
         outcomes = evaluate_candidates(
@@ -180,6 +185,7 @@ class _Tracing:
             timeout=self.timeout,
         )
         self.busy.extend(o for o in outcomes if isinstance(o, WorkerBusy))
+        self.traced |= any(isinstance(o, Attempt) for o in outcomes)
         return outcomes
 
     def refine(self, attempt: Attempt, rounds: int) -> Attempt | Exception:
@@ -210,6 +216,34 @@ class _Tracing:
         except WorkerError as exc:
             return exc
         return Attempt.of(attempt.candidate, outcome, refined=True)
+
+
+class _LateRescue:
+    """A roomy budget's rescue: started EARLY_RESCUE_S (times the pace) before the deadline if
+    no trace has come back by then, so it is ready should the deadline stop every trace."""
+
+    def __init__(self, rgba: np.ndarray, budget: Budget, tracing: _Tracing) -> None:
+        self.future: Future[TierResult | None] | None = None
+        self._over = False
+        self._lock = threading.Lock()
+        wait = max(0.0, budget.left(EARLY_RESCUE_S * max(1.0, pace.factor)))
+        self._timer = threading.Timer(wait, self._start, args=(rgba, budget, tracing))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _start(self, rgba: np.ndarray, budget: Budget, tracing: _Tracing) -> None:
+        with self._lock:
+            if not (self._over or tracing.traced):
+                self.future = _rescuers.submit(
+                    _rescue_in_worker, tracing.pool, rgba, budget, tracing.timeout
+                )
+
+    def stop(self) -> Future[TierResult | None] | None:
+        """Start no rescue from now on; return the one started, if any."""
+        self._timer.cancel()
+        with self._lock:
+            self._over = True
+            return self.future
 
 
 def rescue(rgba: np.ndarray) -> TierResult | None:

@@ -221,3 +221,34 @@ def test_the_rescue_traces_a_reduced_copy_and_shows_it_at_the_inputs_size():
     assert f'width="{side * 2}"' in svg
     assert f'height="{side * 2}"' in svg
     assert result.best.ssim > 0.9
+
+
+def test_a_roomy_budget_starts_the_rescue_before_its_deadline_while_no_trace_came_back(
+    image, plan, pace
+):
+    # 1.15 s: too roomy to rescue from the start, so the rescue waits until EARLY_RESCUE_S
+    # before the deadline (0.05 s from now) and starts then, as no trace has come back.
+    pool = InlinePool()
+    sent = threading.Event()
+
+    def stopped_after_the_rescue_was_sent() -> Exception:
+        assert sent.wait(timeout=60), "no rescue was started while the traces ran"
+        return stopped()
+
+    real = pool.run
+
+    def run_and_tell(fn, *args, **kwargs):
+        answer = real(fn, *args, **kwargs)
+        if fn is search.trace_reduced:
+            sent.set()
+        return answer
+
+    pool.refuse = stopped_after_the_rescue_was_sent
+    pool.run = run_and_tell  # type: ignore[method-assign]
+    budget = Budget.start(search.EARLY_RESCUE_S + 0.15, clock=FakeClock())
+
+    result = run(image, plan, 2, pool, budget)
+
+    assert pool.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    assert result.best.candidate == RESCUE_CANDIDATE
+    assert result.rescued.startswith("every chosen trace was stopped by the budget")
