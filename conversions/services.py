@@ -322,7 +322,7 @@ def _decide(
     analysis, which under load may take most of it), what the models say, and the route."""
     with timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
-    early = search.start_rescue(image.rgba, budget, worker_pool(), settings.SVGAI_CONVERT_TIMEOUT)
+    early = search.start_rescue(image.rgba, budget, settings.SVGAI_CONVERT_TIMEOUT)
     skipped = search.rescue_only(budget) if early is not None else ""
     if skipped:  # the rescue alone fits: analysing beside it would only slow it
         tier = 1 if asked.tier == "auto" else int(asked.tier)

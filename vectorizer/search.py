@@ -10,6 +10,7 @@ a task or a benchmark calls `search`; nothing here calls back into them.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -72,8 +73,10 @@ TIER_FLOOR_S = 0.35
 CHOOSE_BY_PROXY = False
 # Observed ÷ predicted trace time in this process, so time budgets hold under load.
 pace = Pace()
-# Rescues are sent to a worker from these threads (and traced in one when no worker is free).
+# Rescues are sent to the rescue worker from these threads (traced in one when it is not free).
 _rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
+_rescue_pool: WorkerPool | None = None
+_rescue_pool_lock = threading.Lock()
 # A rescue in a worker may run this long past the budget's deadline before it is stopped and
 # traced in this process instead. Never shorter: a stopped worker is restarted, and under load
 # the restart kept the express worker from the next rescues.
@@ -101,7 +104,7 @@ def search(
     TierError when nothing could be traced and no rescue applies.
     """
     timings = {} if timings is None else timings
-    early = early if early is not None else start_rescue(image.rgba, budget, pool, timeout)
+    early = early if early is not None else start_rescue(image.rgba, budget, timeout)
     hopeless = _no_room(plan, budget) if early is not None else ""
     if hopeless:  # a trace stopped at the deadline would only cost a worker and its restart
         timings["search"] = 0.0
@@ -235,7 +238,7 @@ class _LateRescue:
         with self._lock:
             if not (self._over or tracing.traced):
                 self.future = _rescuers.submit(
-                    _rescue_in_worker, tracing.pool, rgba, budget, tracing.timeout
+                    _rescue_in_worker, rescue_pool(), rgba, budget, tracing.timeout
                 )
 
     def stop(self) -> Future[TierResult | None] | None:
@@ -267,14 +270,26 @@ def _rescue_result(outcome: ConversionResult) -> TierResult:
     return TierResult(tier=1, attempts=[attempt], best=attempt)
 
 
+def rescue_pool() -> WorkerPool:
+    """Return this process's rescue worker, created on first use (`warm_up` it at start).
+
+    One process of its own, for rescues only: traced in the web process, a rescue fought the
+    other requests' analyses for the GIL (0.4-1.5 s for 0.1 s of work); sent to the conversion
+    pool, it waited for the express worker behind its own request's traces, or for the
+    restart of a worker a deadline had stopped.
+    """
+    global _rescue_pool
+    with _rescue_pool_lock:
+        if _rescue_pool is None:
+            _rescue_pool = WorkerPool(1, preload=("vectorizer.search",))
+            atexit.register(_rescue_pool.close)
+        return _rescue_pool
+
+
 def _rescue_in_worker(
     pool: WorkerPool, rgba: np.ndarray, budget: Budget, timeout: float
 ) -> TierResult | None:
-    """Return the rescue traced in a worker process, else (none free in time) in this thread.
-
-    Under load, a rescue traced in the web process fought its other requests' analyses for the
-    GIL: 0.4-1.5 s for 0.1 s of work. A budgeted job may take the pool's express worker.
-    """
+    """Return the rescue traced in `pool` (`rescue_pool`), else (not in time) in this thread."""
     try:
         outcome = pool.run(
             trace_reduced,
@@ -334,15 +349,15 @@ def _reduced(rgba: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def start_rescue(
-    rgba: np.ndarray, budget: Budget, pool: WorkerPool, timeout: float
+    rgba: np.ndarray, budget: Budget, timeout: float
 ) -> Future[TierResult | None] | None:
     """Start the rescue trace now if the budget is so tight it may stop every chosen trace.
 
     The caller starts it as soon as the image is decoded, beside the analysis, and hands it to
-    `search`; it is traced in a worker of `pool` (`_rescue_in_worker`).
+    `search`; it is traced in the rescue worker (`rescue_pool`).
     """
     if budget.binding and budget.left() < EARLY_RESCUE_S * max(1.0, pace.factor):
-        return _rescuers.submit(_rescue_in_worker, pool, rgba, budget, timeout)
+        return _rescuers.submit(_rescue_in_worker, rescue_pool(), rgba, budget, timeout)
     return None
 
 

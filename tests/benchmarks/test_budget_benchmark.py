@@ -20,8 +20,8 @@ def test_markdown_reports_the_share_kept_per_tier_and_budget():
 
     table = markdown(rows)
 
-    assert "| 2 | 1 s | 1/2 (50%) | 1 |" in table
-    assert "| 3 | 2 s | 1/1 (100%) | 0 |" in table
+    assert "| 2 | 1 s | 2 | 50% | 1.00 | 1.18 | 1.20 | 1 |" in table
+    assert "| 3 | 2 s | 1 | 100% | 1.90 | 1.90 | 1.90 | 0 |" in table
     assert "2/3 (67%) kept" in table
     # Each budget missed says where its time went.
     assert "- tier 2, 1 s: 1.20 s (rescued); features 150" in table
@@ -30,4 +30,4 @@ def test_markdown_reports_the_share_kept_per_tier_and_budget():
 def test_a_refused_conversion_is_a_budget_not_kept():
     rows = [BudgetRow("1", 0.5, float("nan"), None, False), BudgetRow("1", 0.5, 0.3, 1, True)]
 
-    assert "| 1 | 0.5 s | 1/2 (50%) | 0 | 0.30 |" in markdown(rows)
+    assert "| 1 | 0.5 s | 2 | 50% | 0.30 |" in markdown(rows)

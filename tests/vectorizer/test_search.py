@@ -62,6 +62,14 @@ class InlinePool:
         return fn(*args)
 
 
+@pytest.fixture(autouse=True)
+def rescuer(monkeypatch) -> InlinePool:
+    """The rescue worker, run in this process: its `rescues` are the rescues sent to it."""
+    pool = InlinePool()
+    monkeypatch.setattr(search, "rescue_pool", lambda: pool)
+    return pool
+
+
 def stopped() -> Exception:
     return WorkerDeadline("Deadline", "the deadline came before a worker was free")
 
@@ -191,7 +199,7 @@ def test_the_pace_binds_only_a_clients_budget(image, plan, pace):
 
 
 def test_a_budget_too_short_for_the_fastest_trace_starts_none_and_returns_the_rescue(
-    image, plan, pace
+    image, plan, pace, rescuer
 ):
     pace.factor = 20.0  # a machine so loaded that nothing is predicted to fit in a second
     pool = InlinePool()
@@ -202,8 +210,8 @@ def test_a_budget_too_short_for_the_fastest_trace_starts_none_and_returns_the_re
 
     assert pool.traced == []
     assert pool.refined == []
-    # The rescue itself went to a worker (its own GIL), allowed a grace past the deadline.
-    assert pool.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    # The rescue itself went to its worker (its own GIL), allowed a grace past the deadline.
+    assert rescuer.rescues == [budget.deadline + search.RESCUE_GRACE_S]
     assert result.best.candidate == RESCUE_CANDIDATE
     assert result.rescued.startswith("no trace was started: the fastest would be stopped by")
     assert f"at most {search.RESCUE_LONG_SIDE} px" in result.rescued
@@ -224,7 +232,7 @@ def test_the_rescue_traces_a_reduced_copy_and_shows_it_at_the_inputs_size():
 
 
 def test_a_roomy_budget_starts_the_rescue_before_its_deadline_while_no_trace_came_back(
-    image, plan, pace
+    image, plan, pace, rescuer
 ):
     # 1.15 s: too roomy to rescue from the start, so the rescue waits until EARLY_RESCUE_S
     # before the deadline (0.05 s from now) and starts then, as no trace has come back.
@@ -235,7 +243,7 @@ def test_a_roomy_budget_starts_the_rescue_before_its_deadline_while_no_trace_cam
         assert sent.wait(timeout=60), "no rescue was started while the traces ran"
         return stopped()
 
-    real = pool.run
+    real = rescuer.run
 
     def run_and_tell(fn, *args, **kwargs):
         answer = real(fn, *args, **kwargs)
@@ -244,11 +252,11 @@ def test_a_roomy_budget_starts_the_rescue_before_its_deadline_while_no_trace_cam
         return answer
 
     pool.refuse = stopped_after_the_rescue_was_sent
-    pool.run = run_and_tell  # type: ignore[method-assign]
+    rescuer.run = run_and_tell  # type: ignore[method-assign]
     budget = Budget.start(search.EARLY_RESCUE_S + 0.15, clock=FakeClock())
 
     result = run(image, plan, 2, pool, budget)
 
-    assert pool.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    assert rescuer.rescues == [budget.deadline + search.RESCUE_GRACE_S]
     assert result.best.candidate == RESCUE_CANDIDATE
     assert result.rescued.startswith("every chosen trace was stopped by the budget")
