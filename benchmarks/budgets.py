@@ -132,7 +132,18 @@ def _measure(upload: Upload, tier: int | str, budget: float) -> BudgetRow:
 
 
 # The stages of a conversion's timings the report breaks a missed budget into.
-STAGES = ("decode", "features", "classify", "predict", "routing", "search", "rescue", "design")
+STAGES = (
+    "decode",
+    "features",
+    "classify",
+    "predict",
+    "routing",
+    "search",
+    "rescue",
+    "best_trace",
+    "best_measure",
+    "design",
+)
 
 
 def markdown(rows: Sequence[BudgetRow]) -> str:
