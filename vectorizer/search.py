@@ -73,6 +73,10 @@ TIER_FLOOR_S = 0.35
 CHOOSE_BY_PROXY = False
 # Observed ÷ predicted trace time in this process, so time budgets hold under load.
 pace = Pace()
+# Running traces are stopped this long (times the pace) before the budget's deadline: stopping
+# one ends its worker, and under load traces stopped at the deadline itself ended the search
+# 0.1-0.2 s past it.
+STOP_S = 0.04
 # Rescues are sent to the rescue worker from these threads (traced in one when it is not free).
 _rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
 _rescue_pool: WorkerPool | None = None
@@ -109,7 +113,7 @@ def search(
     if hopeless:  # a trace stopped at the deadline would only cost a worker and its restart
         timings["search"] = 0.0
         return _rescued(hopeless, image.rgba, early, timings)
-    tracing = _Tracing(pool, image.rgba, tier, budget.trace_deadline, timeout)
+    tracing = _Tracing(pool, image.rgba, tier, _stop_at(budget), timeout)
     late = _LateRescue(image.rgba, budget, tracing) if early is None and budget.binding else None
     try:
         with timed(timings, "search"):
@@ -139,6 +143,12 @@ def search(
             unneeded.cancel()  # not started yet: the rescue was not needed
     _keep_pace(plan, result)
     return result
+
+
+def _stop_at(budget: Budget) -> float | None:
+    """Return when running traces are stopped: STOP_S (times the pace) before the deadline."""
+    deadline = budget.trace_deadline
+    return None if deadline is None else deadline - STOP_S * max(1.0, pace.factor)
 
 
 def evaluate_candidates(
