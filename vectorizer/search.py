@@ -77,8 +77,8 @@ CHOOSE_BY_PROXY = False
 pace = Pace()
 # Running traces are stopped this long (times the pace) before the budget's deadline: stopping
 # one ends its worker, and under load traces stopped at the deadline itself ended the search
-# 0.1-0.2 s past it.
-STOP_S = 0.04
+# 0.1-0.2 s past it (40 ms still left tier 2's 1 and 2 s budgets 10-60 ms over, without load).
+STOP_S = 0.1
 # Rescues are sent to the rescue worker from these threads (traced in one when it is not free).
 _rescuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="svgai-rescue")
 _rescue_pool: WorkerPool | None = None
