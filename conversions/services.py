@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -33,7 +34,7 @@ from vectorizer.images import DecodedImage, ImageInfo, decode_image, probe_image
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import QualityModel
 from vectorizer.search import timed
-from vectorizer.tiers import Attempt, TierError
+from vectorizer.tiers import Attempt, TierError, TierResult
 from vectorizer.tracing import TraceParams
 from vectorizer.workers import WorkerBusy, WorkerError, WorkerPool, shared_pool
 
@@ -229,7 +230,7 @@ def convert_with_ai(
     pool, timeout = worker_pool(), timeout or settings.SVGAI_CONVERT_TIMEOUT
     predictor, asked = _quality_predictor(), AIRequest(tier, target_quality, time_budget, max_bytes)
     conversion = _start_ai(upload, asked, existing, owner, design)
-    image, analysis, route = _decide(upload, asked, predictor, budget, conversion.timings)
+    image, early, analysis, route = _decide(upload, asked, predictor, budget, conversion.timings)
     try:
         result = search.search(
             image,
@@ -240,6 +241,7 @@ def convert_with_ai(
             timeout=timeout,
             max_bytes=max_bytes,
             timings=conversion.timings,
+            early=early,
         )
     except WorkerBusy as exc:  # nothing traced, no worker was free: 503 (a batch retries it)
         raise _refuse_busy(conversion, exc, keep=existing is not None) from None
@@ -315,10 +317,16 @@ def _decide(
     predictor: QualityModel,
     budget: Budget,
     timings: dict[str, float],
-) -> tuple[DecodedImage, Analysis, routing.Route]:
-    """Return the decoded image, what the models say about it, and the route to take."""
+) -> tuple[DecodedImage, Future[TierResult | None] | None, Analysis, routing.Route]:
+    """Return the decoded image, its rescue trace when the budget is tight (started before the
+    analysis, which under load may take most of it), what the models say, and the route."""
     with timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
+    early = search.start_rescue(image.rgba, budget, settings.SVGAI_CONVERT_TIMEOUT)
+    skipped = search.rescue_only(budget) if early is not None else ""
+    if skipped:  # the rescue alone fits: analysing beside it would only slow it
+        tier = 1 if asked.tier == "auto" else int(asked.tier)
+        return image, early, Analysis(), routing.Route(tier, f"analysis skipped: {skipped}")
     analysis = analyse(image.rgba, upload.sha256, predictor, timings)
     with timed(timings, "routing"):
         route = routing.route(
@@ -330,4 +338,4 @@ def _decide(
             workers=settings.SVGAI_WORKERS,
             pace=search.pace,
         )
-    return image, analysis, route
+    return image, early, analysis, route

@@ -89,8 +89,8 @@ class RoutingSerializer(serializers.Serializer[None]):
     )
     rescued = serializers.CharField(
         required=False,
-        help_text="Only when the budget stopped every trace: why the rescue trace (potrace at "
-        "the input's own size) was returned instead of the tier's.",
+        help_text="Only when the budget stopped (or left no time for) every trace: why the rescue "
+        "trace (potrace on a copy reduced to 256 px) was returned instead of the tier's.",
     )
 
 

@@ -445,8 +445,8 @@ def test_convert_ai_higher_tiers_are_truer_to_the_vector(api_client, wordmark_fi
 def test_convert_ai_with_a_budget_too_short_for_any_trace_returns_the_rescue_trace(
     api_client, wordmark_file_id, real_models
 ):
-    # 50 ms is over before the analysis ends: the tier's traces are stopped unstarted, and the
-    # conversion still answers, with potrace at the input's own size, rather than failing.
+    # 50 ms is over before any analysis could end: it is skipped, no trace is started, and the
+    # conversion still answers, with potrace on a reduced copy, rather than failing.
     body = convert_ok(api_client, {"file_id": wordmark_file_id, "tier": 2, "time_budget": 0.05})
 
     conversion = Conversion.objects.get(pk=body["conversion_id"])
@@ -455,5 +455,8 @@ def test_convert_ai_with_a_budget_too_short_for_any_trace_returns_the_rescue_tra
     assert body["ai_metadata"]["routing"]["rescued"] == conversion.routing["rescued"]  # said too
     assert any(p.startswith("rescue trace returned") for p in body["ai_metadata"]["problems"])
     assert conversion.preparation["candidate"] == RESCUE_CANDIDATE.as_dict()
+    # Nothing the models could say would be used in time: the analysis was skipped, and said so.
+    assert conversion.routing["reason"].startswith("analysis skipped: no trace was started")
+    assert "features" not in conversion.timings
     assert body["svg"].startswith("<svg")
     assert body["ssim"] > 0.8

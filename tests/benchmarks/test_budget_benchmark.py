@@ -14,12 +14,20 @@ def test_a_budget_is_kept_only_by_a_success_within_it():
 def test_markdown_reports_the_share_kept_per_tier_and_budget():
     rows = [
         BudgetRow("2", 1.0, 0.8, 2, True),
-        BudgetRow("2", 1.0, 1.2, 2, True),
+        BudgetRow("2", 1.0, 1.2, 2, True, rescued=True, stages=(("features", 150.0),)),
         BudgetRow("3", 2.0, 1.9, 3, True),
     ]
 
     table = markdown(rows)
 
-    assert "| 2 | 1 s | 2 | 50% |" in table
-    assert "| 3 | 2 s | 1 | 100% |" in table
-    assert "67% kept of 3 conversions" in table
+    assert "| 2 | 1 s | 2 | 50% | 1.00 | 1.18 | 1.20 | 1 |" in table
+    assert "| 3 | 2 s | 1 | 100% | 1.90 | 1.90 | 1.90 | 0 |" in table
+    assert "2/3 (67%) kept" in table
+    # Each budget missed says where its time went.
+    assert "- tier 2, 1 s: 1.20 s (rescued); features 150" in table
+
+
+def test_a_refused_conversion_is_a_budget_not_kept():
+    rows = [BudgetRow("1", 0.5, float("nan"), None, False), BudgetRow("1", 0.5, 0.3, 1, True)]
+
+    assert "| 1 | 0.5 s | 2 | 50% | 0.30 |" in markdown(rows)

@@ -38,6 +38,7 @@ class InlinePool:
         self.traced: list[int] = []  # jobs per map() call
         self.deadlines: list[float | None] = []
         self.refined: list[int] = []  # iterations per refinement
+        self.rescues: list[float | None] = []  # the deadline of each rescue sent to a worker
 
     def map(
         self, fn: Callable[..., Any], items: Iterable[tuple], *, timeout: float, deadline=None
@@ -50,11 +51,23 @@ class InlinePool:
         return [fn(*item) for item in items]
 
     def run(self, fn: Callable[..., Any], *args: Any, timeout: float, deadline=None) -> Any:
-        self.deadlines.append(deadline)
-        self.refined.append(args[2])
+        if fn is search.trace_reduced:  # a rescue: never refused here
+            self.rescues.append(deadline)
+            return fn(*args)
+        else:
+            self.deadlines.append(deadline)
+            self.refined.append(args[2])
         if self.refuse is not None:
             raise self.refuse()
         return fn(*args)
+
+
+@pytest.fixture(autouse=True)
+def rescuer(monkeypatch) -> InlinePool:
+    """The rescue worker, run in this process: its `rescues` are the rescues sent to it."""
+    pool = InlinePool()
+    monkeypatch.setattr(search, "rescue_pool", lambda: pool)
+    return pool
 
 
 def stopped() -> Exception:
@@ -90,13 +103,15 @@ def test_search_traces_in_the_pool_and_only_a_clients_budget_stops_traces(
     pool = InlinePool()
     budget = Budget.start(seconds, clock=FakeClock())
     timings: dict[str, float] = {}
+    # Stopping a trace takes a moment (its worker ends): traces stop a little before the end.
+    stop = None if seconds is None else budget.trace_deadline - search.STOP_S * pace.factor
 
     result = run(image, plan, 2, pool, budget, timings)
 
     assert pool.traced == [TIER2_TRIES]
     assert pool.refined == [REFINE_ITERATIONS[2]]
     assert result.best.refined
-    assert pool.deadlines == [budget.trace_deadline] * 2
+    assert pool.deadlines == [stop] * 2
     assert (pool.deadlines[0] is None) == (seconds is None)
     assert set(timings) == {"search"}
     assert pace.factor != 1.0  # the search taught the pace what this machine took
@@ -131,17 +146,18 @@ def test_search_raises_worker_busy_when_no_worker_was_free(image, plan, pace):
 
 def test_a_tight_budget_starts_the_rescue_beside_the_traces(image, plan, pace, monkeypatch):
     started = threading.Event()
-    real = search.rescue
+    real = search.trace_reduced
 
-    def watched(rgba: np.ndarray):
+    def watched(rgba: np.ndarray, long_side: int):
         started.set()
-        return real(rgba)
+        return real(rgba, long_side)
 
     def stopped_after_the_rescue_started() -> Exception:
         assert started.wait(timeout=60), "the rescue was not started beside the traces"
         return stopped()
 
-    monkeypatch.setattr(search, "rescue", watched)
+    monkeypatch.setattr(search, "trace_reduced", watched)
+    pace.factor = 0.1  # a machine fast enough for the fastest trace to fit the tight budget
     tight = Budget.start(search.EARLY_RESCUE_S / 2, clock=FakeClock())
 
     result = run(image, plan, 2, InlinePool(stopped_after_the_rescue_started), tight)
@@ -173,11 +189,76 @@ def test_a_roomy_budget_starts_the_rescue_only_when_every_trace_was_stopped(
 
 
 def test_the_pace_binds_only_a_clients_budget(image, plan, pace):
-    pace.factor = 20.0  # a machine so loaded that nothing is predicted to fit in a second
+    # Every fake candidate is predicted at 2.56 s: three seconds fit one trace, not two.
     unbudgeted, budgeted = InlinePool(), InlinePool()
 
     run(image, plan, 2, unbudgeted, Budget.start(None, clock=FakeClock()))
-    run(image, plan, 2, budgeted, Budget.start(1.0, clock=FakeClock()))
+    pace.factor = 1.0
+    run(image, plan, 2, budgeted, Budget.start(3.0, clock=FakeClock()))
 
     assert unbudgeted.traced == [TIER2_TRIES]
     assert budgeted.traced == [1]  # the fastest candidate alone
+
+
+def test_a_budget_too_short_for_the_fastest_trace_starts_none_and_returns_the_rescue(
+    image, plan, pace, rescuer
+):
+    pace.factor = 20.0  # a machine so loaded that nothing is predicted to fit in a second
+    pool = InlinePool()
+    timings: dict[str, float] = {}
+
+    budget = Budget.start(1.0, clock=FakeClock())
+    result = run(image, plan, 2, pool, budget, timings)
+
+    assert pool.traced == []
+    assert pool.refined == []
+    # The rescue itself went to its worker (its own GIL), allowed a grace past the deadline.
+    assert rescuer.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    assert result.best.candidate == RESCUE_CANDIDATE
+    assert result.rescued.startswith("no trace was started: the fastest would be stopped by")
+    assert f"at most {search.RESCUE_LONG_SIDE} px" in result.rescued
+    assert {"search", "rescue"} <= set(timings)
+
+
+def test_the_rescue_traces_a_reduced_copy_and_shows_it_at_the_inputs_size():
+    big = decode_image(draw_logo(search.RESCUE_LONG_SIDE * 2))
+
+    result = search.rescue(big.rgba)
+
+    svg = result.best.svg
+    side = search.RESCUE_LONG_SIDE
+    assert f'viewBox="0 0 {side} {side}"' in svg
+    assert f'width="{side * 2}"' in svg
+    assert f'height="{side * 2}"' in svg
+    assert result.best.ssim > 0.9
+
+
+def test_a_roomy_budget_starts_the_rescue_before_its_deadline_while_no_trace_came_back(
+    image, plan, pace, rescuer
+):
+    # 1.15 s: too roomy to rescue from the start, so the rescue waits until EARLY_RESCUE_S
+    # before the deadline (0.05 s from now) and starts then, as no trace has come back.
+    pool = InlinePool()
+    sent = threading.Event()
+
+    def stopped_after_the_rescue_was_sent() -> Exception:
+        assert sent.wait(timeout=60), "no rescue was started while the traces ran"
+        return stopped()
+
+    real = rescuer.run
+
+    def run_and_tell(fn, *args, **kwargs):
+        answer = real(fn, *args, **kwargs)
+        if fn is search.trace_reduced:
+            sent.set()
+        return answer
+
+    pool.refuse = stopped_after_the_rescue_was_sent
+    rescuer.run = run_and_tell  # type: ignore[method-assign]
+    budget = Budget.start(search.EARLY_RESCUE_S + 0.15, clock=FakeClock())
+
+    result = run(image, plan, 2, pool, budget)
+
+    assert rescuer.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    assert result.best.candidate == RESCUE_CANDIDATE
+    assert result.rescued.startswith("every chosen trace was stopped by the budget")
