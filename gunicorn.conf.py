@@ -22,9 +22,9 @@ def post_worker_init(worker: object) -> None:
     """
     from aimodels import registry
     from conversions import recovery, services
-    from vectorizer import search
+    from vectorizer import rescue
 
     registry.ensure_loaded()  # svgai_site.wsgi did already, unless another app module is served
     services.worker_pool().warm_up()
-    search.rescue_pool().warm_up()  # budgeted requests' rescue traces run there
+    rescue.rescue_pool().warm_up()  # budgeted requests' rescue traces run there
     recovery.start_sweeper()

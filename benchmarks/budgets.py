@@ -22,7 +22,7 @@ from benchmarks.progress import Progress, quiet
 from benchmarks.tiers import select_records
 from conversions import services
 from conversions.models import Conversion, Upload
-from vectorizer import search
+from vectorizer import rescue
 from vectorizer.dataset import load_rgba, make_variant
 from vectorizer.workers import WorkerBusy
 
@@ -75,7 +75,7 @@ def run(
     """
     registry.ensure_loaded()
     services.worker_pool().warm_up()
-    search.rescue_pool().warm_up()
+    rescue.rescue_pool().warm_up()
     uploads = _uploads(folder, limit, seed, "alpha")
     background = _uploads(folder, 4, seed + 1, "jpeg") if clients else []
     stop = threading.Event()

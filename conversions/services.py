@@ -26,7 +26,7 @@ from conversions import design as designs
 from conversions.models import Conversion, Upload
 from conversions.outcomes import AIOutcome
 from conversions.owners import Owner
-from vectorizer import pipeline, routing, search
+from vectorizer import pipeline, rescue, routing, search
 from vectorizer.budget import Budget
 from vectorizer.candidates import Candidate
 from vectorizer.designer import NO_DESIGN, DesignOptions
@@ -322,8 +322,8 @@ def _decide(
     analysis, which under load may take most of it), what the models say, and the route."""
     with timed(timings, "decode"):
         image = decode_image(read_upload(upload), max_pixels=settings.SVGAI_MAX_PIXELS)
-    early = search.start_rescue(image.rgba, budget, settings.SVGAI_CONVERT_TIMEOUT)
-    skipped = search.rescue_only(budget) if early is not None else ""
+    early = rescue.start_rescue(image.rgba, budget, settings.SVGAI_CONVERT_TIMEOUT)
+    skipped = rescue.rescue_only(budget) if early is not None else ""
     if skipped:  # the rescue alone fits: analysing beside it would only slow it
         tier = 1 if asked.tier == "auto" else int(asked.tier)
         return image, early, Analysis(), routing.Route(tier, f"analysis skipped: {skipped}")

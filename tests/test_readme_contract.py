@@ -207,7 +207,7 @@ def _module(name: str) -> ModuleType | None:
 
 
 def test_every_function_and_constant_the_readme_names_exists():
-    # `tiers.worth`, `search.RESCUE_CANDIDATE`, `aimodels.activation.activate`: README's way of
+    # `tiers.worth`, `rescue.RESCUE_CANDIDATE`, `aimodels.activation.activate`: README's way of
     # pointing at the code (file names and answer keys aside).
     spans = [s for s in readme.code_spans() if s not in ANSWER_KEYS and not FILE_NAME.fullmatch(s)]
     named = {

@@ -9,6 +9,8 @@ waiting.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 DEFAULT_TIME_BUDGET_S = 4.0
 # With a time budget: traces are stopped this long before its end, to record the result.
 RECORD_RESERVE_S = 0.1
+# Measuring a traced candidate (two renders and SSIM) beyond its predicted trace time.
+MEASURE_MS = 120.0
 
 Clock = Callable[[], float]
 
@@ -62,3 +66,39 @@ class Budget:
     def allows(self, seconds: float) -> bool:
         """Return whether work predicted to take `seconds` fits the client's budget."""
         return self.seconds is None or seconds <= self.seconds
+
+
+class Pace:
+    """How much slower traces run here and now than the predictor expects: observed ÷ predicted.
+
+    The predictor learned trace times on a quiet machine; under load they run 2–4× longer, so
+    a time budget kept with raw predictions is overrun. Every traced candidate updates this
+    factor (a moving average in log space, so one outlier moves it little), and every time
+    prediction is multiplied by it before a budget is checked.
+    """
+
+    def __init__(self, factor: float = 1.0, weight: float = 0.3) -> None:
+        self.factor = factor
+        self.weight = weight
+        self._lock = threading.Lock()
+
+    def update(self, predicted_ms: float, observed_ms: float) -> None:
+        """Fold one observed trace (prepare + trace + measure) into the factor."""
+        if not (predicted_ms > 0 and observed_ms > 0):
+            return
+        ratio = min(20.0, max(0.25, observed_ms / (predicted_ms + MEASURE_MS)))
+        with self._lock:
+            mixed = (1 - self.weight) * math.log(self.factor) + self.weight * math.log(ratio)
+            self.factor = math.exp(mixed)
+
+    def seconds(self, predicted_ms: float) -> float:
+        """Return how long a trace predicted at `predicted_ms` takes now, measuring included."""
+        return (predicted_ms + MEASURE_MS) * self.factor / 1000.0
+
+    def limit_ms(self, seconds: float) -> float:
+        """Return the predicted trace time that fits in `seconds` now (the inverse)."""
+        return max(0.0, seconds * 1000.0 / self.factor - MEASURE_MS)
+
+
+# Observed ÷ predicted trace time in this process, so time budgets hold under load.
+pace = Pace()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TypedDict
 
-from vectorizer.budget import DEFAULT_TIME_BUDGET_S, Budget
-from vectorizer.tiers import MEASURE_MS, Pace, Plan, first_batch
+from vectorizer.budget import DEFAULT_TIME_BUDGET_S, MEASURE_MS, Budget, Pace
+from vectorizer.tiers import Plan, first_batch
 
 # What a client that names no target gets (the API's default too).
 DEFAULT_TARGET_QUALITY = 0.9

@@ -20,13 +20,12 @@ vectorizer/search.py gives it the worker pool, the budget and the rescue.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from vectorizer.budget import Budget
+from vectorizer.budget import Budget, Pace
 from vectorizer.candidates import ANCHORS, Candidate, candidate_space, neighbours
 from vectorizer.pipeline import ConversionResult
 from vectorizer.protocols import Prediction, Predictions, QualityModel
@@ -53,8 +52,6 @@ MOVE_TOLERANCE = 0.003
 # per colour layer at ~1024 px, 16 colours, σ 0.5 — on the training split the best single
 # setting within tier 1's time (ANCHORS in candidates.py are measured on every image).
 FALLBACK_CANDIDATE = ANCHORS[1]
-# Measuring a traced candidate (two renders and SSIM) beyond its predicted trace time.
-MEASURE_MS = 120.0
 # Tiers 2 and 3 end by refining the best trace's outlines (vectorizer/refine.py), this many
 # rounds in all: on 24 training variants 8 iterations leave 80 % of the fidelity error of the
 # layers recipe's trace and 16 leave 79 % (0.18 and 0.33 s median); 4 are half the time of 8.
@@ -76,38 +73,6 @@ OPTIMISE_MIN_S = 0.2
 # With a time budget, the traces chosen are predicted (times the pace) to fill at most this
 # share of what remains: predictions are rough and the pace lags a sudden load.
 BUDGET_SHARE = 0.7
-
-
-class Pace:
-    """How much slower traces run here and now than the predictor expects: observed ÷ predicted.
-
-    The predictor learned trace times on a quiet machine; under load they run 2–4× longer, so
-    a time budget kept with raw predictions is overrun. Every traced candidate updates this
-    factor (a moving average in log space, so one outlier moves it little), and every time
-    prediction is multiplied by it before a budget is checked.
-    """
-
-    def __init__(self, factor: float = 1.0, weight: float = 0.3) -> None:
-        self.factor = factor
-        self.weight = weight
-        self._lock = threading.Lock()
-
-    def update(self, predicted_ms: float, observed_ms: float) -> None:
-        """Fold one observed trace (prepare + trace + measure) into the factor."""
-        if not (predicted_ms > 0 and observed_ms > 0):
-            return
-        ratio = min(20.0, max(0.25, observed_ms / (predicted_ms + MEASURE_MS)))
-        with self._lock:
-            mixed = (1 - self.weight) * math.log(self.factor) + self.weight * math.log(ratio)
-            self.factor = math.exp(mixed)
-
-    def seconds(self, predicted_ms: float) -> float:
-        """Return how long a trace predicted at `predicted_ms` takes now, measuring included."""
-        return (predicted_ms + MEASURE_MS) * self.factor / 1000.0
-
-    def limit_ms(self, seconds: float) -> float:
-        """Return the predicted trace time that fits in `seconds` now (the inverse)."""
-        return max(0.0, seconds * 1000.0 / self.factor - MEASURE_MS)
 
 
 @dataclass(frozen=True)

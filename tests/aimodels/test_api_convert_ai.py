@@ -20,7 +20,7 @@ from conversions.models import Conversion, Upload
 from tests.conftest import DATA, REAL_LOGOS
 from vectorizer.budget import DEFAULT_TIME_BUDGET_S
 from vectorizer.quality import fidelity
-from vectorizer.search import RESCUE_CANDIDATE
+from vectorizer.rescue import RESCUE_CANDIDATE
 from vectorizer.tiers import FALLBACK_CANDIDATE, NEAR_EQUAL, TIER2_TRIES, TIER3_SEED, worth
 
 AI_FIELDS = {"success", "svg", "ssim", "processing_time", "file_size", "path_count",

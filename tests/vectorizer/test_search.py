@@ -15,10 +15,11 @@ import pytest
 
 from tests.conftest import draw_logo
 from tests.fakes import FakeClock, FakePredictor
+from vectorizer import rescue as rescues
 from vectorizer import search
 from vectorizer.budget import Budget
 from vectorizer.images import decode_image
-from vectorizer.search import RESCUE_CANDIDATE
+from vectorizer.rescue import RESCUE_CANDIDATE
 from vectorizer.tiers import REFINE_ITERATIONS, TIER2_TRIES, Pace, TierError, make_plan
 from vectorizer.workers import WorkerBusy, WorkerDeadline
 
@@ -51,7 +52,7 @@ class InlinePool:
         return [fn(*item) for item in items]
 
     def run(self, fn: Callable[..., Any], *args: Any, timeout: float, deadline=None) -> Any:
-        if fn is search.trace_reduced:  # a rescue: never refused here
+        if fn is rescues.trace_reduced:  # a rescue: never refused here
             self.rescues.append(deadline)
             return fn(*args)
         else:
@@ -66,7 +67,7 @@ class InlinePool:
 def rescuer(monkeypatch) -> InlinePool:
     """The rescue worker, run in this process: its `rescues` are the rescues sent to it."""
     pool = InlinePool()
-    monkeypatch.setattr(search, "rescue_pool", lambda: pool)
+    monkeypatch.setattr(rescues, "rescue_pool", lambda: pool)
     return pool
 
 
@@ -89,6 +90,7 @@ def pace(monkeypatch) -> Pace:
     """A fresh process pace, so one test's traces do not steer another's."""
     fresh = Pace()
     monkeypatch.setattr(search, "pace", fresh)
+    monkeypatch.setattr(rescues, "pace", fresh)
     return fresh
 
 
@@ -146,7 +148,7 @@ def test_search_raises_worker_busy_when_no_worker_was_free(image, plan, pace):
 
 def test_a_tight_budget_starts_the_rescue_beside_the_traces(image, plan, pace, monkeypatch):
     started = threading.Event()
-    real = search.trace_reduced
+    real = rescues.trace_reduced
 
     def watched(rgba: np.ndarray, long_side: int):
         started.set()
@@ -156,9 +158,9 @@ def test_a_tight_budget_starts_the_rescue_beside_the_traces(image, plan, pace, m
         assert started.wait(timeout=60), "the rescue was not started beside the traces"
         return stopped()
 
-    monkeypatch.setattr(search, "trace_reduced", watched)
+    monkeypatch.setattr(rescues, "trace_reduced", watched)
     pace.factor = 0.1  # a machine fast enough for the fastest trace to fit the tight budget
-    tight = Budget.start(search.EARLY_RESCUE_S / 2, clock=FakeClock())
+    tight = Budget.start(rescues.EARLY_RESCUE_S / 2, clock=FakeClock())
 
     result = run(image, plan, 2, InlinePool(stopped_after_the_rescue_started), tight)
 
@@ -180,7 +182,7 @@ def test_a_roomy_budget_starts_the_rescue_only_when_every_trace_was_stopped(
         return stopped()
 
     monkeypatch.setattr(search, "rescue", watched)
-    roomy = Budget.start(search.EARLY_RESCUE_S * 3, clock=FakeClock())
+    roomy = Budget.start(rescues.EARLY_RESCUE_S * 3, clock=FakeClock())
 
     result = run(image, plan, 2, InlinePool(stopped_before_any_rescue), roomy)
 
@@ -213,20 +215,20 @@ def test_a_budget_too_short_for_the_fastest_trace_starts_none_and_returns_the_re
     assert pool.traced == []
     assert pool.refined == []
     # The rescue itself went to its worker (its own GIL), allowed a grace past the deadline.
-    assert rescuer.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    assert rescuer.rescues == [budget.deadline + rescues.RESCUE_GRACE_S]
     assert result.best.candidate == RESCUE_CANDIDATE
     assert result.rescued.startswith("no trace was started: the fastest would be stopped by")
-    assert f"at most {search.RESCUE_LONG_SIDE} px" in result.rescued
+    assert f"at most {rescues.RESCUE_LONG_SIDE} px" in result.rescued
     assert {"search", "rescue"} <= set(timings)
 
 
 def test_the_rescue_traces_a_reduced_copy_and_shows_it_at_the_inputs_size():
-    big = decode_image(draw_logo(search.RESCUE_LONG_SIDE * 2))
+    big = decode_image(draw_logo(rescues.RESCUE_LONG_SIDE * 2))
 
-    result = search.rescue(big.rgba)
+    result = rescues.rescue(big.rgba)
 
     svg = result.best.svg
-    side = search.RESCUE_LONG_SIDE
+    side = rescues.RESCUE_LONG_SIDE
     assert f'viewBox="0 0 {side} {side}"' in svg
     assert f'width="{side * 2}"' in svg
     assert f'height="{side * 2}"' in svg
@@ -249,16 +251,16 @@ def test_a_roomy_budget_starts_the_rescue_before_its_deadline_while_no_trace_cam
 
     def run_and_tell(fn, *args, **kwargs):
         answer = real(fn, *args, **kwargs)
-        if fn is search.trace_reduced:
+        if fn is rescues.trace_reduced:
             sent.set()
         return answer
 
     pool.refuse = stopped_after_the_rescue_was_sent
     rescuer.run = run_and_tell  # type: ignore[method-assign]
-    budget = Budget.start(search.EARLY_RESCUE_S + 0.15, clock=FakeClock())
+    budget = Budget.start(rescues.EARLY_RESCUE_S + 0.15, clock=FakeClock())
 
     result = run(image, plan, 2, pool, budget)
 
-    assert rescuer.rescues == [budget.deadline + search.RESCUE_GRACE_S]
+    assert rescuer.rescues == [budget.deadline + rescues.RESCUE_GRACE_S]
     assert result.best.candidate == RESCUE_CANDIDATE
     assert result.rescued.startswith("every chosen trace was stopped by the budget")

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from tests.fakes import FakeClock
-from vectorizer.budget import RECORD_RESERVE_S, Budget
+from vectorizer.budget import MEASURE_MS, RECORD_RESERVE_S, Budget
 from vectorizer.candidates import Candidate, neighbours
 from vectorizer.protocols import Predictions
 from vectorizer.tiers import (
     BYTE_COST,
     FALLBACK_CANDIDATE,
-    MEASURE_MS,
     MOVE_TOLERANCE,
     NEAR_EQUAL,
     OPTIMISE_S,
