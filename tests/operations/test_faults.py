@@ -152,8 +152,9 @@ class Server:
         def ready() -> bool:
             try:
                 return _request(f"{self.url}/api/model-status", timeout=5)[0] == 200 and bool(
-                    # SVGAI_WORKERS (2) and the express worker for budgeted conversions
-                    len(_conversion_workers(self.web_worker())) == 3
+                    # SVGAI_WORKERS (2), the express worker for budgeted conversions and the
+                    # rescue worker (vectorizer/rescue.py), all started by gunicorn.conf.py
+                    len(_conversion_workers(self.web_worker())) == 4
                 )
             except (OSError, IndexError, psutil.NoSuchProcess):
                 return False
