@@ -5,7 +5,7 @@ numbers such as `1e-3` or `.5.5`), rounds every absolute point to the grid of `p
 decimals, so rounding never accumulates, then simplifies on that grid:
 
 - a curve within `tolerance` of its chord becomes a line; a line that continues the previous
-  one within 0.7 `tolerance` merges into it; zero-length segments, empty subpaths and a last
+  one within 0.58 `tolerance` merges into it; zero-length segments, empty subpaths and a last
   line back to the start before Z go;
 - a horizontal or vertical line becomes h/v; a cubic whose first control point mirrors the
   previous one closely enough for the curve to move within `tolerance` becomes s; a cubic that
@@ -42,17 +42,21 @@ _ARC_EXTRA_DECIMALS = 2
 # within the largest Bernstein weight times its control points' distance (the weights sum to
 # one and distance to a segment is convex). A cubic's two inner controls weigh 3t(1-t) <= 3/4
 # together, a quadratic's control 2t(1-t) <= 1/2, a cubic's first control alone (the one s
-# mirrors) 3t(1-t)^2 <= 4/9. Checking control points against the tolerance itself kept curves
-# that were already within it: on 14 held-out logos × 3 variants (tier 1), these reaches with
-# _RUN_REACH took the bytes ÷ true SVG from 2.04× / 3.03× (median / mean) to 1.82× / 2.57×
-# with 72.63 % of vtracer's fidelity error removed (72.64 % before).
+# mirrors) 3t(1-t)^2 <= 4/9. Checking the control points against the tolerance itself kept
+# curves that were already within it.
 _CUBIC_REACH2 = (4 / 3) ** 2
 _QUADRATIC_REACH2 = 2.0**2
 _MIRROR_CUBIC_REACH2 = (9 / 4) ** 2
-# A run of merged lines keeps the points it drops within this share of the tolerance: straight
-# edges at 1024 px are where SSIM sees a moved pixel (1.0: 72.36 % error removed, 0.7: 72.63 %,
-# 0.5: 72.68 % for 1.78×, 1.82× and 1.86× the true SVG's median bytes, same 42 variants).
-_RUN_REACH2 = 0.7**2
+# A run of merged lines keeps the points it drops within this share of the tolerance: SSIM at
+# 1024 px sees a straight edge moved by a fraction of a pixel more than a curve.
+_RUN_REACH2 = 0.58**2
+# The default tolerance, in grid steps. Tier 1 on 14 held-out logos × 3 variants, bytes ÷ the
+# true SVG's (median / mean) and vtracer's fidelity error removed: control points checked
+# against 0.5 (before the reaches above) 2.04× / 3.03×, 72.64 %; curves judged as above, 0.5
+# with runs at 0.7 of it 1.82× / 2.57×, 72.63 %; 0.6 with runs at 0.58: 1.65× / 2.30×,
+# 72.50 %; 0.6 with runs at 0.5: 1.71× / 2.34×, 72.54 %; 0.7 with runs at 0.5: 1.50× / 2.13×,
+# 72.33 %. The share of error removed may fall by 0.2 points at most: 0.6.
+DEFAULT_TOLERANCE = 0.6
 
 # A segment is a tuple: (letter, *numbers). parse_path returns absolute floats with letters
 # M L C Q A Z; on the grid, points are integers in units of 10**-precision. The letter and the
@@ -77,13 +81,13 @@ def optimize_path(
 ) -> str:
     """Return the shortest path data drawing `d` moved by `offset`, rounded to `precision`.
 
-    `tolerance` (user units, default half a grid step) is how far a simplification may move
-    the outline from the rounded points.
+    `tolerance` (user units, default DEFAULT_TOLERANCE grid steps) is how far a simplification
+    may move the outline from the rounded points.
     """
     if not 0 <= precision <= 12:
         raise ValueError(f"precision must be 0..12 decimals, not {precision}")
     scale = 10**precision
-    tol = 0.5 if tolerance is None else max(0.0, tolerance * scale)
+    tol = DEFAULT_TOLERANCE if tolerance is None else max(0.0, tolerance * scale)
     grid = _on_grid(parse_path(d), scale, offset)
     return _write(_simplify(grid, tol), precision, tol)
 

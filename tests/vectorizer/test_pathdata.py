@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from scipy.spatial import cKDTree
 
-from vectorizer.pathdata import PathDataError, optimize_path, parse_path
+from vectorizer.pathdata import DEFAULT_TOLERANCE, PathDataError, optimize_path, parse_path
 from vectorizer.preparation import Preparation, prepare
 from vectorizer.quality import ssim_rgb
 from vectorizer.render import render_svg
@@ -129,12 +129,12 @@ def test_optimize_path_keeps_a_line_that_turns_back():
 
 
 def test_optimize_path_merges_within_tolerance_only():
-    # A run of lines drops a point only within 0.7 of the tolerance (straight edges show).
+    # A run of lines drops a point only within 0.58 of the tolerance (straight edges show).
     d = "M0 0 L10 .4 L20 0"
 
     assert optimize_path(d, precision=1) == "M0 0 10 .4 20 0"
     assert optimize_path(d, precision=1, tolerance=0.5) == "M0 0 10 .4 20 0"
-    assert optimize_path(d, precision=1, tolerance=0.6) == "m0 0h20"
+    assert optimize_path(d, precision=1, tolerance=0.7) == "m0 0h20"
 
 
 def test_optimize_path_judges_a_straight_curve_by_how_far_the_curve_bends():
@@ -205,8 +205,8 @@ def test_optimize_path_stays_within_rounding_and_tolerance(precision):
         out = optimize_path(d, precision=precision)
 
         # Each point moves at most half a grid step per axis, then simplification adds at most
-        # `tolerance` (half a step): the outlines are within that of each other both ways.
-        bound = (0.5 * 2**0.5 + 0.5) * unit
+        # `tolerance` (DEFAULT_TOLERANCE steps): the outlines are within that of each other.
+        bound = (0.5 * 2**0.5 + DEFAULT_TOLERANCE) * unit
         assert _outline_distance(out, d) <= bound
         assert _outline_distance(d, out) <= bound
         assert len(out) <= len(d)
