@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from scipy.ndimage import uniform_filter
 
+from vectorizer.drawing import Drawing
 from vectorizer.images import composite_on_white
 from vectorizer.render import fit_long_side, render_svg
 
@@ -131,16 +131,27 @@ def fidelity(svg: str, true_svg: str, width: int, height: int) -> float:
     return ssim_rgb(ours, truth)
 
 
-PROXY_FACTOR = 2
+# Inputs whose long side is at most this are also measured as drawn at 2× and scaled down: a
+# small upload is usually a larger drawing saved smaller (the dataset's 256 px uploads are 512 px
+# renders scaled down with Lanczos), and its 2× render costs no more than a 512 px input's.
+SCALED_DOWN_LONG_SIDE = 256
 
 
-def proxy_quality(rgba: np.ndarray, svg: str, factor: int = PROXY_FACTOR) -> float:
-    """Return an input-only stand-in for fidelity: SSIM at `factor`× the input's size.
+def choosing_quality(rgba: np.ndarray, svg: str, at_size: float) -> float:
+    """Return the quality tiers choose by: `at_size` (the SVG's SSIM at the input's size), or
+    for a small input the better of it and the SSIM of the SVG drawn at 2× and scaled down.
 
-    The reference is the input upscaled bicubically, which keeps the sub-pixel edge positions
-    that anti-aliasing encodes; SSIM at the input's own size instead rewards pixel staircases.
+    Why: an outline drawn at a scaled-down input's size cannot make the downscaler's ringing,
+    so SSIM there rewards outlines that imitate it (lh-yuanbao-text at 256 px: fidelity 0.873 →
+    0.965 while that SSIM fell 0.9869 → 0.9864). Taking the better of both drawings judges
+    every candidate of one image by the same rule, and an input drawn at its size keeps its own
+    measure (drawing it at 2× only blurs what it holds).
     """
     height, width = rgba.shape[:2]
-    size = (width * factor, height * factor)
-    reference = Image.fromarray(composite_on_white(rgba)).resize(size, Image.Resampling.BICUBIC)
-    return ssim_luma(render_svg(svg, *size), np.asarray(reference))
+    if max(height, width) > SCALED_DOWN_LONG_SIDE:
+        return at_size
+    pixels = composite_on_white(rgba)
+    drawn = Drawing(pixels.astype(np.float32), oversample=2).draw(svg)
+    # Rounded as the saved input was.
+    scaled_down = np.rint(drawn).astype(np.uint8)
+    return max(at_size, ssim_rgb(scaled_down, pixels))
