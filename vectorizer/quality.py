@@ -134,6 +134,12 @@ def fidelity(svg: str, true_svg: str, width: int, height: int) -> float:
 # Inputs whose long side is at most this are also measured as drawn at 2× and scaled down: a
 # small upload is usually a larger drawing saved smaller (the dataset's 256 px uploads are 512 px
 # renders scaled down with Lanczos), and its 2× render costs no more than a 512 px input's.
+# Measured on 14 held-out logos × 3 variants, 11 SVGs per image (5 traces, each refined, one
+# optimised), choosing by worth: on the 256 px uploads SSIM at their size left a mean fidelity
+# error of 0.0282, the better of both drawings 0.0214 (the 2× one alone 0.0214, one drawing
+# decided per image by drawing.likeliest_drawing 0.0215, the truth's own choice 0.0147); at
+# 512 px the better of both chose as SSIM at size did (PNG 0.0074, JPEG 0.0148): there the
+# 2× render, four times the pixels, would buy nothing.
 SCALED_DOWN_LONG_SIDE = 256
 
 
