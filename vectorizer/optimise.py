@@ -88,7 +88,9 @@ def optimise_conversion(rgba: np.ndarray, svg: str, seconds: float = 1.5) -> Con
     """
     started = time.perf_counter()
     optimised, _, _ = optimise_svg(svg, rgba, seconds=seconds)
-    return _measured(rgba, optimised, False, {"refine": (time.perf_counter() - started) * 1000})
+    # Measured with the quality tier 3's other results are ranked by (it replaces one of them).
+    timings = {"refine": (time.perf_counter() - started) * 1000}
+    return _measured(rgba, optimised, True, timings)
 
 
 def optimise_svg(

@@ -22,7 +22,7 @@ from vectorizer.images import DEFAULT_MAX_PIXELS, decode_image
 from vectorizer.layers import trace_layers
 from vectorizer.preparation import denoise, palette_for, prepare
 from vectorizer.primitives import fit_primitives
-from vectorizer.quality import proxy_quality, score
+from vectorizer.quality import choosing_quality, score
 from vectorizer.refine import refine_svg
 from vectorizer.svgclean import clean_svg
 from vectorizer.tracing import TraceParams, binarize_alpha, trace_rgba
@@ -37,7 +37,8 @@ class ConversionResult:
     svg_bytes: int
     path_count: int
     timings: dict[str, float] = field(default_factory=dict)  # ms: decode, trace, measure
-    # Input-only estimate of fidelity (see quality.proxy_quality); None when not measured.
+    # The quality tiers choose by (quality.choosing_quality); None when not measured (a single
+    # trace has nothing to be compared with).
     proxy: float | None = None
 
 
@@ -88,7 +89,7 @@ def convert_candidate(
     """Return the conversion of `rgba` prepared (upscaled, palette-snapped) then traced.
 
     A worker job. The SVG keeps the traced coordinates in its viewBox and is displayed at the
-    input's size; `proxy` also measures the 2× quality that tiers compare candidates by.
+    input's size; `proxy` also measures the quality that tiers compare candidates by.
     """
     started = time.perf_counter()
     svg, ready, traced = _draw(rgba, candidate)
@@ -121,7 +122,7 @@ def _measured(
     """Return `svg` as a result measured against `rgba`, its measuring time added to timings."""
     started = time.perf_counter()
     measured = score(rgba, svg)
-    estimate = proxy_quality(rgba, svg) if proxy else None
+    estimate = choosing_quality(rgba, svg, measured.ssim) if proxy else None
     timings["measure"] = (time.perf_counter() - started) * 1000
     return ConversionResult(
         svg=svg,

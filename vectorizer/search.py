@@ -36,15 +36,11 @@ from vectorizer.workers import WorkerBusy, WorkerError, WorkerPool
 
 logger = logging.getLogger(__name__)
 
-# The measure every tier chooses by (`Attempt.proxy`, ranked by `tiers.rank`): the 2× proxy
-# (`quality.proxy_quality`) when True, else colour SSIM at the input's own size. Measured on 18
-# held-out image variants (9 logos, PNG and JPEG; per image tier 3's seed and two neighbours,
-# each traced and refined): choosing among traces and refined traces, either measure left the
-# same fidelity error (0.0127, the truth's own choice 0.0107); among traces alone SSIM left
-# 0.0162 and the proxy 0.0164; and between a trace and its refinement SSIM sided with fidelity
-# on 93 of 105 pairs, the proxy on 79 (it barely sees sub-pixel moves). SSIM is measured anyway:
-# the proxy's 2× render would only add time.
-CHOOSE_BY_PROXY = False
+# The measure every tier chooses by (`Attempt.proxy`, ranked by `tiers.rank`) is
+# `quality.choosing_quality`: colour SSIM at the input's own size, for a small input the better
+# of it and the SVG drawn at 2× and scaled down. (A 2× render against the input upscaled
+# bicubically chose no better than SSIM on 18 held-out variants and saw sub-pixel moves less:
+# it was dropped.) Tier 1 has one trace and nothing to compare it with: it skips that measure.
 # Running traces are stopped this long (times the pace) before the budget's deadline: stopping
 # one ends its worker, and under load traces stopped at the deadline itself ended the search
 # 0.1-0.2 s past it (40 ms still left tier 2's 1 and 2 s budgets 10-60 ms over, without load).
@@ -130,10 +126,10 @@ def evaluate_candidates(
 ) -> list[Attempt | Exception]:
     """Return an Attempt (or the exception) per candidate, traced in parallel workers.
 
-    `proxy` measures the 2× quality used to compare candidates; a single trace (tier 1) has
-    nothing to compare, so it skips that render. A trace still running at `deadline`
-    (time.monotonic) or after `timeout` seconds is stopped and returns a WorkerDeadline or
-    WorkerTimeout.
+    `proxy` measures the quality used to compare candidates (quality.choosing_quality); a
+    single trace (tier 1) has nothing to compare, so it skips it. A trace still running at
+    `deadline` (time.monotonic) or after `timeout` seconds is stopped and returns a
+    WorkerDeadline or WorkerTimeout.
     """
     jobs = [(rgba, candidate, proxy) for candidate in candidates]
     results = pool.map(pipeline.convert_candidate, jobs, timeout=timeout, deadline=deadline)
@@ -160,8 +156,8 @@ class _Tracing:
             self.pool,
             self.rgba,
             candidates,
-            # Tier 1 has nothing to compare its one trace with: it skips the 2× render.
-            proxy=CHOOSE_BY_PROXY and self.tier > 1,
+            # Tier 1 has nothing to compare its one trace with: it skips the choosing measure.
+            proxy=self.tier > 1,
             deadline=self.deadline,
             timeout=self.timeout,
         )
@@ -176,7 +172,7 @@ class _Tracing:
                 self.rgba,
                 attempt.svg,
                 rounds,
-                CHOOSE_BY_PROXY,
+                True,
                 timeout=self.timeout,
                 deadline=self.deadline,
             )

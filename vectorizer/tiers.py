@@ -10,7 +10,7 @@
 Each tier continues from the one below and replaces its result only with one that ranks higher
 (`rank`: within `max_bytes`, then `worth`: the measured quality less BYTE_COST per doubling of
 the SVG), so per image a higher tier never ranks below a lower one. "Measured" is one measure in
-every tier, `Attempt.proxy`; vectorizer/search.py decides which (see CHOOSE_BY_PROXY there).
+every tier, `Attempt.proxy` (quality.choosing_quality, measured as vectorizer/search.py asks).
 Time for the refinement is reserved, candidates that trace the same thing are traced once, and
 `TierResult.shortfalls` says what kept a result from being the tier's full search. Tracing
 itself is injected (`Evaluator`, `Refiner`) so this module stays free of processes:
@@ -82,7 +82,7 @@ class Attempt:
     candidate: Candidate
     svg: str
     ssim: float
-    proxy: float  # the quality every tier ranks by (search.CHOOSE_BY_PROXY); else the SSIM
+    proxy: float  # the quality every tier ranks by (quality.choosing_quality); else the SSIM
     svg_bytes: int
     path_count: int
     timings: dict[str, float]

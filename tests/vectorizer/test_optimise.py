@@ -157,6 +157,9 @@ def test_optimise_conversion_measures_its_result():
     result = optimise_conversion(rgba, circle_svg(32.0, 30.0, 20.0), seconds=2.0)
 
     assert result.ssim > 0.99
+    # Ranked beside tier 3's other results, by the quality they are ranked by.
+    assert result.proxy is not None
+    assert result.proxy >= result.ssim
     assert result.svg_bytes == len(result.svg.encode())
     assert result.path_count == 1
     assert "refine" in result.timings

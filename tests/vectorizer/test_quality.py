@@ -6,11 +6,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from skimage.metrics import structural_similarity
 
 from vectorizer.images import decode_image
 from vectorizer.pipeline import convert_rgba
-from vectorizer.quality import count_paths, fidelity, score, ssim_luma, ssim_rgb
+from vectorizer.quality import (
+    SCALED_DOWN_LONG_SIDE,
+    choosing_quality,
+    count_paths,
+    fidelity,
+    score,
+    ssim_luma,
+    ssim_rgb,
+)
+from vectorizer.render import render_svg
 from vectorizer.tracing import DEFAULT_PARAMS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -94,3 +104,34 @@ def test_fidelity_of_traced_real_logo_is_high(real_logo):
     svg = convert_rgba(image.rgba, DEFAULT_PARAMS).svg
 
     assert fidelity(svg, true_svg, image.width, image.height) > 0.95
+
+
+_HEAD = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">'
+SQUARE = _HEAD + '<rect x="16" y="16" width="32" height="32" fill="#1f4fb0"/></svg>'
+# The square with the rims Lanczos rings beside its edges painted in: a pale one outside, a
+# darker one inside, as an outline fitted to a scaled-down input at its own size comes out.
+RINGING = (
+    _HEAD + '<rect x="15" y="15" width="34" height="34" fill="#f3f6fb"/>'
+    '<rect x="16" y="16" width="32" height="32" fill="#1c4caf"/>'
+    '<rect x="17" y="17" width="30" height="30" fill="#1f4fb0"/></svg>'
+)
+
+
+def test_a_scaled_down_inputs_true_svg_ranks_above_one_imitating_the_ringing():
+    # Drawn at 128 px and saved at 64 px with Lanczos, as the dataset's 256 px uploads.
+    large = Image.fromarray(render_svg(SQUARE, 128, 128))
+    pixels = np.asarray(large.resize((64, 64), Image.Resampling.LANCZOS))
+    rgba = np.dstack([pixels, np.full((64, 64), 255, np.uint8)])
+    truth, rival = score(rgba, SQUARE).ssim, score(rgba, RINGING).ssim
+
+    # At the input's size the rims look closer to the input than the true square...
+    assert rival > truth
+    # ...judged as the input was made, the true square ranks higher.
+    assert choosing_quality(rgba, SQUARE, truth) > choosing_quality(rgba, RINGING, rival)
+
+
+def test_a_larger_input_is_chosen_by_its_ssim_at_its_size():
+    side = SCALED_DOWN_LONG_SIDE + 1
+    rgba = np.full((side // 2, side, 4), 255, dtype=np.uint8)
+
+    assert choosing_quality(rgba, SQUARE, 0.5) == 0.5
