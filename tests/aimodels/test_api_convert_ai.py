@@ -151,7 +151,10 @@ def test_convert_ai_says_when_no_result_met_max_bytes(api_client, upload_file_id
     assert "256 B asked" in said[0]
     assert f"the SVG has {body['file_size']:,} B" in said[0]
     record = api_client.get(f"/api/conversions/{body['conversion_id']}/").json()
-    assert record["routing"]["degraded"] == said  # the stored record says it too
+    # The stored record says it too, beside anything else that degraded this result (on a
+    # loaded machine tier 2's search may also have been cut short): each is in the answer.
+    assert said[0] in record["routing"]["degraded"]
+    assert set(record["routing"]["degraded"]) <= set(body["ai_metadata"]["problems"])
 
 
 @pytest.mark.django_db
