@@ -94,7 +94,9 @@ def test_an_input_saved_smaller_than_it_was_drawn_is_fitted_as_it_was_made(monke
         drawn = render_svg(optimised, 256, 256).astype(np.float64)
         off[len(oversamples)] = float(np.mean((drawn - render_svg(true, 256, 256)) ** 2))
 
-    assert off[2] < off[1] / 2  # closer to the true circle, seen at 4× the input's size
+    # Closer to the true circle, seen at 4× the input's size: 1.6× closer when written at
+    # refine.WRITE_TOLERANCE (0.5 grid step; 2.5× at 0.25, which cost bytes on real logos).
+    assert off[2] < off[1] / 1.4
 
 
 def test_fill_colours_are_fitted_to_the_input():
