@@ -126,6 +126,18 @@ def test_markdown_shows_every_method_and_the_bytes_table():
     assert "| 1 | 2.0× / 2.0× | 5.0× / 5.0× | 3.5× / 3.5× |" in table
 
 
+def markdown_of(rows: list[TierRow], methods: tuple[str, ...]) -> str:
+    """Return the benchmark's Markdown for `rows` of two logos' alpha variants."""
+    results = Results(
+        rows=rows,
+        summary=tier_report.summarise(rows, methods),
+        images=2,
+        variants=("alpha",),
+        methods=methods,
+    )
+    return tier_report.markdown(results)
+
+
 def test_summary_counts_images_where_a_tier_is_worse_than_the_tier_below_and_nodes():
     rows = [
         *(replace(r, nodes=40, true_nodes=20) for r in ROWS if r.tier in ("default", "1")),
@@ -136,15 +148,7 @@ def test_summary_counts_images_where_a_tier_is_worse_than_the_tier_below_and_nod
     methods = ("default", "1", "2", "3")
 
     summary = tier_report.summarise(rows, methods).as_dict()
-    table = tier_report.markdown(
-        Results(
-            rows=rows,
-            summary=tier_report.summarise(rows, methods),
-            images=2,
-            variants=("alpha",),
-            methods=methods,
-        )
-    )
+    table = markdown_of(rows, methods)
 
     # Within WORSE_BY (0.0005 better) counts as neither; 0.90 → 0.85 is worse.
     assert (summary["2"]["worse_than_below"], summary["2"]["better_than_below"]) == (1, 0)
@@ -227,15 +231,7 @@ def test_markdown_holds_each_tier_to_issue_19s_goals():
     ]
     methods = ("default", "1", "2")
 
-    table = tier_report.markdown(
-        Results(
-            rows=rows,
-            summary=tier_report.summarise(rows, methods),
-            images=2,
-            variants=("alpha",),
-            methods=methods,
-        )
-    )
+    table = markdown_of(rows, methods)
 
     goals = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
     # Tier 1 removes 50 % of the error (goal 75 %); tier 2 is worse than tier 1 on b.
